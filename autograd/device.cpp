@@ -1,0 +1,85 @@
+#include "autograd/device.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <malloc.h>
+#include <stdexcept>
+
+namespace lumen {
+
+Device::Device(const char* spec) {
+  std::string s(spec);
+  if (s == "cpu") return;
+  if (s.rfind("cuda", 0) == 0) {
+    type = DeviceType::cuda;
+    if (s.size() == 4) return;
+    if (s[4] == ':' && s.size() > 5) {
+      char* end = nullptr;
+      long i = std::strtol(s.c_str() + 5, &end, 10);
+      if (*end == '\0' && i >= 0) {
+        index = static_cast<int>(i);
+        return;
+      }
+    }
+  }
+  throw std::invalid_argument("Device: cannot parse '" + s + "', expected 'cpu', 'cuda' or 'cuda:N'");
+}
+
+std::string Device::str() const {
+  return type == DeviceType::cpu ? std::string("cpu") : "cuda:" + std::to_string(index);
+}
+
+namespace {
+
+// Host memory, 64-byte aligned for AVX-512 loads. Large blocks are kept by malloc rather than returned
+// to the OS after each op (mmap'ed blocks would page-fault anew on every training step).
+struct CpuBackend final : DeviceBackend {
+  CpuBackend() {
+    mallopt(M_MMAP_THRESHOLD, 512 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  }
+  void* allocate(std::size_t nbytes, int) override {
+    std::size_t rounded = (nbytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* ptr, std::size_t, int) override { std::free(ptr); }
+  void copy(void* dst, Device, const void* src, Device, std::size_t nbytes) override {
+    if (nbytes) std::memcpy(dst, src, nbytes);
+  }
+  int device_count() override { return 1; }
+};
+
+}  // namespace
+
+#ifdef LUMEN_WITH_CUDA
+DeviceBackend* cuda_device_backend();  // kernels/cuda/cuda_device.cu
+#else
+static DeviceBackend* cuda_device_backend() { return nullptr; }
+#endif
+
+DeviceBackend& device_backend(DeviceType t) {
+  if (t == DeviceType::cpu) {
+    static CpuBackend cpu;
+    return cpu;
+  }
+  DeviceBackend* b = cuda_device_backend();
+  if (!b)
+    throw std::runtime_error(
+        "device cuda: this build of lumen has no CUDA backend (configure with -Dcuda=enabled where nvcc is found)");
+  return *b;
+}
+
+bool device_available(DeviceType t) {
+  if (t == DeviceType::cpu) return true;
+  DeviceBackend* b = cuda_device_backend();
+  return b && b->device_count() > 0;
+}
+
+int cuda_device_count() {
+  DeviceBackend* b = cuda_device_backend();
+  return b ? b->device_count() : 0;
+}
+
+}  // namespace lumen

@@ -1,0 +1,187 @@
+// The backward pass. Given output nodes and their gradients:
+//   1. find every node reachable from the outputs and count, for each, how many edges lead into it;
+//   2. (grad() only) mark the nodes from which a requested input can be reached; skip the rest;
+//   3. run nodes whose count has dropped to zero: sum the gradients that arrived, apply the tensor's
+//      hooks, call the node's backward, and send each input gradient along its edge.
+// Gradients are summed with the differentiable add, so with create_graph the whole pass is recorded.
+#include "autograd/engine.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+
+namespace lumen::autograd {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+
+struct NodeState {
+  int dependencies = 0;
+  bool needed = true;
+  Tensor grad;  // sum of the gradients arrived so far
+};
+
+// Adds g into a leaf's .grad(). Without create_graph the sum is done in place into a buffer we own;
+// with it, out of place so the sum stays differentiable.
+void accumulate_into(TensorImpl& leaf, Tensor g, bool create_graph) {
+  if (!create_graph) g = g.detach();
+  if (!leaf.grad) {
+    const bool exclusive = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous();
+    leaf.grad = (create_graph || exclusive ? g : g.clone()).impl_ptr();
+    return;
+  }
+  Tensor old(leaf.grad);
+  if (create_graph || old.requires_grad()) {
+    leaf.grad = add(old, g).impl_ptr();
+  } else {
+    NoGradGuard no_grad;
+    old.add_(g);
+  }
+}
+
+std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                        const std::vector<Tensor>* inputs, GradOptions opt, const char* who) {
+  LUMEN_CHECK(!outputs.empty(), who, "no outputs given");
+  LUMEN_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), who, "got ", grad_outputs.size(),
+              " grad_outputs for ", outputs.size(), " outputs");
+
+  // Roots and their seed gradients.
+  std::vector<std::pair<std::shared_ptr<Node>, Tensor>> roots;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    LUMEN_CHECK(out.defined() && out.requires_grad(), who, "output ", i,
+                " does not require grad and has no grad_fn (was it computed under no_grad, or from tensors that "
+                "do not require grad?)");
+    Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+    if (!g.defined()) {
+      LUMEN_CHECK(out.numel() == 1, who, "a gradient can be implied only for a scalar output; output ", i,
+                  " has shape ", out.shape(), ", pass grad_outputs");
+      g = ones_like(out);
+    }
+    LUMEN_CHECK(g.shape() == out.shape(), who, "grad_output ", i, " has shape ", g.shape(), " but the output has shape ",
+                out.shape());
+    roots.emplace_back(gradient_edge(out), g);
+  }
+
+  // 1. Reachable nodes, with dependency counts; `order` lists each node after all its descendants.
+  std::unordered_map<Node*, NodeState> state;
+  std::vector<Node*> order;
+  {
+    std::vector<std::pair<Node*, std::size_t>> stack;
+    for (auto& [node, g] : roots) {
+      if (state.count(node.get())) continue;
+      state[node.get()];
+      stack.emplace_back(node.get(), 0);
+      while (!stack.empty()) {
+        auto& [n, next] = stack.back();
+        if (next < n->next_edges.size()) {
+          Node* child = n->next_edges[next++].get();
+          if (!child) continue;
+          auto [it, fresh] = state.try_emplace(child);
+          it->second.dependencies++;
+          if (fresh) stack.emplace_back(child, 0);
+        } else {
+          order.push_back(n);
+          stack.pop_back();
+        }
+      }
+    }
+  }
+
+  // 2. For grad(): the nodes of the requested inputs, and which nodes lead to them.
+  std::unordered_map<Node*, std::vector<std::size_t>> targets;
+  if (inputs) {
+    for (std::size_t i = 0; i < inputs->size(); ++i) {
+      const Tensor& in = (*inputs)[i];
+      LUMEN_CHECK(in.defined() && in.requires_grad(), who, "input ", i, " does not require grad");
+      targets[gradient_edge(in).get()].push_back(i);
+    }
+    for (Node* n : order) {  // descendants first
+      NodeState& s = state[n];
+      s.needed = targets.count(n) > 0;
+      for (auto& e : n->next_edges)
+        if (e && state[e.get()].needed) s.needed = true;
+    }
+  }
+
+  for (auto& [node, g] : roots) {
+    NodeState& s = state[node.get()];
+    s.grad = s.grad.defined() ? add(s.grad, g) : g;
+  }
+
+  // 3. Execute in dependency order.
+  std::vector<Tensor> results(inputs ? inputs->size() : 0);
+  std::vector<Node*> ready;
+  for (Node* n : order)
+    if (state[n].dependencies == 0) ready.push_back(n);
+  GradModeGuard mode(opt.create_graph);
+  while (!ready.empty()) {
+    Node* n = ready.back();
+    ready.pop_back();
+    NodeState& s = state[n];
+    if (!s.needed) continue;
+    Tensor g = std::move(s.grad);
+    if (g.defined())
+      for (auto& [id, hook] : n->hooks) {
+        Tensor r = hook(g);
+        if (r.defined()) g = r;
+      }
+    if (auto it = targets.find(n); it != targets.end() && g.defined())
+      for (std::size_t i : it->second) results[i] = results[i].defined() ? add(results[i], g) : g;
+
+    if (n->is_accumulator()) {
+      if (!inputs && g.defined())
+        if (auto leaf = static_cast<GradAccumulator*>(n)->leaf()) accumulate_into(*leaf, std::move(g), opt.create_graph);
+      continue;
+    }
+    if (!inputs && g.defined())
+      if (auto kept = n->retained_output.lock()) accumulate_into(*kept, g, opt.create_graph);
+
+    std::vector<Tensor> in_grads;
+    if (g.defined()) {
+      in_grads = n->apply(g);
+      if (in_grads.size() != n->next_edges.size())
+        throw Error(n->name() + ": backward returned " + std::to_string(in_grads.size()) + " gradients for " +
+                    std::to_string(n->next_edges.size()) + " inputs");
+    }
+    if (!opt.retain_graph) n->release();
+    for (std::size_t i = 0; i < n->next_edges.size(); ++i) {
+      Node* child = n->next_edges[i].get();
+      if (!child) continue;
+      NodeState& cs = state[child];
+      if (!in_grads.empty() && in_grads[i].defined())
+        cs.grad = cs.grad.defined() ? add(cs.grad, in_grads[i]) : std::move(in_grads[i]);
+      if (--cs.dependencies == 0) ready.push_back(child);
+    }
+  }
+
+  if (inputs)
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (results[i].defined()) continue;
+      LUMEN_CHECK(opt.allow_unused, who, "input ", i,
+                  " was not used to compute the outputs (pass allow_unused=true to get zeros)");
+      NoGradGuard no_grad;
+      results[i] = zeros_like((*inputs)[i]);
+    }
+  return results;
+}
+
+}  // namespace
+
+bool grad_enabled() { return g_grad_enabled; }
+void set_grad_enabled(bool on) { g_grad_enabled = on; }
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, GradOptions opt) {
+  LUMEN_CHECK(!inputs.empty(), "autograd::grad", "no inputs given");
+  return run(outputs, grad_outputs, &inputs, opt, "autograd::grad");
+}
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
+              bool create_graph) {
+  run(outputs, grad_outputs, nullptr, {retain_graph, create_graph, false}, "backward");
+}
+
+}  // namespace lumen::autograd

@@ -1,0 +1,61 @@
+#include "autograd/graph.h"
+
+#include "autograd/engine.h"
+
+namespace lumen {
+
+std::vector<Tensor> Node::apply(const Tensor& grad) {
+  if (released_)
+    throw Error("backward: trying to backward through the graph a second time (its saved tensors were freed by the "
+                "first backward of '" + name_ + "'); pass retain_graph=true to the first backward if you need this");
+  std::vector<Tensor> unpacked;
+  unpacked.reserve(saved.size());
+  for (const SavedTensor& s : saved) {
+    if (s.is_output && autograd::grad_enabled()) {
+      // Re-attach this node as the output's history, so a create_graph backward differentiates through it.
+      Tensor t = make_view(s.data, s.data.shape(), s.data.strides(), s.data.offset());
+      t.impl()->requires_grad = true;
+      t.impl()->grad_fn = shared_from_this();
+      unpacked.push_back(std::move(t));
+    } else {
+      unpacked.push_back(s.data);
+    }
+  }
+  return fn_(grad, BackwardArgs{unpacked, next_edges});
+}
+
+std::vector<Tensor> GradAccumulator::apply(const Tensor&) { return {}; }
+
+std::shared_ptr<Node> gradient_edge(const Tensor& t) {
+  if (!t.defined()) return nullptr;
+  TensorImpl* impl = t.impl();
+  if (impl->grad_fn) return impl->grad_fn;
+  if (!impl->requires_grad) return nullptr;
+  if (!impl->grad_accumulator) impl->grad_accumulator = std::make_shared<GradAccumulator>(t.impl_ptr());
+  return impl->grad_accumulator;
+}
+
+Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, std::vector<Tensor> saved,
+              Node::BackwardFn backward) {
+  if (!autograd::grad_enabled()) return out;
+  bool any = false;
+  for (const Tensor& in : inputs) {
+    if (!in.defined()) continue;
+    if (in.is_same(out)) throw Error(std::string(name) + ": internal error, an op returned its input as its output");
+    any |= in.requires_grad();
+  }
+  if (!any) return out;
+  auto node = std::make_shared<Node>(name, std::move(backward));
+  node->next_edges.reserve(inputs.size());
+  for (const Tensor& in : inputs) node->next_edges.push_back(in.defined() && in.requires_grad() ? gradient_edge(in) : nullptr);
+  node->saved.reserve(saved.size());
+  for (Tensor& s : saved) {
+    if (s.is_same(out)) node->saved.push_back({out.detach(), true});
+    else node->saved.push_back({std::move(s), false});
+  }
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+  return out;
+}
+
+}  // namespace lumen

@@ -1,0 +1,29 @@
+#pragma once
+// A block of memory on one device. Tensors hold it through a shared_ptr, so views (reshape, slice,
+// transpose...) share one Storage and differ only in shape, strides and offset.
+#include <cstddef>
+#include <memory>
+
+#include "autograd/device.h"
+
+namespace lumen {
+
+class Storage {
+ public:
+  Storage(std::size_t nbytes, Device device)
+      : nbytes_(nbytes), device_(device), data_(device_backend(device.type).allocate(nbytes, device.index)) {}
+  ~Storage() { device_backend(device_.type).deallocate(data_, nbytes_, device_.index); }
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  std::size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+
+ private:
+  std::size_t nbytes_;
+  Device device_;
+  void* data_;
+};
+
+}  // namespace lumen

@@ -1,0 +1,295 @@
+#include "autograd/tensor.h"
+
+#include <atomic>
+#include <iomanip>
+#include <sstream>
+
+#include "autograd/engine.h"
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+#include "kernels/kernels.h"
+
+namespace lumen {
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream os;
+  os << s;
+  return os.str();
+}
+
+std::int64_t shape_numel(const Shape& s) {
+  std::int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& s) {
+  Shape st(s.size());
+  std::int64_t acc = 1;
+  for (std::int64_t d = static_cast<std::int64_t>(s.size()) - 1; d >= 0; --d) {
+    st[d] = acc;
+    acc *= std::max<std::int64_t>(s[d], 1);
+  }
+  return st;
+}
+
+std::int64_t Tensor::size(std::int64_t d) const { return shape()[wrap_dim(d, dim(), "Tensor::size")]; }
+std::int64_t Tensor::stride(std::int64_t d) const { return strides()[wrap_dim(d, dim(), "Tensor::stride")]; }
+
+bool Tensor::is_contiguous() const {
+  const auto& s = shape();
+  const auto& st = strides();
+  std::int64_t expected = 1;
+  for (std::int64_t d = dim() - 1; d >= 0; --d) {
+    if (s[d] != 1 && st[d] != expected) return false;
+    expected *= s[d];
+  }
+  return true;
+}
+
+std::string Tensor::str() const {
+  if (!defined()) return "Tensor[undefined]";
+  std::ostringstream os;
+  os << "Tensor[" << dtype_name(dtype()) << ", " << device().str() << ", shape " << shape() << "]";
+  return os.str();
+}
+
+void* Tensor::raw_data() const {
+  const auto& i = checked();
+  return static_cast<char*>(i.storage->data()) + i.offset * static_cast<std::int64_t>(itemsize(i.dtype));
+}
+
+double Tensor::item() const {
+  LUMEN_CHECK(numel() == 1, "Tensor::item", "expected a tensor with one element, got shape ", shape());
+  Tensor c = device().is_cpu() ? *this : to(kCPU);
+  return visit_any(c.dtype(), [&]<class T>() { return static_cast<double>(*c.data<T>()); });
+}
+
+template <class T> std::vector<T> Tensor::to_vector() const {
+  autograd::NoGradGuard no_grad;
+  Tensor c = detach().to(kCPU).to(dtype_of<T>()).contiguous();
+  const T* p = c.data<T>();
+  return std::vector<T>(p, p + c.numel());
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
+
+Tensor& Tensor::requires_grad_(bool on) {
+  LUMEN_CHECK(is_leaf(), "Tensor::requires_grad_",
+              "only leaf tensors can change requires_grad; use detach() for a non-leaf (", str(), ")");
+  LUMEN_CHECK(!on || is_floating(dtype()), "Tensor::requires_grad_", "only floating tensors can require grad, got ",
+              dtype_name(dtype()));
+  impl_->requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return checked().grad ? Tensor(impl_->grad) : Tensor(); }
+
+void Tensor::set_grad(const Tensor& g) const {
+  checked();
+  if (g.defined())
+    LUMEN_CHECK(g.shape() == shape(), "Tensor::set_grad", "gradient of shape ", g.shape(), " for a tensor of shape ",
+                shape());
+  impl_->grad = g.impl_ptr();
+}
+
+void Tensor::retain_grad() const {
+  LUMEN_CHECK(requires_grad(), "Tensor::retain_grad", "the tensor does not require grad");
+  if (is_leaf()) return;
+  impl_->retains_grad = true;
+  impl_->grad_fn->retained_output = impl_;
+}
+
+void Tensor::backward(const Tensor& grad, bool retain_graph, bool create_graph) const {
+  autograd::backward({*this}, grad.defined() ? std::vector<Tensor>{grad} : std::vector<Tensor>{}, retain_graph,
+                     create_graph);
+}
+
+namespace {
+std::atomic<int> g_next_hook{1};
+}
+
+int Tensor::register_hook(GradHook hook) const {
+  LUMEN_CHECK(requires_grad(), "Tensor::register_hook", "cannot register a hook on a tensor that does not require grad");
+  int id = g_next_hook++;
+  gradient_edge(*this)->hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void Tensor::remove_hook(int handle) const {
+  auto node = gradient_edge(*this);
+  if (!node) return;
+  std::erase_if(node->hooks, [&](const auto& h) { return h.first == handle; });
+}
+
+Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
+
+Tensor make_view(const Tensor& base, Shape shape, Shape strides, std::int64_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.impl()->storage;
+  impl->shape = std::move(shape);
+  impl->strides = std::move(strides);
+  impl->offset = offset;
+  impl->dtype = base.dtype();
+  return Tensor(std::move(impl));
+}
+
+TensorOptions options_of(const Tensor& like) { return {like.dtype(), like.device(), false}; }
+
+// ---- conversions (differentiable)
+
+Tensor Tensor::to(Device d) const {
+  if (d == device()) return *this;
+  if (d.is_cuda()) device_backend(d.type);  // a clear error in a build without CUDA
+  Tensor src = contiguous();
+  Tensor out = empty(shape(), {dtype(), d});
+  Device from = device();
+  DeviceBackend& b = device_backend(d.is_cpu() ? from.type : d.type);
+  b.copy(out.raw_data(), d, src.raw_data(), from, static_cast<std::size_t>(numel()) * itemsize(dtype()));
+  return record("to_device", out, {*this}, {}, [from](const Tensor& g, const auto&) { return grads(g.to(from)); });
+}
+
+Tensor Tensor::to(DType t) const {
+  if (t == dtype()) return *this;
+  Tensor out = empty(shape(), {t, device()});
+  kernels::copy(*this, out);
+  if (!is_floating(t) || !is_floating(dtype())) return out;
+  DType from = dtype();
+  return record("to_dtype", out, {*this}, {}, [from](const Tensor& g, const auto&) { return grads(g.to(from)); });
+}
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), options_of(*this));
+  kernels::copy(*this, out);
+  return record("clone", out, {*this}, {}, [](const Tensor& g, const auto&) { return grads(g); });
+}
+
+// ---- in-place (no autograd)
+
+static void check_inplace(const Tensor& t, const char* op) {
+  LUMEN_CHECK(!(t.requires_grad() && autograd::grad_enabled()), op,
+              "in-place change of a tensor that requires grad while grad mode is on (use autograd::NoGradGuard) (",
+              t.str(), ")");
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  check_inplace(*this, "copy_");
+  Shape b = broadcast_shapes(src.shape(), shape(), "copy_");
+  LUMEN_CHECK(b == shape(), "copy_", "source of shape ", src.shape(), " cannot be broadcast to ", shape());
+  Tensor s = src.device() == device() ? src : src.detach().to(device());
+  kernels::copy(s, *this);
+  return *this;
+}
+
+Tensor& Tensor::fill_(double value) {
+  check_inplace(*this, "fill_");
+  kernels::fill(*this, value);
+  return *this;
+}
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  check_inplace(*this, "add_");
+  check_same_device_dtype("add_", *this, other);
+  Shape b = broadcast_shapes(other.shape(), shape(), "add_");
+  LUMEN_CHECK(b == shape(), "add_", "operand of shape ", other.shape(), " cannot be broadcast to ", shape());
+  kernels::axpy(*this, other, alpha);
+  return *this;
+}
+
+Tensor& Tensor::mul_(double s) {
+  check_inplace(*this, "mul_");
+  if (is_contiguous()) {
+    kernels::unary(kernels::UnaryOp::mul_scalar, *this, *this, s);
+  } else {
+    Tensor tmp = empty(shape(), options_of(*this));
+    kernels::unary(kernels::UnaryOp::mul_scalar, *this, tmp, s);
+    kernels::copy(tmp, *this);
+  }
+  return *this;
+}
+
+// ---- printing
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  os << t.str();
+  if (!t.defined() || t.numel() > 1000) return os;
+  auto v = t.to_vector<double>();
+  os << "\n[";
+  std::int64_t last = t.dim() ? t.size(-1) : 1;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i && last && i % last == 0) os << "\n ";
+    os << std::setw(10) << std::setprecision(5) << v[i] << (i + 1 < v.size() ? " " : "");
+  }
+  return os << "]";
+}
+
+// ---- factories
+
+Tensor empty(const Shape& shape, TensorOptions opt) {
+  for (auto d : shape) LUMEN_CHECK(d >= 0, "empty", "negative dimension in shape ", shape);
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape_numel(shape)) * itemsize(opt.dtype), opt.device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = opt.dtype;
+  Tensor t(std::move(impl));
+  if (opt.requires_grad) t.requires_grad_();
+  return t;
+}
+
+Tensor full(const Shape& shape, double value, TensorOptions opt) {
+  bool rg = opt.requires_grad;
+  opt.requires_grad = false;
+  Tensor t = empty(shape, opt);
+  kernels::fill(t, value);
+  if (rg) t.requires_grad_();
+  return t;
+}
+Tensor zeros(const Shape& shape, TensorOptions opt) { return full(shape, 0.0, opt); }
+Tensor ones(const Shape& shape, TensorOptions opt) { return full(shape, 1.0, opt); }
+Tensor scalar_tensor(double value, TensorOptions opt) { return full({}, value, opt); }
+Tensor empty_like(const Tensor& t) { return empty(t.shape(), options_of(t)); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), options_of(t)); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), options_of(t)); }
+Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, options_of(t)); }
+
+Tensor tensor(const std::vector<double>& values, const Shape& shape, TensorOptions opt) {
+  Shape s = shape.empty() && values.size() != 1 ? Shape{static_cast<std::int64_t>(values.size())} : shape;
+  LUMEN_CHECK(shape_numel(s) == static_cast<std::int64_t>(values.size()), "tensor", values.size(),
+              " values do not fill shape ", s);
+  Tensor host = empty(s, {DType::float64, kCPU});
+  std::copy(values.begin(), values.end(), host.data<double>());
+  Tensor t = host.to(opt.dtype).to(opt.device).detach();
+  if (opt.requires_grad) t.requires_grad_();
+  return t;
+}
+
+Tensor tensor_from(const std::vector<std::int64_t>& values, const Shape& shape, Device device) {
+  Shape s = shape.empty() && values.size() != 1 ? Shape{static_cast<std::int64_t>(values.size())} : shape;
+  LUMEN_CHECK(shape_numel(s) == static_cast<std::int64_t>(values.size()), "tensor_from", values.size(),
+              " values do not fill shape ", s);
+  Tensor host = empty(s, {DType::int64, kCPU});
+  std::copy(values.begin(), values.end(), host.data<std::int64_t>());
+  return host.to(device);
+}
+
+Tensor arange(std::int64_t n, TensorOptions opt) {
+  LUMEN_CHECK(n >= 0, "arange", "expected n >= 0, got ", n);
+  Tensor host = empty({n}, {DType::float64, kCPU});
+  for (std::int64_t i = 0; i < n; ++i) host.data<double>()[i] = static_cast<double>(i);
+  Tensor t = host.to(opt.dtype).to(opt.device).detach();
+  if (opt.requires_grad) t.requires_grad_();
+  return t;
+}
+
+Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opt) {
+  LUMEN_CHECK(steps >= 1, "linspace", "expected steps >= 1, got ", steps);
+  std::vector<double> v(steps);
+  for (std::int64_t i = 0; i < steps; ++i) v[i] = steps == 1 ? start : start + (end - start) * i / (steps - 1);
+  return tensor(v, {steps}, opt);
+}
+
+}  // namespace lumen

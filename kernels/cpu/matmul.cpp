@@ -1,0 +1,72 @@
+// Batched GEMM through Eigen. Each operand matrix is mapped in place when one of its two last dims is
+// unit-stride (row-major, or column-major, which is how a transposed view looks), so backward's
+// a^T and b^T cost no copy. Small batched products run one matrix per thread; a large single product
+// uses Eigen's own OpenMP parallelism.
+#include <Eigen/Core>
+
+#include "kernels/cpu/loops.h"
+#include "kernels/kernels.h"
+
+namespace lumen::kernels::cpu {
+namespace {
+
+template <class T, int Order> using MatMap =
+    Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order>, 0, Eigen::OuterStride<>>;
+
+// A 3-D operand whose matrices Eigen can read directly (copied to contiguous if not).
+struct Operand {
+  Tensor t;
+  bool col_major;
+  std::int64_t ld;
+};
+
+Operand as_operand(const Tensor& x) {
+  const std::int64_t rows = x.size(1), cols = x.size(2);
+  if (x.stride(2) == 1 && (rows == 1 || x.stride(1) >= cols)) return {x, false, rows == 1 ? cols : x.stride(1)};
+  if (x.stride(1) == 1 && (cols == 1 || x.stride(2) >= rows)) return {x, true, cols == 1 ? rows : x.stride(2)};
+  Tensor c = empty(x.shape(), options_of(x));
+  copy(x, c);
+  return {c, false, cols};
+}
+
+template <class T, int OA, int OB>
+void gemm_batch(const Operand& a, const Operand& b, const Tensor& out, std::int64_t batch, bool parallel_batches) {
+  const std::int64_t M = out.size(1), N = out.size(2), K = a.t.size(2);
+  const T* pa = a.t.template data<T>();
+  const T* pb = b.t.template data<T>();
+  T* po = out.data<T>();
+  auto one = [&](std::int64_t i) {
+    MatMap<T, OA> A(pa + i * a.t.stride(0), M, K, Eigen::OuterStride<>(a.ld));
+    MatMap<T, OB> B(pb + i * b.t.stride(0), K, N, Eigen::OuterStride<>(b.ld));
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> C(po + i * M * N, M, N);
+    C.noalias() = A * B;
+  };
+  if (parallel_batches) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < batch; ++i) one(i);
+  } else {
+    for (std::int64_t i = 0; i < batch; ++i) one(i);
+  }
+}
+
+}  // namespace
+
+void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  visit_floating(out.dtype(), "matmul", [&]<class T>() {
+    const std::int64_t batch = out.size(0), M = out.size(1), N = out.size(2), K = a.size(2);
+    if (K == 0) {
+      fill(out, 0.0);
+      return;
+    }
+    Operand oa = as_operand(a), ob = as_operand(b);
+    // Many small products: one per thread. One big product: let Eigen split it.
+    const bool parallel_batches = batch > 1 && M * N * K < (1 << 21) && omp_get_max_threads() > 1;
+    constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
+    if (!oa.col_major && !ob.col_major) gemm_batch<T, R, R>(oa, ob, out, batch, parallel_batches);
+    else if (!oa.col_major && ob.col_major) gemm_batch<T, R, C>(oa, ob, out, batch, parallel_batches);
+    else if (oa.col_major && !ob.col_major) gemm_batch<T, C, R>(oa, ob, out, batch, parallel_batches);
+    else gemm_batch<T, C, C>(oa, ob, out, batch, parallel_batches);
+  });
+}
+
+}  // namespace lumen::kernels::cpu

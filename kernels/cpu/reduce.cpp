@@ -1,0 +1,153 @@
+// Reductions and softmax on the CPU. Each one sees its input as a row-major matrix: either
+// [kept, reduced] (reduce along rows) or [reduced, kept] (reduce down columns, as for a bias gradient
+// summed over the batch). Inputs in any other layout are first copied into the first form.
+#include <Eigen/Core>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "kernels/cpu/loops.h"
+#include "kernels/kernels.h"
+
+namespace lumen::kernels::cpu {
+namespace {
+
+template <class T> using RowMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+bool dense_row_major(const Shape& shape, const Shape& strides) {
+  std::int64_t expected = 1;
+  for (std::int64_t d = static_cast<std::int64_t>(shape.size()) - 1; d >= 0; --d) {
+    if (shape[d] != 1 && strides[d] != expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
+// x viewed with its dims reordered by `perm`, as a (possibly strided) tensor.
+Tensor permuted(const Tensor& x, const Shape& perm) {
+  Shape s, st;
+  for (auto p : perm) {
+    s.push_back(x.size(p));
+    st.push_back(x.stride(p));
+  }
+  return make_view(x, s, st, x.offset());
+}
+
+// Contiguous data of x laid out as [kept dims..., `moved` dims...] (row-major).
+Tensor with_dims_last(const Tensor& x, const Shape& moved) {
+  Shape perm;
+  for (std::int64_t d = 0; d < x.dim(); ++d)
+    if (std::find(moved.begin(), moved.end(), d) == moved.end()) perm.push_back(d);
+  perm.insert(perm.end(), moved.begin(), moved.end());
+  Tensor v = permuted(x, perm);
+  if (dense_row_major(v.shape(), v.strides())) return v;
+  Tensor c = empty(v.shape(), options_of(x));
+  copy(v, c);
+  return c;
+}
+
+template <class T> T reduce_init(ReduceOp op) {
+  if (op == ReduceOp::sum) return T(0);
+  return op == ReduceOp::max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+}
+
+template <class T> void reduce_typed(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out) {
+  std::int64_t R = 1;
+  for (auto d : dims) R *= x.size(d);
+  const std::int64_t M = out.numel();
+  T* po = out.data<T>();
+
+  // Reduced dims leading and the rest dense: reduce down the columns of an [R, M] matrix.
+  bool leading = true;
+  for (std::size_t i = 0; i < dims.size(); ++i) leading &= dims[i] == static_cast<std::int64_t>(i);
+  if (leading && M > 1 && dense_row_major(x.shape(), x.strides())) {
+    const T* px = x.data<T>();
+    parallel_for(M, std::max<std::int64_t>(16, kParallelGrain / R), [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t j = b; j < e; ++j) po[j] = reduce_init<T>(op);
+      for (std::int64_t i = 0; i < R; ++i) {
+        const T* row = px + i * M;
+        if (op == ReduceOp::sum)
+          for (std::int64_t j = b; j < e; ++j) po[j] += row[j];
+        else if (op == ReduceOp::max)
+          for (std::int64_t j = b; j < e; ++j) po[j] = row[j] > po[j] || row[j] != row[j] ? row[j] : po[j];
+        else
+          for (std::int64_t j = b; j < e; ++j) po[j] = row[j] < po[j] || row[j] != row[j] ? row[j] : po[j];
+      }
+    });
+    return;
+  }
+  Tensor xc = with_dims_last(x, dims);
+  const T* px = xc.data<T>();
+  parallel_for(M, std::max<std::int64_t>(1, kParallelGrain / R), [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t m = b; m < e; ++m) {
+      RowMap<T> row(px + m * R, R);
+      if (op == ReduceOp::sum) po[m] = row.sum();
+      else if (row.isNaN().any()) po[m] = std::numeric_limits<T>::quiet_NaN();
+      else po[m] = op == ReduceOp::max ? row.maxCoeff() : row.minCoeff();
+    }
+  });
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out) {
+  visit_floating(x.dtype(), "reduce", [&]<class T>() { reduce_typed<T>(op, x, dims, out); });
+}
+
+void arg_reduce(ReduceOp op, const Tensor& x, std::int64_t dim, const Tensor& values, const Tensor& indices) {
+  visit_floating(x.dtype(), "arg_reduce", [&]<class T>() {
+    Tensor xc = with_dims_last(x, {dim});
+    const std::int64_t R = x.size(dim), M = values.numel();
+    const T* px = xc.data<T>();
+    T* pv = values.data<T>();
+    std::int64_t* pi = indices.data<std::int64_t>();
+    parallel_for(M, std::max<std::int64_t>(1, kParallelGrain / R), [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t m = b; m < e; ++m) {
+        const T* row = px + m * R;
+        std::int64_t best = 0;
+        for (std::int64_t r = 1; r < R; ++r) {
+          if (row[best] != row[best]) break;  // NaN wins, first one
+          bool better = op == ReduceOp::max ? row[r] > row[best] : row[r] < row[best];
+          if (better || row[r] != row[r]) best = r;
+        }
+        pv[m] = row[best];
+        pi[m] = best;
+      }
+    });
+  });
+}
+
+void softmax(const Tensor& x, std::int64_t dim, bool log, const Tensor& out) {
+  visit_floating(x.dtype(), "softmax", [&]<class T>() {
+    const bool direct = dim == x.dim() - 1 && x.is_contiguous();
+    Tensor xc = direct ? x : with_dims_last(x, {dim});
+    Tensor oc = direct ? out : empty(xc.shape(), options_of(x));
+    const std::int64_t R = x.size(dim), M = x.numel() / std::max<std::int64_t>(R, 1);
+    const T* px = xc.data<T>();
+    T* po = oc.data<T>();
+    parallel_for(M, std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(R, 1)),
+                 [&](std::int64_t b, std::int64_t e) {
+                   for (std::int64_t m = b; m < e; ++m) {
+                     RowMap<T> row(px + m * R, R);
+                     Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> o(po + m * R, R);
+                     const T mx = row.maxCoeff();
+                     o = (row - mx).exp();
+                     const T s = o.sum();
+                     if (log) o = row - mx - std::log(s);
+                     else o /= s;
+                   }
+                 });
+    if (!direct) {
+      // oc is laid out [other dims..., dim]: view it back in x's dim order and copy into out.
+      Shape perm;
+      for (std::int64_t d = 0; d < x.dim(); ++d)
+        if (d != dim) perm.push_back(d);
+      perm.push_back(dim);
+      Shape inv(perm.size());
+      for (std::size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<std::int64_t>(i);
+      copy(permuted(oc, inv), out);
+    }
+  });
+}
+
+}  // namespace lumen::kernels::cpu
