@@ -37,6 +37,11 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
 
 Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, std::vector<Tensor> saved,
               Node::BackwardFn backward) {
+  return record(name, std::move(out), std::vector<Tensor>(inputs), std::move(saved), std::move(backward));
+}
+
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, std::vector<Tensor> saved,
+              Node::BackwardFn backward) {
   if (!autograd::grad_enabled()) return out;
   bool any = false;
   for (const Tensor& in : inputs) {

@@ -94,6 +94,10 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t);
 Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, std::vector<Tensor> saved,
               Node::BackwardFn backward);
 
+// The same for ops with a variable number of inputs (cat, stack).
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, std::vector<Tensor> saved,
+              Node::BackwardFn backward);
+
 inline std::vector<Tensor> grads(Tensor a) { return {std::move(a)}; }
 inline std::vector<Tensor> grads(Tensor a, Tensor b) { return {std::move(a), std::move(b)}; }
 inline std::vector<Tensor> grads(Tensor a, Tensor b, Tensor c) { return {std::move(a), std::move(b), std::move(c)}; }
