@@ -146,7 +146,7 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
         throw Error(n->name() + ": backward returned " + std::to_string(in_grads.size()) + " gradients for " +
                     std::to_string(n->next_edges.size()) + " inputs");
     }
-    if (!opt.retain_graph) n->release();
+    if (!opt.retain_graph && !opt.create_graph) n->release();  // a recorded backward still needs them
     for (std::size_t i = 0; i < n->next_edges.size(); ++i) {
       Node* child = n->next_edges[i].get();
       if (!child) continue;

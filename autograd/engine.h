@@ -39,7 +39,7 @@ class GradModeGuard {
 };
 
 struct GradOptions {
-  bool retain_graph = false;   // keep saved tensors so the graph can be walked again
+  bool retain_graph = false;   // keep saved tensors so the graph can be walked again (implied by create_graph)
   bool create_graph = false;   // record the backward pass itself (gradients of gradients)
   bool allow_unused = false;   // an input the outputs do not depend on gets zeros instead of an error
 };

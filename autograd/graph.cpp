@@ -4,6 +4,27 @@
 
 namespace lumen {
 
+// Frees the part of the graph only this node kept alive, iteratively: with the default recursive
+// destruction a chain of many thousand ops (a long training loop's graph, an RNN) overflows the stack.
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> stack = std::move(next_edges);
+  auto take_saved = [&](std::vector<SavedTensor>& ss) {
+    for (SavedTensor& st : ss)
+      if (st.data.defined() && st.data.impl_ptr().use_count() == 1 && st.data.impl()->grad_fn)
+        stack.push_back(std::move(st.data.impl()->grad_fn));
+    ss.clear();
+  };
+  take_saved(saved);
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    if (!n || n.use_count() != 1) continue;  // still referenced elsewhere: not ours to free
+    for (auto& e : n->next_edges) stack.push_back(std::move(e));
+    n->next_edges.clear();
+    take_saved(n->saved);
+  }  // each n is destroyed here with nothing left to free recursively
+}
+
 std::vector<Tensor> Node::apply(const Tensor& grad) {
   if (released_)
     throw Error("backward: trying to backward through the graph a second time (its saved tensors were freed by the "

@@ -38,7 +38,7 @@ class Node : public std::enable_shared_from_this<Node> {
   using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad, const BackwardArgs& s)>;
 
   Node(std::string name, BackwardFn fn) : name_(std::move(name)), fn_(std::move(fn)) {}
-  virtual ~Node() = default;
+  virtual ~Node();
 
   const std::string& name() const { return name_; }
   // One entry per input of the op; null where that input needs no gradient.

@@ -1,1 +1,129 @@
-// (being written)
+// conv2d and conv_transpose2d, built on three differentiable ops that are each other's backward.
+// For a fixed geometry, the convolution y = conv(x, w) is bilinear, and so are its two gradients:
+//
+//   conv(x, w)          -> y     backward:  dx = input_grad(g, w),   dw = weight_grad(x, g)
+//   input_grad(g, w)    -> dx    backward:  dg = conv(gg, w),        dw = weight_grad(gg, g)
+//   weight_grad(x, g)   -> dw    backward:  dx = input_grad(g, gw),  dg = conv(x, gw)
+//
+// (each line follows from <conv(x, w), g> = <x, input_grad(g, w)> = <w, weight_grad(x, g)>).
+// So gradients of any order are again these three ops. conv_transpose2d *is* input_grad, with the
+// geometry of the convolution whose input gradient it computes.
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+#include "kernels/conv.h"
+
+namespace lumen {
+
+namespace {
+
+using Geometry = kernels::Conv2dGeometry;
+
+Tensor conv(const Tensor& x, const Tensor& w, const Tensor& b, const Geometry& G);
+Tensor input_grad(const Tensor& g, const Tensor& w, const Geometry& G);
+Tensor weight_grad(const Tensor& x, const Tensor& g, const Geometry& G);
+
+Tensor conv(const Tensor& x, const Tensor& w, const Tensor& b, const Geometry& G) {
+  Tensor y = empty({G.N, G.O, G.OH, G.OW}, options_of(x));
+  kernels::conv2d_forward(x, w, b, y, G);
+  return record("conv2d", y, {x, w, b}, {x, w}, [G](const Tensor& g, const BackwardArgs& s) {
+    return grads(s.needs(0) ? input_grad(g, s[1], G) : Tensor(), s.needs(1) ? weight_grad(s[0], g, G) : Tensor(),
+                 s.needs(2) ? sum(g, {0, 2, 3}) : Tensor());
+  });
+}
+
+Tensor input_grad(const Tensor& g, const Tensor& w, const Geometry& G) {
+  Tensor dx = empty({G.N, G.C, G.H, G.W}, options_of(g));
+  kernels::conv2d_input_grad(g, w, dx, G);
+  return record("conv2d_input_grad", dx, {g, w}, {g, w}, [G](const Tensor& gg, const BackwardArgs& s) {
+    return grads(s.needs(0) ? conv(gg, s[1], {}, G) : Tensor(), s.needs(1) ? weight_grad(gg, s[0], G) : Tensor());
+  });
+}
+
+Tensor weight_grad(const Tensor& x, const Tensor& g, const Geometry& G) {
+  Tensor dw = empty({G.O, G.C / G.groups, G.kh, G.kw}, options_of(x));
+  kernels::conv2d_weight_grad(x, g, dw, G);
+  return record("conv2d_weight_grad", dw, {x, g}, {x, g}, [G](const Tensor& gw, const BackwardArgs& s) {
+    return grads(s.needs(0) ? input_grad(s[1], gw, G) : Tensor(), s.needs(1) ? conv(s[0], gw, {}, G) : Tensor());
+  });
+}
+
+// Checks shared by conv2d and conv_transpose2d: ranks, dtypes, devices, bias and option signs.
+void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& opt) {
+  LUMEN_CHECK(x.defined() && w.defined(), op, "got an undefined tensor");
+  LUMEN_CHECK(x.dim() == 4, op, "expected a 4-D input [N, C, H, W] (or 3-D [C, H, W]), got shape ", x.shape());
+  LUMEN_CHECK(w.dim() == 4, op, "expected a 4-D weight, got shape ", w.shape());
+  LUMEN_CHECK(is_floating(x.dtype()), op, "expected a floating input (float32 or float64), got ", dtype_name(x.dtype()));
+  check_same_device_dtype(op, x, w);
+  if (b.defined()) check_same_device_dtype(op, x, b);
+  auto [sh, sw] = opt.stride;
+  auto [ph, pw] = opt.padding;
+  auto [dh, dw] = opt.dilation;
+  LUMEN_CHECK(sh > 0 && sw > 0, op, "expected a positive stride, got (", sh, ", ", sw, ")");
+  LUMEN_CHECK(dh > 0 && dw > 0, op, "expected a positive dilation, got (", dh, ", ", dw, ")");
+  LUMEN_CHECK(ph >= 0 && pw >= 0, op, "expected a non-negative padding, got (", ph, ", ", pw, ")");
+  LUMEN_CHECK(opt.groups > 0, op, "expected groups > 0, got ", opt.groups);
+  LUMEN_CHECK(w.size(2) > 0 && w.size(3) > 0, op, "expected a non-empty kernel, got weight ", w.shape());
+}
+
+void check_bias(const char* op, const Tensor& b, std::int64_t O) {
+  LUMEN_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == O), op, "expected a bias of shape [", O, "], got ",
+              b.shape());
+}
+
+// A 3-D [C, H, W] input is one image: run on [1, C, H, W] and drop the batch dim again.
+template <class F> Tensor with_batch(const Tensor& x, F&& f) {
+  if (x.defined() && x.dim() == 3) return squeeze(f(unsqueeze(x, 0)), 0);
+  return f(x);
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2dOptions& opt) {
+  return with_batch(x_in, [&](const Tensor& x) {
+    check_common("conv2d", x, w, b, opt);
+    const std::int64_t C = x.size(1), O = w.size(0), groups = opt.groups;
+    LUMEN_CHECK(w.size(1) * groups == C, "conv2d", "input ", x.shape(), " has ", C, " channels but weight ", w.shape(),
+                " with groups=", groups, " expects ", w.size(1) * groups);
+    LUMEN_CHECK(O % groups == 0, "conv2d", "weight ", w.shape(), " has ", O, " output channels, not divisible by groups=",
+                groups);
+    check_bias("conv2d", b, O);
+    Geometry G{x.size(0), C, x.size(2), x.size(3), O, 0, 0, w.size(2), w.size(3), opt.stride.first, opt.stride.second,
+               opt.padding.first, opt.padding.second, opt.dilation.first, opt.dilation.second, groups};
+    G.OH = (G.H + 2 * G.ph - G.dh * (G.kh - 1) - 1) / G.sh + 1;
+    G.OW = (G.W + 2 * G.pw - G.dw * (G.kw - 1) - 1) / G.sw + 1;
+    // (the numerators can be negative, where C++ division rounds toward zero: test them, not OH)
+    LUMEN_CHECK(G.H + 2 * G.ph - G.dh * (G.kh - 1) > 0 && G.W + 2 * G.pw - G.dw * (G.kw - 1) > 0, "conv2d", "input ",
+                x.shape(), " with padding (", G.ph, ", ", G.pw, ") is smaller than the kernel ", w.shape(),
+                " with dilation (", G.dh, ", ", G.dw, "): the output would be empty");
+    return conv(x, w, b, G);
+  });
+}
+
+Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2dOptions& opt) {
+  return with_batch(x_in, [&](const Tensor& x) {
+    check_common("conv_transpose2d", x, w, b, opt);
+    const std::int64_t C = x.size(1), groups = opt.groups;
+    LUMEN_CHECK(w.size(0) == C, "conv_transpose2d", "input ", x.shape(), " has ", C, " channels but weight ",
+                w.shape(), " expects ", w.size(0), " (weight is [C_in, C_out / groups, kh, kw])");
+    LUMEN_CHECK(C % groups == 0, "conv_transpose2d", "input ", x.shape(), " has ", C,
+                " channels, not divisible by groups=", groups);
+    const std::int64_t O = w.size(1) * groups;
+    check_bias("conv_transpose2d", b, O);
+    auto [oph, opw] = opt.output_padding;
+    LUMEN_CHECK(oph >= 0 && opw >= 0 && oph < std::max(opt.stride.first, opt.dilation.first) &&
+                    opw < std::max(opt.stride.second, opt.dilation.second),
+                "conv_transpose2d", "output_padding (", oph, ", ", opw,
+                ") must be non-negative and smaller than either stride or dilation");
+    // The geometry of the convolution that maps the result [N, O, OH, OW] back to x [N, C, H, W].
+    Geometry G{x.size(0), O, 0, 0, C, x.size(2), x.size(3), w.size(2), w.size(3), opt.stride.first,
+               opt.stride.second, opt.padding.first, opt.padding.second, opt.dilation.first, opt.dilation.second, groups};
+    G.H = (G.OH - 1) * G.sh - 2 * G.ph + G.dh * (G.kh - 1) + oph + 1;
+    G.W = (G.OW - 1) * G.sw - 2 * G.pw + G.dw * (G.kw - 1) + opw + 1;
+    LUMEN_CHECK(G.H > 0 && G.W > 0, "conv_transpose2d", "input ", x.shape(), " with weight ", w.shape(),
+                " and padding (", G.ph, ", ", G.pw, ") gives an empty output of size [", G.H, ", ", G.W, "]");
+    Tensor y = input_grad(x, w, G);
+    return b.defined() ? y + reshape(b, {1, O, 1, 1}) : y;
+  });
+}
+
+}  // namespace lumen

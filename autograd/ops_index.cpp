@@ -1,1 +1,137 @@
-// (being written)
+// Indexing ops. Each pair is adjoint: gather's backward is scatter_add, scatter_add's (for src) is
+// gather; index_select's backward is index_add and back. So gradients of gradients come for free.
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+#include "kernels/index.h"
+#include "kernels/kernels.h"
+
+namespace lumen {
+
+namespace {
+
+void check_index_tensor(const char* op, const Tensor& x, const Tensor& index) {
+  LUMEN_CHECK(x.defined() && index.defined(), op, "got an undefined tensor");
+  LUMEN_CHECK(index.dtype() == DType::int64, op, "expected an int64 index tensor, got ", dtype_name(index.dtype()));
+  LUMEN_CHECK(index.device() == x.device(), op, "index is on ", index.device().str(), " but the input is on ",
+              x.device().str());
+}
+
+// Every index within [0, size): a bad index is an error, never an out-of-bounds read.
+void check_range(const char* op, const Tensor& index, std::int64_t dim, std::int64_t size) {
+  for (std::int64_t v : index.to_vector<std::int64_t>())
+    LUMEN_CHECK(v >= 0 && v < size, op, "index ", v, " is out of bounds for dim ", dim, " with size ", size);
+}
+
+// gather/scatter_add: same ndim, and index no larger than `other` outside dim.
+void check_gather_shapes(const char* op, const Tensor& x, std::int64_t dim, const Tensor& index, const char* what) {
+  LUMEN_CHECK(index.dim() == x.dim(), op, "index ", index.shape(), " must have as many dims as the ", what, " ",
+              x.shape());
+  for (std::int64_t d = 0; d < x.dim(); ++d)
+    if (d != dim)
+      LUMEN_CHECK(index.size(d) <= x.size(d), op, "index ", index.shape(), " is larger than the ", what, " ",
+                  x.shape(), " in dim ", d);
+}
+
+// t zero-padded at the high end of each dim up to shape s.
+Tensor pad_to(const Tensor& t, const Shape& s) {
+  std::vector<std::int64_t> pads;
+  for (std::int64_t d = t.dim() - 1; d >= 0; --d) {
+    pads.push_back(0);
+    pads.push_back(s[d] - t.size(d));
+  }
+  return pad(t, pads);
+}
+
+}  // namespace
+
+Tensor gather(const Tensor& x, std::int64_t dim_in, const Tensor& index) {
+  check_index_tensor("gather", x, index);
+  const std::int64_t dim = wrap_dim(dim_in, x.dim(), "gather");
+  check_gather_shapes("gather", x, dim, index, "input");
+  check_range("gather", index, dim, x.dim() ? x.size(dim) : 1);
+  Tensor out = empty(index.shape(), options_of(x));
+  kernels::gather(x, dim, index, out);
+  if (!is_floating(x.dtype())) return out;
+  return record("gather", out, {x}, {index}, [dim, xs = x.shape()](const Tensor& g, const BackwardArgs& s) {
+    return grads(scatter_add(zeros(xs, options_of(g)), dim, s[0], g));
+  });
+}
+
+Tensor scatter_add(const Tensor& x, std::int64_t dim_in, const Tensor& index, const Tensor& src) {
+  check_index_tensor("scatter_add", x, index);
+  check_same_device_dtype("scatter_add", x, src);
+  const std::int64_t dim = wrap_dim(dim_in, x.dim(), "scatter_add");
+  check_gather_shapes("scatter_add", x, dim, index, "input");
+  check_gather_shapes("scatter_add", src, dim, index, "src");
+  if (index.dim()) LUMEN_CHECK(index.size(dim) <= src.size(dim), "scatter_add", "index ", index.shape(),
+                               " is larger than src ", src.shape(), " in dim ", dim);
+  check_range("scatter_add", index, dim, x.dim() ? x.size(dim) : 1);
+  Tensor out = x.detach().clone();
+  kernels::scatter_add(out, dim, index, src);
+  return record("scatter_add", out, {x, src}, {index},
+                [dim, ss = src.shape()](const Tensor& g, const BackwardArgs& s) {
+                  Tensor gsrc;
+                  if (s.needs(1)) {  // src elements the index did not cover got no gradient
+                    Tensor picked = gather(g, dim, s[0]);
+                    gsrc = picked.shape() == ss ? picked : pad_to(picked, ss);
+                  }
+                  return grads(s.needs(0) ? g : Tensor(), gsrc);
+                });
+}
+
+Tensor index_select(const Tensor& x, std::int64_t dim_in, const Tensor& index) {
+  check_index_tensor("index_select", x, index);
+  LUMEN_CHECK(index.dim() <= 1, "index_select", "expected a 1-D index, got shape ", index.shape());
+  LUMEN_CHECK(x.dim() >= 1, "index_select", "cannot index a 0-dim tensor");
+  const std::int64_t dim = wrap_dim(dim_in, x.dim(), "index_select");
+  check_range("index_select", index, dim, x.size(dim));
+  Shape s = x.shape();
+  s[dim] = index.numel();
+  Tensor out = empty(s, options_of(x));
+  kernels::index_select(x, dim, index, out);
+  if (!is_floating(x.dtype())) return out;
+  return record("index_select", out, {x}, {index}, [dim, xs = x.shape()](const Tensor& g, const BackwardArgs& s) {
+    return grads(index_add(zeros(xs, options_of(g)), dim, s[0], g));
+  });
+}
+
+Tensor index_add(const Tensor& x, std::int64_t dim_in, const Tensor& index, const Tensor& src) {
+  check_index_tensor("index_add", x, index);
+  check_same_device_dtype("index_add", x, src);
+  LUMEN_CHECK(index.dim() <= 1, "index_add", "expected a 1-D index, got shape ", index.shape());
+  const std::int64_t dim = wrap_dim(dim_in, x.dim(), "index_add");
+  Shape want = x.shape();
+  want[dim] = index.numel();
+  LUMEN_CHECK(src.shape() == want, "index_add", "src has shape ", src.shape(), ", expected ", want);
+  check_range("index_add", index, dim, x.size(dim));
+  Tensor out = x.detach().clone();
+  kernels::index_add(out, dim, index, src);
+  return record("index_add", out, {x, src}, {index}, [dim](const Tensor& g, const BackwardArgs& s) {
+    return grads(s.needs(0) ? g : Tensor(), s.needs(1) ? index_select(g, dim, s[0]) : Tensor());
+  });
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& indices) {
+  check_index_tensor("embedding", weight, indices);
+  LUMEN_CHECK(weight.dim() == 2, "embedding", "expected a weight of shape [num_embeddings, dim], got ", weight.shape());
+  Shape s = indices.shape();
+  s.push_back(weight.size(1));
+  return reshape(index_select(weight, 0, reshape(indices, {-1})), s);
+}
+
+Tensor one_hot(const Tensor& indices, std::int64_t num_classes, DType dtype) {
+  LUMEN_CHECK(indices.defined() && indices.dtype() == DType::int64, "one_hot", "expected int64 class indices");
+  LUMEN_CHECK(num_classes > 0, "one_hot", "expected num_classes > 0, got ", num_classes);
+  check_range("one_hot", indices, -1, num_classes);
+  Shape s = indices.shape();
+  s.push_back(num_classes);
+  Tensor out = zeros(s, {dtype, kCPU});
+  auto idx = indices.to_vector<std::int64_t>();
+  visit_any(dtype, [&]<class T>() {
+    T* p = out.data<T>();
+    for (std::size_t i = 0; i < idx.size(); ++i) p[static_cast<std::int64_t>(i) * num_classes + idx[i]] = T(1);
+  });
+  return out.to(indices.device());
+}
+
+}  // namespace lumen

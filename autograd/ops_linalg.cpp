@@ -38,6 +38,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   LUMEN_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul", "expected tensors with at least 1 dim, got shapes ",
               a_in.shape(), " and ", b_in.shape());
   // NumPy rules for vectors: a [K] is a row [1, K], b [K] a column [K, 1]; the added dim is removed after.
+  if (a_in.dim() == 1 && b_in.dim() == 1) return reshape(matmul(unsqueeze(a_in, 0), unsqueeze(b_in, 1)), {});
   if (a_in.dim() == 1) return squeeze(matmul(unsqueeze(a_in, 0), b_in), -2);
   if (b_in.dim() == 1) return squeeze(matmul(a_in, unsqueeze(b_in, 1)), -1);
   const Tensor &a = a_in, &b = b_in;

@@ -1,1 +1,207 @@
+// The engine: accumulation, autograd::grad, graph freeing, hooks, no_grad, higher-order gradients.
 #include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "autograd/engine.h"
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+
+using namespace lumen;
+using Catch = doctest::Contains;
+
+namespace {
+Tensor vec(std::vector<double> v, bool rg = true) {
+  return tensor(v, {static_cast<std::int64_t>(v.size())}, {.dtype = DType::float64, .requires_grad = rg});
+}
+std::vector<double> val(const Tensor& t) { return t.to_vector<double>(); }
+}  // namespace
+
+TEST_SUITE("engine") {
+  TEST_CASE("backward accumulates into .grad with +=") {
+    Tensor x = vec({1, 2, 3});
+    Tensor y = (x * x).sum();  // dy/dx = 2x
+    y.backward({}, /*retain_graph=*/true);
+    CHECK(val(x.grad()) == std::vector<double>{2, 4, 6});
+    y.backward();
+    CHECK(val(x.grad()) == std::vector<double>{4, 8, 12});
+  }
+
+  TEST_CASE("a second backward through a freed graph is a clear error") {
+    Tensor x = vec({1, 2});
+    Tensor y = (exp(x) * x).sum();
+    y.backward();
+    CHECK_THROWS_WITH_AS(y.backward(), Catch("backward through the graph a second time"), Error);
+  }
+
+  TEST_CASE("the graph's saved tensors are freed after backward") {
+    Tensor x = vec({1, 2});
+    std::weak_ptr<Storage> saved;
+    Tensor y;
+    {
+      Tensor h = x * 2.0;  // saved by the mul below, referenced by nothing else afterwards
+      saved = h.impl()->storage;
+      y = (h * h).sum();
+    }
+    CHECK_FALSE(saved.expired());
+    y.backward();
+    CHECK(saved.expired());
+  }
+
+  TEST_CASE("autograd::grad returns gradients and leaves .grad untouched") {
+    Tensor x = vec({1, 2, 3});
+    Tensor w = vec({0.5, -1, 2});
+    Tensor y = (x * w).sum();
+    auto g = autograd::grad({y}, {x, w});
+    CHECK(val(g[0]) == std::vector<double>{0.5, -1, 2});
+    CHECK(val(g[1]) == std::vector<double>{1, 2, 3});
+    CHECK_FALSE(x.grad().defined());
+    CHECK_FALSE(w.grad().defined());
+  }
+
+  TEST_CASE("gradients with respect to an intermediate tensor") {
+    Tensor x = vec({1, 2});
+    Tensor h = x * 3.0;
+    Tensor y = (h * h).sum();
+    auto g = autograd::grad({y}, {h}, {}, {.retain_graph = true});
+    CHECK(val(g[0]) == std::vector<double>{6, 12});  // 2h
+    auto gx = autograd::grad({y}, {x});
+    CHECK(val(gx[0]) == std::vector<double>{18, 36});  // 2h * 3
+  }
+
+  TEST_CASE("explicit grad_outputs weight the outputs") {
+    Tensor x = vec({1, 2});
+    Tensor y = x * x;
+    auto g = autograd::grad({y}, {x}, {tensor({1, 10}, {2}, {.dtype = DType::float64})});
+    CHECK(val(g[0]) == std::vector<double>{2, 40});
+    Tensor z = x * x;
+    CHECK_THROWS_WITH_AS(z.backward(), Catch("a gradient can be implied only for a scalar output"), Error);
+    CHECK_THROWS_WITH_AS(autograd::grad({x * 2.0}, {x}, {ones({3}, {.dtype = DType::float64})}),
+                         Catch("grad_output 0 has shape [3] but the output has shape [2]"), Error);
+  }
+
+  TEST_CASE("unused inputs: an error, or zeros with allow_unused") {
+    Tensor x = vec({1, 2});
+    Tensor u = vec({5});
+    Tensor y = x.sum();
+    CHECK_THROWS_WITH_AS(autograd::grad({y}, {x, u}, {}, {.retain_graph = true}),
+                         Catch("input 1 was not used to compute the outputs"), Error);
+    auto g = autograd::grad({y}, {x, u}, {}, {.allow_unused = true});
+    CHECK(val(g[1]) == std::vector<double>{0});
+  }
+
+  TEST_CASE("no_grad records nothing; detach cuts the graph") {
+    Tensor x = vec({1, 2});
+    {
+      autograd::NoGradGuard ng;
+      Tensor y = x * 2.0;
+      CHECK_FALSE(y.requires_grad());
+      CHECK(y.is_leaf());
+    }
+    CHECK(autograd::grad_enabled());
+    Tensor d = (x * 2.0).detach();
+    CHECK_FALSE(d.requires_grad());
+    Tensor y = (d * x).sum();
+    y.backward();
+    CHECK(val(x.grad()) == std::vector<double>{2, 4});  // d treated as a constant
+    CHECK_THROWS_WITH_AS(autograd::grad({d.sum()}, {x}), Catch("output 0 does not require grad"), Error);
+  }
+
+  TEST_CASE("a tensor used twice gets the sum of both gradients") {
+    Tensor x = vec({3});
+    Tensor a = x * 2.0;
+    Tensor y = (a * a + a).sum();  // y = 4x² + 2x, dy/dx = 8x + 2
+    y.backward();
+    CHECK(val(x.grad()) == std::vector<double>{26});
+  }
+
+  TEST_CASE("hooks see the gradient and can replace it") {
+    Tensor x = vec({1, 2});
+    std::vector<double> seen;
+    int calls = 0;
+    Tensor h = x * 3.0;
+    h.register_hook([&](const Tensor& g) {
+      ++calls;
+      seen = g.to_vector<double>();
+      return Tensor();  // observe only
+    });
+    int doubling = x.register_hook([](const Tensor& g) { return g * 2.0; });
+    Tensor y = (h * h).sum();
+    y.backward({}, true);
+    CHECK(calls == 1);
+    CHECK(seen == std::vector<double>{6, 12});
+    CHECK(val(x.grad()) == std::vector<double>{36, 72});  // 2h·3, doubled by the leaf hook
+    x.remove_hook(doubling);
+    x.set_grad(Tensor());
+    y.backward();
+    CHECK(val(x.grad()) == std::vector<double>{18, 36});
+    CHECK(calls == 2);
+    CHECK_THROWS_WITH_AS(ones({1}).register_hook([](const Tensor& g) { return g; }),
+                         Catch("cannot register a hook on a tensor that does not require grad"), Error);
+  }
+
+  TEST_CASE("a hook on an intermediate tensor changes everything upstream") {
+    Tensor x = vec({1, 2});
+    Tensor h = x * 1.0;
+    h.register_hook([](const Tensor& g) { return relu(g); });  // guided-backprop style clipping
+    Tensor y = (h * tensor({-1, 1}, {2}, {.dtype = DType::float64})).sum();
+    auto g = autograd::grad({y}, {x});
+    CHECK(val(g[0]) == std::vector<double>{0, 1});
+  }
+
+  TEST_CASE("retain_grad keeps the gradient of a non-leaf") {
+    Tensor x = vec({1, 2});
+    Tensor h = x * 2.0;
+    h.retain_grad();
+    (h * h).sum().backward();
+    CHECK(val(h.grad()) == std::vector<double>{4, 8});
+  }
+
+  TEST_CASE("create_graph gives gradients of gradients") {
+    Tensor x = vec({2, -1});
+    Tensor y = (x * x * x).sum();  // dy/dx = 3x², d²y/dx² = 6x
+    auto g = autograd::grad({y}, {x}, {}, {.create_graph = true});
+    CHECK(g[0].requires_grad());
+    CHECK(val(g[0]) == std::vector<double>{12, 3});
+    auto gg = autograd::grad({g[0].sum()}, {x});
+    CHECK(val(gg[0]) == std::vector<double>{12, -6});
+    // Third order through the same mechanism: d³y/dx³ = 6.
+    Tensor x2 = vec({0.5});
+    auto g1 = autograd::grad({pow(x2, 3.0).sum()}, {x2}, {}, {.create_graph = true});
+    auto g2 = autograd::grad({g1[0].sum()}, {x2}, {}, {.create_graph = true});
+    auto g3 = autograd::grad({g2[0].sum()}, {x2});
+    CHECK(val(g3[0])[0] == doctest::Approx(6.0));
+  }
+
+  TEST_CASE("backward with create_graph accumulates a differentiable .grad") {
+    Tensor x = vec({3});
+    (x * x * x).sum().backward({}, false, true);
+    CHECK(x.grad().requires_grad());
+    auto gg = autograd::grad({x.grad().sum()}, {x});
+    CHECK(val(gg[0]) == std::vector<double>{18});
+  }
+
+  TEST_CASE("sigmoid's saved output is re-attached for double backward") {
+    Tensor x = vec({0.3});
+    Tensor s = sigmoid(x);
+    auto g = autograd::grad({s.sum()}, {x}, {}, {.create_graph = true});
+    auto gg = autograd::grad({g[0].sum()}, {x});
+    double sv = 1 / (1 + std::exp(-0.3));
+    CHECK(val(gg[0])[0] == doctest::Approx(sv * (1 - sv) * (1 - 2 * sv)).epsilon(1e-12));
+  }
+
+  TEST_CASE("a long chain does not overflow the stack") {
+    Tensor x = vec({1});
+    Tensor y = x;
+    for (int i = 0; i < 20000; ++i) y = y * 1.0001;
+    auto g = autograd::grad({y.sum()}, {x});
+    CHECK(val(g[0])[0] == doctest::Approx(std::pow(1.0001, 20000)).epsilon(1e-9));
+  }
+
+  TEST_CASE("grad_fn names the op") {
+    Tensor x = vec({1});
+    CHECK((x * 2.0).grad_fn()->name() == "mul_scalar");
+    CHECK(relu(x).grad_fn()->name() == "relu");
+    CHECK(x.is_leaf());
+  }
+}

@@ -1,1 +1,278 @@
+// conv2d and conv_transpose2d: hand-computed values, a direct-loop reference over a grid of options
+// (both dtypes, so the threaded im2col/GEMM paths are covered), gradients, double backward, errors.
 #include <doctest/doctest.h>
+
+#include "autograd/ops.h"
+#include "autograd/random.h"
+#include "tests/gradcheck.h"
+#include "tests/test_util.h"
+
+using namespace lumen;
+using namespace lumen::testing;
+using Catch = doctest::Contains;
+using V = std::vector<Tensor>;
+
+namespace {
+
+Conv2dOptions opts(std::int64_t s, std::int64_t p, std::int64_t d = 1, std::int64_t groups = 1, std::int64_t op = 0) {
+  Conv2dOptions o;
+  o.stride = {s, s};
+  o.padding = {p, p};
+  o.dilation = {d, d};
+  o.groups = groups;
+  o.output_padding = {op, op};
+  return o;
+}
+
+// The definition, as seven loops: y[n, o, oh, ow] = b[o] + sum w[o, c, i, j] x[n, g*Cg + c, oh*s - p + i*d, ...].
+std::vector<double> naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
+  auto X = x.to_vector<double>(), Wt = w.to_vector<double>();
+  const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(0), Cg = w.size(1),
+                     kh = w.size(2), kw = w.size(3), Og = O / o.groups;
+  const auto [sh, sw] = o.stride;
+  const auto [ph, pw] = o.padding;
+  const auto [dh, dw] = o.dilation;
+  const std::int64_t OH = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1, OW = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+  std::vector<double> y(N * O * OH * OW);
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t oc = 0; oc < O; ++oc)
+      for (std::int64_t oh = 0; oh < OH; ++oh)
+        for (std::int64_t ow = 0; ow < OW; ++ow) {
+          double s = b.defined() ? b.to_vector<double>()[oc] : 0.0;
+          for (std::int64_t c = 0; c < Cg; ++c)
+            for (std::int64_t i = 0; i < kh; ++i)
+              for (std::int64_t j = 0; j < kw; ++j) {
+                const std::int64_t ih = oh * sh - ph + i * dh, iw = ow * sw - pw + j * dw;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                s += Wt[((oc * Cg + c) * kh + i) * kw + j] * X[((n * C + oc / Og * Cg + c) * H + ih) * W + iw];
+              }
+          y[((n * O + oc) * OH + oh) * OW + ow] = s;
+        }
+  return y;
+}
+
+// Transposed convolution by its definition: every input pixel scatters weight * value onto the output.
+std::vector<double> naive_conv_transpose2d(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
+  auto X = x.to_vector<double>(), Wt = w.to_vector<double>();
+  const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), Og = w.size(1), kh = w.size(2),
+                     kw = w.size(3), O = Og * o.groups, Cg = C / o.groups;
+  const auto [sh, sw] = o.stride;
+  const auto [ph, pw] = o.padding;
+  const auto [dh, dw] = o.dilation;
+  const std::int64_t OH = (H - 1) * sh - 2 * ph + dh * (kh - 1) + o.output_padding.first + 1;
+  const std::int64_t OW = (W - 1) * sw - 2 * pw + dw * (kw - 1) + o.output_padding.second + 1;
+  std::vector<double> y(N * O * OH * OW, 0.0);
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t h = 0; h < H; ++h)
+        for (std::int64_t v = 0; v < W; ++v)
+          for (std::int64_t oc = 0; oc < Og; ++oc)
+            for (std::int64_t i = 0; i < kh; ++i)
+              for (std::int64_t j = 0; j < kw; ++j) {
+                const std::int64_t oh = h * sh - ph + i * dh, ow = v * sw - pw + j * dw;
+                if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
+                y[((n * O + c / Cg * Og + oc) * OH + oh) * OW + ow] +=
+                    X[((n * C + c) * H + h) * W + v] * Wt[((c * Og + oc) * kh + i) * kw + j];
+              }
+  return y;
+}
+
+Tensor ramp(std::int64_t n, const Shape& shape) { return arange(n, {.dtype = DType::float64}).reshape(shape) + 1.0; }
+
+}  // namespace
+
+TEST_SUITE("conv") {
+  TEST_CASE("conv2d known values") {
+    Tensor x = ramp(9, {1, 1, 3, 3});  // 1..9
+    Tensor w = f64({1, 2, 3, 4}, {1, 1, 2, 2});
+    CHECK_VALUES(conv2d(x, w), {37, 47, 67, 77});  // e.g. 1*1 + 2*2 + 3*4 + 4*5
+    CHECK_VALUES(conv2d(x, w, f64({1}, {1})), {38, 48, 68, 78});
+    // stride 2, padding 1: the four windows start at (-1, -1), (-1, 1), (1, -1), (1, 1)
+    CHECK_VALUES(conv2d(x, w, {}, opts(2, 1)), {4, 2 * 3 + 3 * 4, 4 * 2 + 7 * 4, 77});
+    // dilation 2: the taps are the four corners
+    CHECK_VALUES(conv2d(x, w, {}, opts(1, 0, 2)), {1 * 1 + 3 * 2 + 7 * 3 + 9 * 4});
+    // asymmetric stride and padding: stride (1, 2), padding (0, 1) -> 2 x 2 outputs
+    Conv2dOptions o;
+    o.stride = {1, 2};
+    o.padding = {0, 1};
+    CHECK_VALUES(conv2d(x, w, {}, o), {2 * 1 + 4 * 4, 2 + 2 * 3 + 3 * 5 + 4 * 6, 2 * 4 + 4 * 7, 5 + 2 * 6 + 3 * 8 + 4 * 9});
+    // groups = 2: channel 0 (1..4) meets weight 0, channel 1 (5..8) meets weight 1
+    Tensor x2 = ramp(8, {1, 2, 2, 2});
+    CHECK_VALUES(conv2d(x2, f64({1, 1, 1, 1, 1, 0, 0, 1}, {2, 1, 2, 2}), {}, opts(1, 0, 1, 2)), {10, 5 + 8});
+    // 1x1 with groups = 2 (the no-im2col path): two outputs per group
+    CHECK_VALUES(conv2d(x2, f64({1, 2, 3, -1}, {4, 1, 1, 1}), {}, opts(1, 0, 1, 2)),
+                 {1, 2, 3, 4, 2, 4, 6, 8, 15, 18, 21, 24, -5, -6, -7, -8});
+    // a 3-D input is one image
+    CHECK(conv2d(ramp(9, {1, 3, 3}), w).shape() == Shape{1, 2, 2});
+    CHECK_VALUES(conv2d(ramp(9, {1, 3, 3}), w), {37, 47, 67, 77});
+  }
+
+  TEST_CASE("conv_transpose2d known values") {
+    Tensor x = ramp(4, {1, 1, 2, 2});  // 1..4
+    Tensor w = f64({1, 2, 3, 4}, {1, 1, 2, 2});
+    // each input pixel adds value * w at its position; overlaps sum
+    CHECK_VALUES(conv_transpose2d(x, w), {1, 4, 4, 6, 20, 16, 9, 24, 16});
+    // stride 2: the 2x2 blocks tile the 4x4 output
+    Tensor y = conv_transpose2d(x, w, {}, opts(2, 0));
+    CHECK(y.shape() == Shape{1, 1, 4, 4});
+    CHECK_VALUES(y, {1, 2, 2, 4, 3, 4, 6, 8, 3, 6, 4, 8, 9, 12, 12, 16});
+    // padding 1 crops one pixel on every side; output_padding 1 adds a row and column at the end
+    CHECK_VALUES(conv_transpose2d(x, w, {}, opts(2, 1)), {4, 6, 6, 4});
+    Tensor z = conv_transpose2d(x, w, f64({10}, {1}), opts(2, 1, 1, 1, 1));
+    CHECK(z.shape() == Shape{1, 1, 3, 3});
+    CHECK_VALUES(z, {14, 16, 18, 16, 14, 18, 22, 22, 26});
+  }
+
+  TEST_CASE("conv2d matches the direct loops over a grid of options, float64 and float32") {
+    Generator gen(7);
+    struct Case {
+      Shape x, w;
+      Conv2dOptions o;
+    };
+    Conv2dOptions wide;
+    wide.stride = {2, 1};
+    wide.padding = {0, 2};
+    wide.dilation = {1, 3};
+    std::vector<Case> cases = {
+        {{3, 4, 9, 8}, {6, 4, 3, 3}, opts(1, 1)},        {{3, 4, 9, 8}, {6, 4, 3, 3}, opts(2, 0)},
+        {{3, 4, 9, 8}, {6, 4, 3, 2}, opts(2, 2, 2)},     {{3, 4, 9, 8}, {6, 2, 3, 3}, opts(1, 1, 1, 2)},
+        {{3, 4, 9, 8}, {4, 1, 2, 2}, opts(1, 0, 1, 4)},  {{3, 4, 9, 8}, {5, 4, 1, 1}, opts(1, 0)},
+        {{3, 4, 9, 8}, {6, 2, 1, 1}, opts(1, 0, 1, 2)},  {{3, 4, 9, 8}, {6, 4, 1, 1}, opts(2, 1)},
+        {{3, 4, 9, 8}, {6, 4, 3, 3}, wide},              {{1, 3, 6, 5}, {4, 3, 5, 5}, opts(3, 2)},
+        {{2, 4, 5, 5}, {6, 4, 5, 5}, opts(1, 0)},
+    };
+    for (const Case& c : cases) {
+      Tensor x = randn(c.x, {.dtype = DType::float64}, &gen), w = randn(c.w, {.dtype = DType::float64}, &gen);
+      Tensor b = randn({c.w[0]}, {.dtype = DType::float64}, &gen);
+      INFO("x " << c.x << " w " << c.w);
+      std::vector<double> want = naive_conv2d(x, w, b, c.o);
+      CHECK(allclose(conv2d(x, w, b, c.o), want, 1e-12));
+      CHECK(allclose(conv2d(x.to(DType::float32), w.to(DType::float32), b.to(DType::float32), c.o), want, 1e-4));
+      // the same convolution read through a transposed (non-contiguous) input layout
+      Tensor xt = x.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
+      CHECK(allclose(conv2d(xt, w, b, c.o), want, 1e-12));
+    }
+  }
+
+  TEST_CASE("conv_transpose2d matches the direct loops") {
+    Generator gen(8);
+    struct Case {
+      Shape x, w;
+      Conv2dOptions o;
+    };
+    std::vector<Case> cases = {
+        {{2, 4, 5, 4}, {4, 3, 3, 3}, opts(1, 0)},       {{2, 4, 5, 4}, {4, 3, 3, 3}, opts(2, 1, 1, 1, 1)},
+        {{2, 4, 5, 4}, {4, 2, 3, 2}, opts(2, 0, 2, 2)}, {{2, 4, 5, 4}, {4, 3, 2, 2}, opts(1, 0, 3, 1, 2)},
+        {{2, 4, 5, 4}, {4, 5, 1, 1}, opts(1, 0)},       {{3, 2, 4, 4}, {2, 3, 4, 4}, opts(2, 1)},
+    };
+    for (const Case& c : cases) {
+      Tensor x = randn(c.x, {.dtype = DType::float64}, &gen), w = randn(c.w, {.dtype = DType::float64}, &gen);
+      INFO("x " << c.x << " w " << c.w);
+      std::vector<double> want = naive_conv_transpose2d(x, w, c.o);
+      CHECK(allclose(conv_transpose2d(x, w, {}, c.o), want, 1e-12));
+      CHECK(allclose(conv_transpose2d(x.to(DType::float32), w.to(DType::float32), {}, c.o), want, 1e-4));
+    }
+  }
+
+  TEST_CASE("conv2d gradcheck over options and layouts") {
+    auto conv_with = [](Conv2dOptions o) {
+      return [o](const V& v) { return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), o); };
+    };
+    Tensor x = leaf({2, 3, 5, 5}, -1, 1, 1), w = leaf({4, 3, 3, 3}, -1, 1, 2), b = leaf({4}, -1, 1, 3);
+    CHECK_GRAD(conv_with(opts(1, 0)), {x, w, b});
+    CHECK_GRAD(conv_with(opts(2, 1)), {x, w, b});
+    CHECK_GRAD(conv_with(opts(1, 2, 2)), {x, w});
+    Conv2dOptions asym;
+    asym.stride = {2, 1};
+    asym.padding = {0, 1};
+    asym.dilation = {1, 2};
+    CHECK_GRAD(conv_with(asym), {x, w, b});
+    CHECK_GRAD(conv_with(opts(1, 1, 1, 3)), {leaf({2, 6, 4, 5}, -1, 1, 4), leaf({3, 2, 2, 3}, -1, 1, 5)});
+    CHECK_GRAD(conv_with(opts(1, 0)), {x, leaf({5, 3, 1, 1}, -1, 1, 6), leaf({5}, -1, 1, 7)});       // pointwise
+    CHECK_GRAD(conv_with(opts(1, 0, 1, 3)), {leaf({2, 6, 3, 3}, -1, 1, 8), leaf({6, 2, 1, 1}, -1, 1, 9)});
+    // non-contiguous inputs: NHWC storage permuted to NCHW, a transposed weight, a strided slice
+    CHECK_GRAD([](const V& v) { return conv2d(v[0].permute({0, 3, 1, 2}), v[1].transpose(0, 1), {}, opts(1, 1)); },
+               {leaf({2, 5, 4, 3}, -1, 1, 10), leaf({3, 4, 3, 3}, -1, 1, 11)});
+    CHECK_GRAD([](const V& v) { return conv2d(slice(v[0], 2, 0, 7, 2), v[1], {}, opts(1, 0)); },
+               {leaf({1, 3, 7, 4}, -1, 1, 12), w});
+    // a 3-D input
+    CHECK_GRAD([](const V& v) { return conv2d(v[0], v[1], v[2], opts(1, 1)); }, {leaf({3, 4, 4}, -1, 1, 13), w, b});
+  }
+
+  TEST_CASE("conv_transpose2d gradcheck") {
+    auto tconv_with = [](Conv2dOptions o) {
+      return [o](const V& v) { return conv_transpose2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), o); };
+    };
+    Tensor x = leaf({2, 4, 3, 3}, -1, 1, 20), w = leaf({4, 3, 3, 3}, -1, 1, 21), b = leaf({3}, -1, 1, 22);
+    CHECK_GRAD(tconv_with(opts(1, 0)), {x, w, b});
+    CHECK_GRAD(tconv_with(opts(2, 1, 1, 1, 1)), {x, w, b});
+    CHECK_GRAD(tconv_with(opts(1, 1, 2)), {x, w});
+    CHECK_GRAD(tconv_with(opts(1, 0, 3, 1, 2)), {x, leaf({4, 3, 2, 2}, -1, 1, 23)});  // output_padding >= stride
+    CHECK_GRAD(tconv_with(opts(2, 0, 1, 2)), {x, leaf({4, 2, 2, 3}, -1, 1, 24), leaf({4}, -1, 1, 25)});
+    CHECK_GRAD([](const V& v) { return conv_transpose2d(v[0].permute({0, 3, 1, 2}), v[1], {}, opts(2, 0)); },
+               {leaf({1, 3, 3, 4}, -1, 1, 26), w});
+  }
+
+  TEST_CASE("double backward: conv2d and conv_transpose2d") {
+    Tensor x = leaf({2, 2, 4, 4}, -1, 1, 30), w = leaf({3, 2, 3, 3}, -1, 1, 31), b = leaf({3}, -1, 1, 32);
+    CHECK_GRADGRAD([](const V& v) { return conv2d(v[0], v[1], v[2], opts(1, 1)); }, {x, w, b});
+    CHECK_GRADGRAD([](const V& v) { return conv2d(v[0], v[1], {}, opts(2, 1, 2)); }, {x, w});
+    CHECK_GRADGRAD([](const V& v) { return conv2d(v[0], v[1], {}, opts(1, 0, 1, 2)); },
+                   {leaf({1, 4, 3, 3}, -1, 1, 33), leaf({2, 2, 2, 2}, -1, 1, 34)});
+    CHECK_GRADGRAD([](const V& v) { return tanh(conv2d(v[0], v[1], {}, opts(1, 0))); }, {x, w});  // curvature
+    CHECK_GRADGRAD([](const V& v) { return conv_transpose2d(v[0], v[1], v[2], opts(2, 1, 1, 1, 1)); },
+                   {leaf({1, 3, 3, 3}, -1, 1, 35), leaf({3, 2, 3, 3}, -1, 1, 36), leaf({2}, -1, 1, 37)});
+    CHECK_GRADGRAD([](const V& v) { return conv_transpose2d(v[0], v[1], {}, opts(1, 0, 2, 3)); },
+                   {leaf({1, 3, 3, 3}, -1, 1, 38), leaf({3, 1, 2, 2}, -1, 1, 39)});
+  }
+
+  TEST_CASE("errors") {
+    Tensor x = ones({2, 4, 8, 8});
+    CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 3, 3, 3})),
+                         Catch("conv2d: input [2, 4, 8, 8] has 4 channels but weight [8, 3, 3, 3] with groups=1 expects 3"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 3, 3, 3}), {}, opts(1, 0, 1, 2)),
+                         Catch("conv2d: input [2, 4, 8, 8] has 4 channels but weight [8, 3, 3, 3] with groups=2 expects 6"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(ones({1, 3, 8, 8}), ones({4, 1, 3, 3}), {}, opts(1, 0, 1, 3)),
+                         Catch("conv2d: weight [4, 1, 3, 3] has 4 output channels, not divisible by groups=3"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(ones({4, 8}), ones({8, 3, 3, 3})),
+                         Catch("conv2d: expected a 4-D input [N, C, H, W] (or 3-D [C, H, W]), got shape [4, 8]"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 4, 3})), Catch("conv2d: expected a 4-D weight, got shape [8, 4, 3]"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 4, 3, 3}), ones({4})), Catch("conv2d: expected a bias of shape [8], got [4]"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 4, 3, 3}), {}, opts(0, 0)),
+                         Catch("conv2d: expected a positive stride, got (0, 0)"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 4, 3, 3}), {}, opts(1, -1)),
+                         Catch("conv2d: expected a non-negative padding, got (-1, -1)"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 4, 3, 3}), {}, opts(1, 0, 0)),
+                         Catch("conv2d: expected a positive dilation"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 4, 3, 3}), {}, opts(1, 0, 1, 0)), Catch("conv2d: expected groups > 0, got 0"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3})),
+                         Catch("conv2d: input [1, 1, 2, 2] with padding (0, 0) is smaller than the kernel [1, 1, 3, 3]"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(ones({1, 1, 5, 5}), ones({1, 1, 3, 3}), {}, opts(1, 0, 3)),
+                         Catch("smaller than the kernel [1, 1, 3, 3] with dilation (3, 3)"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 4, 3, 3}, {.dtype = DType::float64})),
+                         Catch("conv2d: expected tensors of the same dtype and device, got float32 on cpu and float64"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(zeros({1, 1, 3, 3}, {.dtype = DType::int64}), zeros({1, 1, 1, 1}, {.dtype = DType::int64})),
+                         Catch("conv2d: expected a floating input (float32 or float64), got int64"), Error);
+    CHECK_THROWS_WITH_AS(conv_transpose2d(x, ones({3, 2, 3, 3})),
+                         Catch("conv_transpose2d: input [2, 4, 8, 8] has 4 channels but weight [3, 2, 3, 3] expects 3"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv_transpose2d(x, ones({4, 2, 3, 3}), {}, opts(1, 0, 1, 3)),
+                         Catch("conv_transpose2d: input [2, 4, 8, 8] has 4 channels, not divisible by groups=3"), Error);
+    CHECK_THROWS_WITH_AS(conv_transpose2d(x, ones({4, 2, 3, 3}), {}, opts(2, 0, 1, 1, 2)),
+                         Catch("conv_transpose2d: output_padding (2, 2) must be non-negative and smaller than either "
+                               "stride or dilation"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv_transpose2d(x, ones({4, 2, 3, 3}), ones({3}), opts(1, 0, 1, 2)),
+                         Catch("conv_transpose2d: expected a bias of shape [4], got [3]"), Error);  // O = 2 * groups
+    CHECK_THROWS_WITH_AS(conv_transpose2d(ones({1, 1, 2, 2}), ones({1, 1, 2, 2}), {}, opts(1, 2)),
+                         Catch("conv_transpose2d: input [1, 1, 2, 2] with weight [1, 1, 2, 2] and padding (2, 2) gives "
+                               "an empty output of size [-1, -1]"),
+                         Error);
+  }
+}

@@ -1,1 +1,145 @@
+// Elementwise ops and activations: known values, gradchecks (broadcasting, non-contiguous inputs),
+// double-backward checks, and error messages.
 #include <doctest/doctest.h>
+
+#include <limits>
+
+#include "autograd/ops.h"
+#include "tests/gradcheck.h"
+#include "tests/test_util.h"
+
+using namespace lumen;
+using namespace lumen::testing;
+using Catch = doctest::Contains;
+using V = std::vector<Tensor>;
+
+TEST_SUITE("elementwise") {
+  TEST_CASE("binary ops: known values with broadcasting") {
+    Tensor a = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+    Tensor b = f64({10, 20, 30}, {3});
+    Tensor c = f64({2, 4}, {2, 1});
+    CHECK_VALUES(a + b, {11, 22, 33, 14, 25, 36});
+    CHECK_VALUES(a - c, {-1, 0, 1, 0, 1, 2});
+    CHECK_VALUES(a * c, {2, 4, 6, 16, 20, 24});
+    CHECK_VALUES(a / c, {0.5, 1, 1.5, 1, 1.25, 1.5});
+    CHECK_VALUES(pow(a, c), {1, 4, 9, 256, 625, 1296});
+    CHECK_VALUES(maximum(a, f64({3})), {3, 3, 3, 4, 5, 6});
+    CHECK_VALUES(minimum(a, f64({3})), {1, 2, 3, 3, 3, 3});
+    CHECK_VALUES(where(gt(a, 3.0), a, b), {10, 20, 30, 4, 5, 6});
+    CHECK_VALUES(gt(a, c), {0, 0, 1, 0, 1, 1});
+    CHECK_VALUES(eq(a, c), {0, 1, 0, 1, 0, 0});
+    CHECK_VALUES(2.0 - a, {1, 0, -1, -2, -3, -4});
+    CHECK_VALUES(1.0 / c, {0.5, 0.25});
+    CHECK((a + b).shape() == Shape{2, 3});
+    CHECK((c + b).shape() == Shape{2, 3});
+  }
+
+  TEST_CASE("unary ops and activations: known values") {
+    Tensor x = f64({-2, -0.5, 0, 0.5, 2});
+    CHECK_VALUES(relu(x), {0, 0, 0, 0.5, 2});
+    CHECK_VALUES(leaky_relu(x, 0.1), {-0.2, -0.05, 0, 0.5, 2});
+    CHECK_VALUES(abs(x), {2, 0.5, 0, 0.5, 2});
+    CHECK_VALUES(neg(x), {2, 0.5, 0, -0.5, -2});
+    CHECK_VALUES(sign(x), {-1, -1, 0, 1, 1});
+    CHECK_VALUES(clamp(x, -1, 1), {-1, -0.5, 0, 0.5, 1});
+    CHECK_VALUES(sigmoid(x), {0.11920292202, 0.37754066880, 0.5, 0.62245933120, 0.88079707798}, 1e-9);
+    CHECK_VALUES(tanh(x), {-0.96402758008, -0.46211715726, 0, 0.46211715726, 0.96402758008}, 1e-9);
+    CHECK_VALUES(softplus(x), {0.12692801104, 0.47407698418, 0.69314718056, 0.97407698418, 2.12692801104}, 1e-9);
+    CHECK_VALUES(gelu(x), {-0.04550026390, -0.15426876942, 0, 0.34573123058, 1.95449973610}, 1e-9);
+    CHECK_VALUES(erf(x), {-0.99532226502, -0.52049987781, 0, 0.52049987781, 0.99532226502}, 1e-9);
+    CHECK_VALUES(exp(f64({0, 1})), {1, M_E});
+    CHECK_VALUES(log(f64({1, M_E})), {0, 1});
+    CHECK_VALUES(sqrt(f64({4, 9})), {2, 3});
+    CHECK_VALUES(square(x), {4, 0.25, 0, 0.25, 4});
+    CHECK_VALUES(pow(f64({2, 3}), 3.0), {8, 27});
+    CHECK_VALUES(softplus(f64({30}), 1.0, 20.0), {30});  // above the threshold: identity
+  }
+
+  TEST_CASE("float32 agrees with float64") {
+    Tensor x = f64({-3, -1, -0.25, 0.1, 0.7, 2.5});
+    Tensor xf = x.to(DType::float32);
+    for (auto f : {+[](const Tensor& t) { return sigmoid(t); }, +[](const Tensor& t) { return tanh(t); },
+                   +[](const Tensor& t) { return gelu(t); }, +[](const Tensor& t) { return exp(t); },
+                   +[](const Tensor& t) { return softplus(t); }})
+      CHECK(allclose(f(xf), f(x).to_vector<double>(), 1e-6));
+  }
+
+  TEST_CASE("gradcheck: binary ops with broadcasting") {
+    Tensor a = leaf({2, 3}, -1, 1, 1), b = leaf({3}, 0.5, 2, 2), c = leaf({2, 1}, 0.5, 2, 3);
+    CHECK_GRAD([](const V& v) { return v[0] + v[1]; }, {a, b});
+    CHECK_GRAD([](const V& v) { return v[0] - v[1]; }, {a, c});
+    CHECK_GRAD([](const V& v) { return v[0] * v[1]; }, {a, b});
+    CHECK_GRAD([](const V& v) { return v[0] / v[1]; }, {a, c});
+    CHECK_GRAD([](const V& v) { return maximum(v[0], v[1]); }, {a, b});
+    CHECK_GRAD([](const V& v) { return minimum(v[0], v[1]); }, {a, c});
+    Tensor pos = leaf({2, 3}, 0.5, 2, 4);
+    CHECK_GRAD([](const V& v) { return pow(v[0], v[1]); }, {pos, b});
+    CHECK_GRAD([](const V& v) { return where(gt(v[0], 0.0), v[0], v[1]); }, {a, b});
+  }
+
+  TEST_CASE("gradcheck: non-contiguous operands") {
+    Tensor a = leaf({3, 2}, -1, 1, 5), b = leaf({2, 3}, -1, 1, 6), big = leaf({4, 6}, -1, 1, 7);
+    CHECK_GRAD([](const V& v) { return v[0].t() * v[1]; }, {a, b});
+    CHECK_GRAD([](const V& v) { return slice(v[0], 1, 0, 6, 2) + v[1].t().narrow(0, 0, 1); }, {big, a});
+    CHECK_GRAD([](const V& v) { return tanh(v[0].t()); }, {a});
+    CHECK_GRAD([](const V& v) { return exp(slice(v[0], 0, 1, 4, 2)); }, {big});
+  }
+
+  TEST_CASE("gradcheck: unary ops and activations") {
+    Tensor x = leaf({3, 4}, -2, 2, 8);
+    Tensor p = leaf({3, 4}, 0.2, 3, 9);
+    CHECK_GRAD([](const V& v) { return neg(v[0]); }, {x});
+    CHECK_GRAD([](const V& v) { return exp(v[0]); }, {x});
+    CHECK_GRAD([](const V& v) { return log(v[0]); }, {p});
+    CHECK_GRAD([](const V& v) { return sqrt(v[0]); }, {p});
+    CHECK_GRAD([](const V& v) { return abs(v[0]); }, {x});
+    CHECK_GRAD([](const V& v) { return square(v[0]); }, {x});
+    CHECK_GRAD([](const V& v) { return reciprocal(v[0]); }, {p});
+    CHECK_GRAD([](const V& v) { return erf(v[0]); }, {x});
+    CHECK_GRAD([](const V& v) { return clamp(v[0], -1, 1); }, {x});
+    CHECK_GRAD([](const V& v) { return pow(v[0], 2.5); }, {p});
+    CHECK_GRAD([](const V& v) { return v[0] * 3.0 + 1.0; }, {x});
+    CHECK_GRAD([](const V& v) { return 2.0 - v[0]; }, {x});
+    CHECK_GRAD([](const V& v) { return relu(v[0]); }, {x});
+    CHECK_GRAD([](const V& v) { return leaky_relu(v[0], 0.2); }, {x});
+    CHECK_GRAD([](const V& v) { return sigmoid(v[0]); }, {x});
+    CHECK_GRAD([](const V& v) { return tanh(v[0]); }, {x});
+    CHECK_GRAD([](const V& v) { return softplus(v[0], 2.0, 3.0); }, {x});
+    CHECK_GRAD([](const V& v) { return gelu(v[0]); }, {x});
+  }
+
+  TEST_CASE("gradgradcheck: activations and products") {
+    Tensor x = leaf({2, 3}, -2, 2, 10), y = leaf({3}, 0.5, 2, 11);
+    CHECK_GRADGRAD([](const V& v) { return sigmoid(v[0]); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return tanh(v[0]); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return softplus(v[0]); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return gelu(v[0]); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return relu(v[0]) * v[0]; }, {x});
+    CHECK_GRADGRAD([](const V& v) { return leaky_relu(v[0], 0.3) * v[0]; }, {x});
+    CHECK_GRADGRAD([](const V& v) { return exp(v[0]) * v[1]; }, {x, y});
+    CHECK_GRADGRAD([](const V& v) { return v[0] / v[1]; }, {x, y});
+    CHECK_GRADGRAD([](const V& v) { return pow(v[1], v[0]); }, {x, y});
+    CHECK_GRADGRAD([](const V& v) { return log(v[0]) * sqrt(v[0]); }, {y});
+    CHECK_GRADGRAD([](const V& v) { return erf(v[0]); }, {x});
+  }
+
+  TEST_CASE("errors name the op, the shapes and what was expected") {
+    CHECK_THROWS_WITH_AS(ones({2, 3}) + ones({4}),
+                         Catch("add: shapes [2, 3] and [4] cannot be broadcast together (dim 1: 3 vs 4)"), Error);
+    CHECK_THROWS_WITH_AS(mul(ones({2}), ones({2}, {.dtype = DType::float64})),
+                         Catch("mul: expected tensors of the same dtype and device, got float32 on cpu and float64 on cpu"),
+                         Error);
+    CHECK_THROWS_WITH_AS(exp(tensor_from({1, 2})), Catch("exp: expected a floating tensor (float32 or float64), got int64"),
+                         Error);
+    CHECK_THROWS_WITH_AS(clamp(ones({1}), 1, 0), Catch("clamp: expected lo <= hi"), Error);
+  }
+
+  TEST_CASE("large tensors take the parallel path and stay exact") {
+    Tensor a = arange(100003, {.dtype = DType::float64});
+    Tensor b = a * 2.0 + a;
+    auto v = b.to_vector<double>();
+    CHECK(v[0] == 0);
+    CHECK(v[100002] == 300006);
+    CHECK(sum(b).item() == doctest::Approx(3.0 * 100002 * 100003 / 2));
+  }
+}

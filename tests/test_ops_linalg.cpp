@@ -1,1 +1,76 @@
+// matmul: known values, NumPy-style vectors and broadcast batches, transposed operands, gradients.
 #include <doctest/doctest.h>
+
+#include "autograd/ops.h"
+#include "autograd/random.h"
+#include "tests/gradcheck.h"
+#include "tests/test_util.h"
+
+using namespace lumen;
+using namespace lumen::testing;
+using Catch = doctest::Contains;
+using V = std::vector<Tensor>;
+
+TEST_SUITE("linalg") {
+  TEST_CASE("known values") {
+    Tensor a = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+    Tensor b = f64({7, 8, 9, 10, 11, 12}, {3, 2});
+    CHECK_VALUES(matmul(a, b), {58, 64, 139, 154});
+    CHECK_VALUES(matmul(a.t(), a), {17, 22, 27, 22, 29, 36, 27, 36, 45});  // transposed operand, no copy needed
+    CHECK_VALUES(matmul(a, f64({1, 0, -1})), {-2, -2});                      // matrix @ vector
+    CHECK_VALUES(matmul(f64({1, 1}), a), {5, 7, 9});                         // vector @ matrix
+    CHECK_VALUES(matmul(f64({1, 2}), f64({3, 4})), {11});                    // dot
+    CHECK(matmul(f64({1, 2}), f64({3, 4})).dim() == 0);
+  }
+
+  TEST_CASE("batched and broadcast batch dims") {
+    Tensor a = arange(12, {.dtype = DType::float64}).reshape({2, 2, 3});
+    Tensor b = f64({1, 0, 0, 1, 1, 1}, {3, 2});
+    Tensor c = matmul(a, b);  // [2, 2, 3] @ [3, 2]
+    CHECK(c.shape() == Shape{2, 2, 2});
+    CHECK_VALUES(c, {2, 3, 8, 9, 14, 15, 20, 21});  // a[0] = [[0,1,2],[3,4,5]]: rows [0+2, 1+2], [3+5, 4+5]
+    Tensor d = matmul(b.t(), a.transpose(1, 2));  // [2, 3] @ [2, 3, 2]
+    CHECK(d.shape() == Shape{2, 2, 2});
+    CHECK_VALUES(d, {2, 8, 3, 9, 14, 20, 15, 21});  // (a b)ᵀ per batch
+    Tensor e = matmul(ones({3, 1, 2, 4}, {.dtype = DType::float64}), ones({5, 4, 2}, {.dtype = DType::float64}));
+    CHECK(e.shape() == Shape{3, 5, 2, 2});
+    CHECK_VALUES(sum(e), {3 * 5 * 2 * 2 * 4});
+  }
+
+  TEST_CASE("float32 GEMM of a realistic size matches float64") {
+    Generator g(3);
+    Tensor a = randn({64, 200}, {.dtype = DType::float64}, &g), b = randn({200, 48}, {.dtype = DType::float64}, &g);
+    Tensor ref = matmul(a, b);
+    CHECK(allclose(matmul(a.to(DType::float32), b.to(DType::float32)), ref.to_vector<double>(), 1e-4));
+    // Transposed (column-major) float32 views on both sides: mapped by the GEMM without a copy.
+    CHECK(allclose(matmul(b.to(DType::float32).t(), a.to(DType::float32).t()), matmul(b.t(), a.t()).to_vector<double>(),
+                   1e-4));
+  }
+
+  TEST_CASE("gradcheck and gradgradcheck") {
+    Tensor a = leaf({3, 4}, -1, 1, 41), b = leaf({4, 2}, -1, 1, 42);
+    Tensor ba = leaf({2, 3, 4}, -1, 1, 43), bb = leaf({2, 4, 2}, -1, 1, 44), v = leaf({4}, -1, 1, 45);
+    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {a, b});
+    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {ba, bb});
+    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {ba, b});   // broadcast rhs
+    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {a, bb});   // broadcast lhs
+    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {a, v});    // matrix @ vector
+    CHECK_GRAD([](const V& x) { return matmul(x[1], x[0]); }, {b, v});    // vector @ matrix
+    CHECK_GRAD([](const V& x) { return matmul(x[1].t(), x[0].t()); }, {a, b});  // transposed views
+    CHECK_GRAD([](const V& x) { return matmul(x[0].transpose(1, 2), x[1].transpose(1, 2)); },
+               {leaf({2, 4, 3}, -1, 1, 46), leaf({2, 2, 4}, -1, 1, 47)});
+    CHECK_GRADGRAD([](const V& x) { return matmul(x[0], x[1]); }, {a, b});
+    CHECK_GRADGRAD([](const V& x) { return matmul(x[0], x[1]); }, {ba, b});
+    CHECK_GRADGRAD([](const V& x) { return tanh(matmul(x[0], x[1])); }, {a, b});
+  }
+
+  TEST_CASE("errors") {
+    CHECK_THROWS_WITH_AS(matmul(ones({2, 3}), ones({4, 5})),
+                         Catch("matmul: shapes [2, 3] and [4, 5] are not compatible: expected a.shape[-1] == "
+                               "b.shape[-2] (3 vs 4)"),
+                         Error);
+    CHECK_THROWS_WITH_AS(matmul(ones({2, 2, 3}), ones({3, 3, 2})), Catch("matmul: shapes [2] and [3] cannot be broadcast"),
+                         Error);
+    CHECK_THROWS_WITH_AS(matmul(scalar_tensor(1), ones({2})), Catch("matmul: expected tensors with at least 1 dim"), Error);
+  }
+}

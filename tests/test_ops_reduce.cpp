@@ -1,1 +1,118 @@
+// Reductions, max/min with indices, logsumexp, softmax/log_softmax.
 #include <doctest/doctest.h>
+
+#include "autograd/ops.h"
+#include "tests/gradcheck.h"
+#include "tests/test_util.h"
+
+using namespace lumen;
+using namespace lumen::testing;
+using Catch = doctest::Contains;
+using V = std::vector<Tensor>;
+
+TEST_SUITE("reduce") {
+  TEST_CASE("sum, mean, var: known values, dims and keepdim") {
+    Tensor a = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+    CHECK_VALUES(sum(a), {21});
+    CHECK(sum(a).dim() == 0);
+    CHECK_VALUES(sum(a, {0}), {5, 7, 9});
+    CHECK_VALUES(sum(a, {1}), {6, 15});
+    CHECK_VALUES(sum(a, {-1}, true), {6, 15});
+    CHECK(sum(a, {-1}, true).shape() == Shape{2, 1});
+    CHECK_VALUES(mean(a, {0}), {2.5, 3.5, 4.5});
+    CHECK_VALUES(var(a, {1}), {1, 1});
+    CHECK_VALUES(var(a, {1}, 0), {2.0 / 3, 2.0 / 3});
+    CHECK_VALUES(var(a), {3.5});
+    // A permuted (non-contiguous) input and a middle dim.
+    Tensor b = f64({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2});
+    CHECK_VALUES(sum(b, {1}), {4, 6, 12, 14});
+    CHECK_VALUES(sum(b.permute({2, 0, 1}), {0}), {3, 7, 11, 15});
+    CHECK_VALUES(sum(b, {0, 2}), {14, 22});
+  }
+
+  TEST_CASE("max/min with indices, argmax, amax") {
+    Tensor a = f64({3, 9, 1, 7, 2, 8}, {2, 3});
+    auto [v, i] = max(a, 1);
+    CHECK_VALUES(v, {9, 8});
+    CHECK(i.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 2});
+    auto [mv, mi] = min(a, 0, true);
+    CHECK(mv.shape() == Shape{1, 3});
+    CHECK_VALUES(mv, {3, 2, 1});
+    CHECK(mi.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1, 0});
+    CHECK(argmax(a, 0).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 0, 1});
+    CHECK(argmin(a, -1).to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 1});
+    CHECK_VALUES(amax(a), {9});
+    CHECK_VALUES(amin(a, {1}), {1, 2});
+    // Ties: argmax takes the first; amax's gradient is shared by the tied elements.
+    Tensor t = tensor({2, 5, 5}, {3}, {.dtype = DType::float64, .requires_grad = true});
+    CHECK(argmax(t, 0).item() == 1);
+    amax(t).backward();
+    CHECK_VALUES(t.grad(), {0, 0.5, 0.5});
+  }
+
+  TEST_CASE("logsumexp and softmax: known values and stability") {
+    Tensor a = f64({1, 2, 3, 1000, 1000, 1000}, {2, 3});
+    CHECK_VALUES(logsumexp(a, {1}), {3.40760596444, 1000 + std::log(3.0)}, 1e-9);
+    CHECK_VALUES(softmax(f64({1, 2, 3}), 0), {0.09003057317, 0.24472847105, 0.66524095578}, 1e-9);
+    CHECK_VALUES(softmax(a, 1).narrow(0, 1, 1), {1.0 / 3, 1.0 / 3, 1.0 / 3}, 1e-12);
+    CHECK_VALUES(log_softmax(f64({1, 2, 3}), -1), {-2.40760596444, -1.40760596444, -0.40760596444}, 1e-9);
+    CHECK_VALUES(softmax(f64({1, 2, 3, 4}, {2, 2}), 0), {0.11920292202, 0.11920292202, 0.88079707798, 0.88079707798},
+                 1e-9);
+    Tensor ninf = f64({-INFINITY, -INFINITY});
+    CHECK(std::isinf(logsumexp(ninf, {0}).item()));
+  }
+
+  TEST_CASE("gradcheck: reductions over dims, keepdim, non-contiguous") {
+    Tensor x = leaf({2, 3, 4}, -1, 1, 21);
+    CHECK_GRAD([](const V& v) { return sum(v[0]); }, {x});
+    CHECK_GRAD([](const V& v) { return sum(v[0], {1}); }, {x});
+    CHECK_GRAD([](const V& v) { return sum(v[0], {0, 2}, true); }, {x});
+    CHECK_GRAD([](const V& v) { return mean(v[0], {-1}); }, {x});
+    CHECK_GRAD([](const V& v) { return var(v[0], {1}); }, {x});
+    CHECK_GRAD([](const V& v) { return var(v[0], {0, 2}, 0, true); }, {x});
+    CHECK_GRAD([](const V& v) { return logsumexp(v[0], {2}); }, {x});
+    CHECK_GRAD([](const V& v) { return amax(v[0], {1}); }, {x});
+    CHECK_GRAD([](const V& v) { return amin(v[0], {0, 2}); }, {x});
+    CHECK_GRAD([](const V& v) { return max(v[0], 1).first; }, {x});
+    CHECK_GRAD([](const V& v) { return min(v[0], -1, true).first; }, {x});
+    CHECK_GRAD([](const V& v) { return sum(v[0].permute({2, 0, 1}), {0}); }, {x});
+    CHECK_GRAD([](const V& v) { return mean(v[0].transpose(0, 2), {1, 2}); }, {x});
+  }
+
+  TEST_CASE("gradcheck: softmax and log_softmax along every dim") {
+    Tensor x = leaf({2, 3, 4}, -2, 2, 22);
+    for (std::int64_t d : {0, 1, 2, -1}) {
+      CHECK_GRAD([d](const V& v) { return softmax(v[0], d); }, {x});
+      CHECK_GRAD([d](const V& v) { return log_softmax(v[0], d); }, {x});
+    }
+    CHECK_GRAD([](const V& v) { return softmax(v[0].transpose(0, 1), 2); }, {x});
+  }
+
+  TEST_CASE("gradgradcheck: reductions and softmax") {
+    Tensor x = leaf({3, 4}, -2, 2, 23);
+    CHECK_GRADGRAD([](const V& v) { return sum(v[0] * v[0], {1}); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return mean(v[0], {0}) * mean(v[0], {0}); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return var(v[0], {1}); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return logsumexp(v[0], {1}); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return softmax(v[0], 1); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return log_softmax(v[0], 0); }, {x});
+    CHECK_GRADGRAD([](const V& v) { return amax(v[0], {1}) * amax(v[0], {1}); }, {x});
+    CHECK_GRADGRAD([](const V& v) { auto m = max(v[0], 0).first; return m * m; }, {x});
+  }
+
+  TEST_CASE("errors") {
+    CHECK_THROWS_WITH_AS(sum(ones({2, 3}), {2}), Catch("sum: dim 2 is out of range for a tensor with 2 dims"), Error);
+    CHECK_THROWS_WITH_AS(sum(ones({2, 3}), {1, -1}), Catch("sum: dim listed twice in [1, -1]"), Error);
+    CHECK_THROWS_WITH_AS(var(ones({1, 3}), {0}), Catch("var: need more than 1 elements, got 1"), Error);
+    CHECK_THROWS_WITH_AS(max(zeros({2, 0}), 1), Catch("max: cannot reduce over an empty dim 1 of shape [2, 0]"), Error);
+    CHECK_THROWS_WITH_AS(softmax(ones({2}), 1), Catch("softmax: dim 1 is out of range"), Error);
+  }
+
+  TEST_CASE("large reductions: rows, columns and the parallel path") {
+    Tensor a = ones({300, 1000}, {.dtype = DType::float64});
+    CHECK(sum(a).item() == 300000);
+    CHECK_VALUES(sum(a, {0}).narrow(0, 0, 3), {300, 300, 300});
+    CHECK_VALUES(sum(a, {1}).narrow(0, 0, 2), {1000, 1000});
+    CHECK_VALUES(sum(a.t(), {1}).narrow(0, 0, 2), {300, 300});
+  }
+}

@@ -45,6 +45,8 @@ inline Shape broadcast_strides(const Tensor& t, const Shape& shape) {
 // for every operand. body(offsets, n, inner_strides) handles one run of n elements.
 template <std::size_t N, class Body>
 void strided_loop(const Shape& shape, const std::array<Shape, N>& strides, Body&& body) {
+  for (auto n : shape)
+    if (n == 0) return;  // nothing to visit
   // Drop size-1 dims and merge dim d into the next inner one where every operand allows it.
   std::vector<std::int64_t> sz;
   std::vector<std::array<std::int64_t, N>> st;

@@ -1,1 +1,160 @@
-// (being written)
+// Pooling and resampling on the CPU: every kernel works on one [H, W] plane at a time, and the
+// N * C planes are split across threads (planes never write to each other, so no races).
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/loops.h"
+#include "kernels/kernels.h"
+#include "kernels/pool.h"
+
+namespace lumen::kernels::cpu {
+namespace {
+
+Tensor dense(const Tensor& t) {
+  if (t.is_contiguous()) return t;
+  Tensor c = empty(t.shape(), options_of(t));
+  copy(t, c);
+  return c;
+}
+
+// f(p) for every plane p < n, in parallel when the planes hold enough work (`work` elements each).
+template <class F> void for_planes(std::int64_t n, std::int64_t work, F&& f) {
+  parallel_for(n, std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(work, 1)),
+               [&](std::int64_t b, std::int64_t e) {
+                 for (std::int64_t p = b; p < e; ++p) f(p);
+               });
+}
+
+std::int64_t plane(const Tensor& t) { return t.size(2) * t.size(3); }
+
+template <class T> void max_pool_typed(const Tensor& x_in, const Tensor& out, const Tensor& indices, const MaxPool2dGeometry& g) {
+  const Tensor x = dense(x_in);
+  const std::int64_t H = x.size(2), W = x.size(3), OH = out.size(2), OW = out.size(3);
+  const T* px = x.data<T>();
+  T* po = out.data<T>();
+  std::int64_t* pi = indices.data<std::int64_t>();
+  for_planes(x.size(0) * x.size(1), OH * OW * g.kh * g.kw, [&](std::int64_t p) {
+    const T* xp = px + p * H * W;
+    for (std::int64_t oh = 0; oh < OH; ++oh) {
+      // the window clipped to the image: the padding is -inf and can never win
+      const std::int64_t h0 = std::max<std::int64_t>(oh * g.sh - g.ph, 0), h1 = std::min(oh * g.sh - g.ph + g.kh, H);
+      for (std::int64_t ow = 0; ow < OW; ++ow) {
+        const std::int64_t w0 = std::max<std::int64_t>(ow * g.sw - g.pw, 0), w1 = std::min(ow * g.sw - g.pw + g.kw, W);
+        T best = -std::numeric_limits<T>::infinity();
+        std::int64_t arg = h0 * W + w0;
+        for (std::int64_t h = h0; h < h1; ++h)
+          for (std::int64_t w = w0; w < w1; ++w) {
+            const T v = xp[h * W + w];
+            if (v > best || std::isnan(v)) best = v, arg = h * W + w;  // NaN propagates, as in PyTorch
+          }
+        po[p * OH * OW + oh * OW + ow] = best;
+        pi[p * OH * OW + oh * OW + ow] = arg;
+      }
+    }
+  });
+}
+
+// Separable resampling of one plane, out = A_h X A_wᵀ: first along w into tmp [H, OW], then along h.
+template <class T> struct Resampler {
+  const Taps &th, &tw;
+  std::vector<T> wh, ww;  // the tap weights in T, converted once
+  Resampler(const Taps& h, const Taps& w) : th(h), tw(w), wh(h.weight.begin(), h.weight.end()), ww(w.weight.begin(), w.weight.end()) {}
+
+  void forward(const T* x, T* out, T* tmp) const {
+    const std::int64_t H = th.in_size, W = tw.in_size, OH = th.out_size(), OW = tw.out_size();
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t ow = 0; ow < OW; ++ow) {
+        T s = 0;
+        for (std::int64_t k = tw.start[ow]; k < tw.start[ow + 1]; ++k) s += ww[k] * x[h * W + tw.index[k]];
+        tmp[h * OW + ow] = s;
+      }
+    for (std::int64_t oh = 0; oh < OH; ++oh) {
+      T* o = out + oh * OW;
+      std::fill(o, o + OW, T(0));
+      for (std::int64_t k = th.start[oh]; k < th.start[oh + 1]; ++k) {
+        const T* r = tmp + th.index[k] * OW;
+        for (std::int64_t ow = 0; ow < OW; ++ow) o[ow] += wh[k] * r[ow];
+      }
+    }
+  }
+
+  // dx = A_hᵀ G A_w: the same two passes in reverse, each scattering where forward gathered.
+  void adjoint(const T* g, T* dx, T* tmp) const {
+    const std::int64_t H = th.in_size, W = tw.in_size, OH = th.out_size(), OW = tw.out_size();
+    std::fill(tmp, tmp + H * OW, T(0));
+    for (std::int64_t oh = 0; oh < OH; ++oh)
+      for (std::int64_t k = th.start[oh]; k < th.start[oh + 1]; ++k) {
+        T* r = tmp + th.index[k] * OW;
+        for (std::int64_t ow = 0; ow < OW; ++ow) r[ow] += wh[k] * g[oh * OW + ow];
+      }
+    std::fill(dx, dx + H * W, T(0));
+    for (std::int64_t h = 0; h < H; ++h)
+      for (std::int64_t ow = 0; ow < OW; ++ow) {
+        const T v = tmp[h * OW + ow];
+        for (std::int64_t k = tw.start[ow]; k < tw.start[ow + 1]; ++k) dx[h * W + tw.index[k]] += ww[k] * v;
+      }
+  }
+};
+
+// Runs fn(resampler, src_plane, dst_plane, tmp) over all planes of src -> dst.
+template <class T, class F> void resample_planes(const Tensor& src_in, const Tensor& dst, const Taps& th, const Taps& tw, F fn) {
+  const Tensor src = dense(src_in);
+  const Resampler<T> r(th, tw);
+  const std::int64_t ps = plane(src), pd = plane(dst), tmp_size = th.in_size * tw.out_size();
+  const T* s = src.data<T>();
+  T* d = dst.data<T>();
+  parallel_for(dst.size(0) * dst.size(1), std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(ps + pd + tmp_size, 1)),
+               [&](std::int64_t b, std::int64_t e) {
+                 std::vector<T> tmp(tmp_size);
+                 for (std::int64_t p = b; p < e; ++p) fn(r, s + p * ps, d + p * pd, tmp.data());
+               });
+}
+
+}  // namespace
+
+void max_pool2d(const Tensor& x, const Tensor& out, const Tensor& indices, const MaxPool2dGeometry& g) {
+  visit_floating(out.dtype(), "max_pool2d", [&]<class T>() { max_pool_typed<T>(x, out, indices, g); });
+}
+
+void plane_scatter_add(const Tensor& src_in, const Tensor& indices, const Tensor& out) {
+  visit_floating(out.dtype(), "plane_scatter_add", [&]<class T>() {
+    const Tensor src = dense(src_in), idx = dense(indices);
+    const std::int64_t n = plane(idx), m = plane(out);
+    const T* ps = src.data<T>();
+    const std::int64_t* pi = idx.data<std::int64_t>();
+    T* po = out.data<T>();
+    for_planes(out.size(0) * out.size(1), n + m, [&](std::int64_t p) {
+      T* o = po + p * m;
+      std::fill(o, o + m, T(0));
+      for (std::int64_t j = 0; j < n; ++j) o[pi[p * n + j]] += ps[p * n + j];
+    });
+  });
+}
+
+void plane_gather(const Tensor& x_in, const Tensor& indices, const Tensor& out) {
+  visit_floating(out.dtype(), "plane_gather", [&]<class T>() {
+    const Tensor x = dense(x_in), idx = dense(indices);
+    const std::int64_t n = plane(idx), m = plane(x);
+    const T* px = x.data<T>();
+    const std::int64_t* pi = idx.data<std::int64_t>();
+    T* po = out.data<T>();
+    for_planes(out.size(0) * out.size(1), n, [&](std::int64_t p) {
+      for (std::int64_t j = 0; j < n; ++j) po[p * n + j] = px[p * m + pi[p * n + j]];
+    });
+  });
+}
+
+void resample2d(const Tensor& x, const Taps& th, const Taps& tw, const Tensor& out) {
+  visit_floating(out.dtype(), "resample2d", [&]<class T>() {
+    resample_planes<T>(x, out, th, tw, [](const Resampler<T>& r, const T* s, T* d, T* tmp) { r.forward(s, d, tmp); });
+  });
+}
+
+void resample2d_adjoint(const Tensor& g, const Taps& th, const Taps& tw, const Tensor& dx) {
+  visit_floating(dx.dtype(), "resample2d_adjoint", [&]<class T>() {
+    resample_planes<T>(g, dx, th, tw, [](const Resampler<T>& r, const T* s, T* d, T* tmp) { r.adjoint(s, d, tmp); });
+  });
+}
+
+}  // namespace lumen::kernels::cpu

@@ -1,0 +1,33 @@
+#pragma once
+// Indexing kernels: gather/scatter-add along a dim (element-wise indices) and index_select/index_add
+// (whole slices picked by a 1-D index). Indices are int64 and already bounds-checked by the op layer.
+#include "autograd/tensor.h"
+#include "kernels/dispatch.h"
+
+namespace lumen::kernels {
+
+namespace cpu {
+void gather(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out);
+void scatter_add(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src);
+void index_select(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out);
+void index_add(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src);
+}  // namespace cpu
+
+// out[p] = x[p with p[dim] = index[p]]; out is shaped like index.
+inline void gather(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out) {
+  LUMEN_DISPATCH("gather", x.device(), gather, x, dim, index, out);
+}
+// out[p with p[dim] = index[p]] += src[p], for p over index's shape (out is updated in place).
+inline void scatter_add(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  LUMEN_DISPATCH("scatter_add", out.device(), scatter_add, out, dim, index, src);
+}
+// out[..., k, ...] = x[..., index[k], ...] along dim.
+inline void index_select(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out) {
+  LUMEN_DISPATCH("index_select", x.device(), index_select, x, dim, index, out);
+}
+// out[..., index[k], ...] += src[..., k, ...] along dim (out contiguous, updated in place).
+inline void index_add(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  LUMEN_DISPATCH("index_add", out.device(), index_add, out, dim, index, src);
+}
+
+}  // namespace lumen::kernels

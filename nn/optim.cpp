@@ -1,0 +1,237 @@
+// Optimizers: each update is one fused loop over a parameter's data, in the same order of float
+// operations as PyTorch's single-tensor implementation (so trajectories agree to rounding). The loops
+// are per device: the CPU ones are here; a CUDA kernel would be added beside each *_cpu function and
+// picked in the matching *_update dispatcher.
+#include "nn/optim.h"
+
+#include <cmath>
+#include <set>
+
+#include "autograd/engine.h"
+#include "autograd/ops.h"
+#include "kernels/cpu/loops.h"
+
+namespace lumen::nn {
+
+using kernels::cpu::kParallelGrain;
+using kernels::cpu::parallel_for;
+
+namespace {
+
+// The gradient of p in the form the fused loops read: same dtype, contiguous, on the CPU.
+Tensor update_grad(const char* who, const Tensor& p) {
+  Tensor g = p.grad();
+  if (!g.defined()) return g;
+  LUMEN_CHECK(p.device().is_cpu(), who, "parameters on ", p.device().str(),
+              " are not supported yet (only CPU update kernels exist)");
+  LUMEN_CHECK(p.is_contiguous(), who, "expected a contiguous parameter, got ", p.str());
+  LUMEN_CHECK(g.dtype() == p.dtype(), who, "gradient dtype ", dtype_name(g.dtype()), " differs from the parameter's ",
+              dtype_name(p.dtype()));
+  return g.is_contiguous() ? g : g.contiguous();
+}
+
+// ---- SGD
+
+template <class T>
+void sgd_cpu(const Tensor& p, const Tensor& g, const Tensor& buf, bool first_step, const SGDOptions& o, double lr) {
+  T* pp = p.data<T>();
+  const T* pg = g.data<T>();
+  T* pb = buf.defined() ? buf.data<T>() : nullptr;
+  const T sign = o.maximize ? T(-1) : T(1), wd = T(o.weight_decay), mu = T(o.momentum), keep = T(1 - o.dampening),
+          neg_lr = T(-lr);
+  const bool nesterov = o.nesterov;
+  parallel_for(p.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      T d = sign * pg[i];
+      if (wd != T(0)) d = d + wd * pp[i];
+      if (pb) {
+        pb[i] = first_step ? d : pb[i] * mu + keep * d;
+        d = nesterov ? d + mu * pb[i] : pb[i];
+      }
+      pp[i] = pp[i] + neg_lr * d;
+    }
+  });
+}
+
+void sgd_update(const Tensor& p, const Tensor& g, const Tensor& buf, bool first_step, const SGDOptions& o, double lr) {
+  visit_floating(p.dtype(), "SGD", [&]<class T>() { sgd_cpu<T>(p, g, buf, first_step, o, lr); });
+}
+
+// ---- Adam / AdamW
+
+struct AdamStep {
+  const AdamOptions& o;
+  double lr;
+  std::int64_t t;  // step count, from 1
+  bool decoupled;
+};
+
+template <class T>
+void adam_cpu(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax, const AdamStep& s) {
+  const AdamOptions& o = s.o;
+  T* pp = p.data<T>();
+  const T* pg = g.data<T>();
+  T* pm = m.data<T>();
+  T* pv = v.data<T>();
+  T* pvmax = vmax.defined() ? vmax.data<T>() : nullptr;
+  const double t = static_cast<double>(s.t);
+  const T sign = o.maximize ? T(-1) : T(1), b1 = T(o.beta1), b2 = T(o.beta2), one_b1 = T(1 - o.beta1),
+          one_b2 = T(1 - o.beta2), eps = T(o.eps);
+  const T l2 = s.decoupled ? T(0) : T(o.weight_decay);
+  const T decay = T(1 - s.lr * (s.decoupled ? o.weight_decay : 0.0));
+  const T neg_step_size = T(-(s.lr / (1 - std::pow(o.beta1, t))));  // lr / bias correction 1
+  const T bc2_sqrt = T(std::sqrt(1 - std::pow(o.beta2, t)));        // √(bias correction 2)
+  parallel_for(p.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      T gi = sign * pg[i];
+      if (l2 != T(0)) gi = gi + l2 * pp[i];
+      if (decay != T(1)) pp[i] = pp[i] * decay;
+      pm[i] = pm[i] * b1 + one_b1 * gi;
+      pv[i] = pv[i] * b2 + one_b2 * gi * gi;
+      T second = pv[i];
+      if (pvmax) second = pvmax[i] = std::max(pvmax[i], pv[i]);
+      const T denom = std::sqrt(second) / bc2_sqrt + eps;
+      pp[i] = pp[i] + neg_step_size * (pm[i] / denom);
+    }
+  });
+}
+
+void adam_update(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,
+                 const AdamStep& s) {
+  visit_floating(p.dtype(), "Adam", [&]<class T>() { adam_cpu<T>(p, g, m, v, vmax, s); });
+}
+
+}  // namespace
+
+// ---- Optimizer
+
+Optimizer::Optimizer(std::vector<Tensor> params, double lr) : params_(std::move(params)), lr_(lr) {
+  LUMEN_CHECK(lr >= 0, "Optimizer", "expected lr >= 0, got ", lr);
+  std::set<const TensorImpl*> seen;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i];
+    LUMEN_CHECK(p.defined() && is_floating(p.dtype()), "Optimizer", "parameter ", i, " is not a defined floating tensor");
+    LUMEN_CHECK(p.is_leaf(), "Optimizer", "parameter ", i, " is not a leaf tensor (", p.str(), ")");
+    LUMEN_CHECK(seen.insert(p.impl()).second, "Optimizer", "parameter ", i,
+                " appears twice in the list: it would be updated twice per step");
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (Tensor& p : params_) p.set_grad(Tensor());
+}
+
+// ---- SGD
+
+SGD::SGD(std::vector<Tensor> params, SGDOptions opt)
+    : Optimizer(std::move(params), opt.lr), options(opt), momentum_buffers_(params_.size()) {
+  LUMEN_CHECK(opt.momentum >= 0 && opt.weight_decay >= 0, "SGD", "expected momentum >= 0 and weight_decay >= 0");
+  LUMEN_CHECK(!opt.nesterov || (opt.momentum > 0 && opt.dampening == 0), "SGD",
+              "nesterov momentum requires momentum > 0 and dampening = 0");
+}
+
+void SGD::step() {
+  autograd::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i];
+    Tensor g = update_grad("SGD", p);
+    if (!g.defined()) continue;
+    Tensor& buf = momentum_buffers_[i];
+    const bool first = options.momentum != 0 && !buf.defined();
+    if (first) buf = empty_like(p);
+    sgd_update(p, g, buf, first, options, lr_);
+  }
+}
+
+// ---- Adam, AdamW
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions opt) : Adam(std::move(params), opt, false) {}
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions opt, bool decoupled)
+    : Optimizer(std::move(params), opt.lr),
+      options(opt),
+      decoupled_(decoupled),
+      steps_(params_.size(), 0),
+      exp_avg_(params_.size()),
+      exp_avg_sq_(params_.size()),
+      max_exp_avg_sq_(params_.size()) {
+  LUMEN_CHECK(opt.beta1 >= 0 && opt.beta1 < 1 && opt.beta2 >= 0 && opt.beta2 < 1, decoupled ? "AdamW" : "Adam",
+              "expected betas in [0, 1), got (", opt.beta1, ", ", opt.beta2, ")");
+  LUMEN_CHECK(opt.eps >= 0 && opt.weight_decay >= 0, decoupled ? "AdamW" : "Adam",
+              "expected eps >= 0 and weight_decay >= 0");
+}
+
+void Adam::step() {
+  autograd::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i];
+    Tensor g = update_grad(decoupled_ ? "AdamW" : "Adam", p);
+    if (!g.defined()) continue;
+    if (!exp_avg_[i].defined()) {  // state is created at a parameter's first step, as PyTorch
+      exp_avg_[i] = zeros_like(p);
+      exp_avg_sq_[i] = zeros_like(p);
+      if (options.amsgrad) max_exp_avg_sq_[i] = zeros_like(p);
+    }
+    adam_update(p, g, exp_avg_[i], exp_avg_sq_[i], max_exp_avg_sq_[i], {options, lr_, ++steps_[i], decoupled_});
+  }
+}
+
+static AdamOptions as_adam(const AdamWOptions& o) {
+  return {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad, o.maximize};
+}
+AdamW::AdamW(std::vector<Tensor> params, AdamWOptions opt) : Adam(std::move(params), as_adam(opt), true) {}
+
+// ---- schedules
+
+void LRScheduler::step() {
+  ++epoch_;
+  opt_.set_lr(lr_at(epoch_));
+}
+
+StepLR::StepLR(Optimizer& opt, std::int64_t step_size_, double gamma_) : LRScheduler(opt), step_size(step_size_), gamma(gamma_) {
+  LUMEN_CHECK(step_size > 0, "StepLR", "expected step_size > 0, got ", step_size);
+}
+double StepLR::lr_at(std::int64_t epoch) const {
+  return base_lr_ * std::pow(gamma, static_cast<double>(epoch / step_size));
+}
+
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& opt, std::int64_t T_max_, double eta_min_)
+    : LRScheduler(opt), T_max(T_max_), eta_min(eta_min_) {
+  LUMEN_CHECK(T_max > 0, "CosineAnnealingLR", "expected T_max > 0, got ", T_max);
+}
+double CosineAnnealingLR::lr_at(std::int64_t epoch) const {
+  return eta_min + (base_lr_ - eta_min) * (1 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(T_max))) / 2;
+}
+
+// ---- clipping
+
+double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type) {
+  LUMEN_CHECK(norm_type > 0, "clip_grad_norm_", "expected norm_type > 0, got ", norm_type);
+  autograd::NoGradGuard no_grad;
+  std::vector<Tensor> grads;
+  for (const Tensor& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return 0.0;
+  // Per-tensor norms (in the gradients' dtype, as PyTorch), then the norm of those norms.
+  const bool inf = std::isinf(norm_type);
+  double total = 0;
+  for (const Tensor& g : grads) {
+    if (inf) total = std::max(total, amax(abs(g)).item());
+    else if (norm_type == 2) total += std::pow(sqrt(sum(square(g))).item(), 2.0);
+    else total += std::pow(pow(sum(pow(abs(g), norm_type)), 1.0 / norm_type).item(), norm_type);
+  }
+  if (!inf) total = std::pow(total, 1.0 / norm_type);
+  const double coef = max_norm / (total + 1e-6);
+  if (coef < 1)
+    for (Tensor& g : grads) g.mul_(coef);
+  return total;
+}
+
+void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
+  LUMEN_CHECK(clip_value >= 0, "clip_grad_value_", "expected clip_value >= 0, got ", clip_value);
+  autograd::NoGradGuard no_grad;
+  for (const Tensor& p : params)
+    if (Tensor g = p.grad(); g.defined()) g.copy_(clamp(g, -clip_value, clip_value));
+}
+
+}  // namespace lumen::nn

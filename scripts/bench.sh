@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Foundation benchmarks: lumen (bench/bench_core.cpp) against PyTorch (bench/torch_core.py) on the
+# same work and the same thread count, in one invocation, then a comparison table.
+#
+#   scripts/bench.sh [--threads N] [--min-time S] [--repeats R] [--only a,b,...] [--no-passive]
+#
+# Builds lumen in build-bench (release, -march=native) where needed. Installs nothing: without
+# Debian's PyTorch it says how to get it and prints lumen's numbers alone. PyTorch runs twice: with
+# the default environment, and with OMP_WAIT_POLICY=PASSIVE, which stops its OpenMP threads spinning
+# against OpenBLAS's own thread pool (see bench/README.md); --no-passive skips the second run.
+# Raw JSON lines are kept in build-bench/bench/*.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+threads=2
+min_time=1.0
+repeats=5
+only=""
+passive=1
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+while (($#)); do
+  case "$1" in
+    --threads) threads=$2; shift 2 ;;
+    --min-time) min_time=$2; shift 2 ;;
+    --repeats) repeats=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --no-passive) passive=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[[ "$threads" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --threads needs a positive integer" >&2; exit 2; }
+
+build=build-bench
+py=/usr/bin/python3
+common=(--min-time "$min_time" --repeats "$repeats")
+[ -n "$only" ] && common+=(--only "$only")
+
+# ---- build lumen
+lumen_ok=1
+for tool in meson ninja; do
+  command -v "$tool" >/dev/null || { echo "bench.sh: $tool not found (scripts/setup.sh installs the build tools)" >&2; exit 1; }
+done
+[ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
+if [ ! -f "$build/build.ninja" ]; then
+  echo "bench.sh: configuring $build" >&2
+  meson setup "$build" --buildtype=release >/dev/null
+fi
+if ! ninja -C "$build" bench/bench_core >"$build/bench-build.log" 2>&1; then
+  echo "bench.sh: building lumen failed (log: $build/bench-build.log):" >&2
+  grep -E 'error|undefined reference' "$build/bench-build.log" | head -20 >&2 || true
+  lumen_ok=0
+fi
+
+out="$build/bench"
+mkdir -p "$out"
+: >"$out/lumen.jsonl"
+: >"$out/torch.jsonl"
+: >"$out/torch_passive.jsonl"
+
+# CPU time used by other processes while we measure (the benchmarks are very sensitive to it):
+# machine-wide busy ticks (steal included) minus our own children's, from /proc.
+busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+child_ticks() { awk '{print $16+$17}' /proc/$$/stat; }
+busy0=$(busy_ticks); child0=$(child_ticks); t0=$(date +%s.%N)
+
+echo "bench.sh: $threads thread(s) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') ($(nproc) cores visible)" >&2
+
+# ---- lumen
+if ((lumen_ok)); then
+  echo "bench.sh: running lumen" >&2
+  OMP_NUM_THREADS=$threads "$build/bench/bench_core" --threads "$threads" "${common[@]}" >"$out/lumen.jsonl" ||
+    echo "bench.sh: bench_core reported failures (see above)" >&2
+fi
+
+# ---- PyTorch
+torch_ok=0
+if "$py" -c 'import torch' >/dev/null 2>&1; then
+  torch_ok=1
+  echo "bench.sh: running PyTorch (default environment)" >&2
+  OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads \
+    "$py" bench/torch_core.py --threads "$threads" "${common[@]}" >"$out/torch.jsonl" ||
+    echo "bench.sh: torch_core.py failed" >&2
+  if ((passive)); then
+    echo "bench.sh: running PyTorch (OMP_WAIT_POLICY=PASSIVE)" >&2
+    OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads \
+      "$py" bench/torch_core.py --threads "$threads" "${common[@]}" >"$out/torch_passive.jsonl" ||
+      echo "bench.sh: torch_core.py (passive) failed" >&2
+  fi
+else
+  echo "bench.sh: PyTorch is not available to $py; lumen's numbers only." >&2
+  echo "          To compare, install Debian's PyTorch: apt-get install python3-torch libopenblas0-pthread" >&2
+fi
+
+busy1=$(busy_ticks); child1=$(child_ticks); t1=$(date +%s.%N)
+others=$(awk -v b="$((busy1 - busy0))" -v c="$((child1 - child0))" -v t="$t0" -v u="$t1" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { o = (b - c) / hz / (u - t); printf "%.2f", (o < 0 ? 0 : o) }')
+
+# ---- table (stdlib only, so it works without torch)
+"$py" - "$out" "$threads" "$torch_ok" "$passive" "$lumen_ok" "$only" "$others" <<'PY'
+import json, os, sys
+
+out, threads = sys.argv[1], int(sys.argv[2])
+torch_ok, passive, lumen_ok = (a == "1" for a in sys.argv[3:6])
+
+def load(name):
+    rows, info = {}, {}
+    path = os.path.join(out, name)
+    if os.path.exists(path):
+        for line in open(path):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            r = json.loads(line)
+            if r["name"] == "info":
+                info = r
+            else:
+                rows[r["name"]] = r
+    return rows, info
+
+lumen, linfo = load("lumen.jsonl")
+torch, tinfo = load("torch.jsonl")
+tpass, _ = load("torch_passive.jsonl")
+
+# Targets, as speed-up of lumen over PyTorch (ratio) or as an absolute value.
+targets = {
+    "sgemm_512": None,
+    "sgemm_1024": ("abs", 150.0, ">= 150 GFLOP/s"),
+    "conv2d_fwd_bwd": ("ratio", 1 / 1.2, "time <= 1.2x PyTorch"),
+    "mlp_train_step": ("ratio", 3.0, ">= 3x PyTorch"),
+}
+order = [n for n in targets if not sys.argv[6] or n in sys.argv[6].split(",")]
+
+def val(r):
+    return r.get("value") if r and "value" in r else None
+
+def fmt(v):
+    return "—" if v is None else (f"{v:.1f}" if v >= 10 else f"{v:.2f}")
+
+def speedup(l, t):
+    if l is None or t is None:
+        return None
+    return l["value"] / t["value"] if l["higher_is_better"] else t["value"] / l["value"]
+
+header = ["benchmark", "unit", "lumen", "PyTorch", "ratio"]
+if passive and torch_ok:
+    header += ["PyTorch(P)", "ratio(P)"]
+header += ["target", "met"]
+rows = []
+for name in order:
+    l, t, p = lumen.get(name), torch.get(name), tpass.get(name)
+    unit = next((r["unit"] for r in (l, t, p) if r and "unit" in r), "")
+    lv = val(l)
+    row = [name, unit, fmt(lv) if l and "error" not in l else ("error" if l else "—" if lumen_ok else "no build"), fmt(val(t)), fmt(speedup(l if lv is not None else None, t if val(t) is not None else None))]
+    if passive and torch_ok:
+        row += [fmt(val(p)), fmt(speedup(l if lv is not None else None, p if val(p) is not None else None))]
+    tgt = targets[name]
+    met = "—"
+    if tgt and lv is not None:
+        if tgt[0] == "abs":
+            met = "yes" if lv >= tgt[1] else "NO"
+        else:
+            # Checked against the stronger PyTorch run, so a slowed-down baseline cannot pass it.
+            rs = [s for s in (speedup(l, t) if val(t) is not None else None,
+                              speedup(l, p) if val(p) is not None else None) if s is not None]
+            if rs:
+                met = "yes" if min(rs) >= tgt[1] * (1 - 1e-9) else "NO"
+    row += [tgt[2] if tgt else "—", met]
+    rows.append(row)
+
+widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+line = lambda cells: "| " + " | ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+print()
+print(f"lumen vs PyTorch, {threads} thread(s); {linfo.get('protocol', tinfo.get('protocol', ''))}")
+print(line(header))
+print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+for r in rows:
+    print(line(r))
+print()
+print("ratio = lumen's speed-up over PyTorch (>1: lumen faster): value ratio for GFLOP/s and steps/s, time ratio for ms.")
+if passive and torch_ok:
+    print("(P) = PyTorch run with OMP_WAIT_POLICY=PASSIVE; 'met' checks ratio targets against the stronger PyTorch run.")
+if linfo:
+    print(f"lumen: {linfo.get('threads')} threads, Eigen {linfo.get('eigen')}, SIMD {linfo.get('simd')}")
+if tinfo:
+    print(f"PyTorch {tinfo.get('version')}: {tinfo.get('threads')} threads")
+if not lumen_ok:
+    print(f"lumen did not build: see {os.path.dirname(out)}/bench-build.log")
+if not torch_ok:
+    print("PyTorch not installed: apt-get install python3-torch libopenblas0-pthread")
+others = float(sys.argv[7])
+print(f"other processes used {others:.2f} of {os.cpu_count()} cores on average during the run"
+      + ("  <-- WARNING: the machine was not quiet; these numbers are unreliable, re-run when idle" if others > 0.1 else ""))
+m = lumen.get("mlp_train_step")
+if m and "loss_start" in m:
+    tm = torch.get("mlp_train_step") or {}
+    print(f"mlp sanity: lumen loss {m['loss_start']:.4f} -> {m['loss_end']:.4g}"
+          + (f", PyTorch {tm['loss_start']:.4f} -> {tm['loss_end']:.4g}" if "loss_start" in tm else ""))
+PY
