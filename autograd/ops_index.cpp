@@ -1,5 +1,7 @@
 // Indexing ops. Each pair is adjoint: gather's backward is scatter_add, scatter_add's (for src) is
 // gather; index_select's backward is index_add and back. So gradients of gradients come for free.
+#include <algorithm>
+
 #include "autograd/graph.h"
 #include "autograd/ops.h"
 #include "kernels/index.h"
@@ -16,10 +18,14 @@ void check_index_tensor(const char* op, const Tensor& x, const Tensor& index) {
               x.device().str());
 }
 
-// Every index within [0, size): a bad index is an error, never an out-of-bounds read.
+// Every index within [0, size): a bad index is an error, never an out-of-bounds read. Scans the
+// index in place when it is already a contiguous host tensor (the usual case: no copy).
 void check_range(const char* op, const Tensor& index, std::int64_t dim, std::int64_t size) {
-  for (std::int64_t v : index.to_vector<std::int64_t>())
-    LUMEN_CHECK(v >= 0 && v < size, op, "index ", v, " is out of bounds for dim ", dim, " with size ", size);
+  if (index.numel() == 0) return;
+  const Tensor c = index.cpu().contiguous();
+  const std::int64_t* p = c.data<std::int64_t>();
+  const std::int64_t* bad = std::find_if(p, p + c.numel(), [size](std::int64_t v) { return v < 0 || v >= size; });
+  LUMEN_CHECK(bad == p + c.numel(), op, "index ", *bad, " is out of bounds for dim ", dim, " with size ", size);
 }
 
 // gather/scatter_add: same ndim, and index no larger than `other` outside dim.
@@ -99,6 +105,7 @@ Tensor index_add(const Tensor& x, std::int64_t dim_in, const Tensor& index, cons
   check_index_tensor("index_add", x, index);
   check_same_device_dtype("index_add", x, src);
   LUMEN_CHECK(index.dim() <= 1, "index_add", "expected a 1-D index, got shape ", index.shape());
+  LUMEN_CHECK(x.dim() >= 1, "index_add", "cannot index a 0-dim tensor");
   const std::int64_t dim = wrap_dim(dim_in, x.dim(), "index_add");
   Shape want = x.shape();
   want[dim] = index.numel();
@@ -114,19 +121,23 @@ Tensor index_add(const Tensor& x, std::int64_t dim_in, const Tensor& index, cons
 Tensor embedding(const Tensor& weight, const Tensor& indices) {
   check_index_tensor("embedding", weight, indices);
   LUMEN_CHECK(weight.dim() == 2, "embedding", "expected a weight of shape [num_embeddings, dim], got ", weight.shape());
+  check_range("embedding", indices, 0, weight.size(0));  // so the error names embedding, not index_select
   Shape s = indices.shape();
   s.push_back(weight.size(1));
   return reshape(index_select(weight, 0, reshape(indices, {-1})), s);
 }
 
 Tensor one_hot(const Tensor& indices, std::int64_t num_classes, DType dtype) {
-  LUMEN_CHECK(indices.defined() && indices.dtype() == DType::int64, "one_hot", "expected int64 class indices");
+  LUMEN_CHECK(indices.defined(), "one_hot", "got an undefined tensor");
+  LUMEN_CHECK(indices.dtype() == DType::int64, "one_hot", "expected int64 class indices, got ",
+              dtype_name(indices.dtype()));
   LUMEN_CHECK(num_classes > 0, "one_hot", "expected num_classes > 0, got ", num_classes);
-  check_range("one_hot", indices, -1, num_classes);
+  const auto idx = indices.to_vector<std::int64_t>();
+  for (std::int64_t v : idx)
+    LUMEN_CHECK(v >= 0 && v < num_classes, "one_hot", "class index ", v, " is out of range [0, ", num_classes, ")");
   Shape s = indices.shape();
   s.push_back(num_classes);
-  Tensor out = zeros(s, {dtype, kCPU});
-  auto idx = indices.to_vector<std::int64_t>();
+  Tensor out = zeros(s, {dtype, kCPU});  // built on the host, then moved: one_hot is not differentiable
   visit_any(dtype, [&]<class T>() {
     T* p = out.data<T>();
     for (std::size_t i = 0; i < idx.size(); ++i) p[static_cast<std::int64_t>(i) * num_classes + idx[i]] = T(1);

@@ -1,6 +1,7 @@
 // Joining and padding. cat copies each input into its slice of the output, so its backward is the
 // matching narrow of the gradient; constant padding's adjoint is padding by the negated amounts
 // (a crop), which makes pad differentiable to any order.
+#include <algorithm>
 #include <numeric>
 
 #include "autograd/graph.h"
@@ -19,7 +20,9 @@ Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim_in) {
   for (std::size_t i = 0; i < xs.size(); ++i) {
     const Tensor& x = xs[i];
     LUMEN_CHECK(x.defined(), "cat", "tensor ", i, " is undefined");
-    check_same_device_dtype("cat", first, x);
+    LUMEN_CHECK(x.dtype() == first.dtype() && x.device() == first.device(), "cat", "tensor ", i, " is ",
+                dtype_name(x.dtype()), " on ", x.device().str(), " but tensor 0 is ", dtype_name(first.dtype()), " on ",
+                first.device().str());
     LUMEN_CHECK(x.dim() == first.dim(), "cat", "tensor ", i, " has shape ", x.shape(), " but tensor 0 has shape ",
                 first.shape(), " (dims differ)");
     for (std::int64_t d = 0; d < x.dim(); ++d)
@@ -33,7 +36,7 @@ Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim_in) {
   for (const Tensor& x : xs) {
     Shape part = s;
     part[dim] = x.size(dim);
-    kernels::copy(x, make_view(out, part, out.strides(), offset * out.stride(dim)));
+    if (x.numel() > 0) kernels::copy(x, make_view(out, part, out.strides(), offset * out.stride(dim)));
     offset += x.size(dim);
     sizes.push_back(x.size(dim));
   }
@@ -60,6 +63,7 @@ Tensor stack(const std::vector<Tensor>& xs, std::int64_t dim_in) {
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim_in) {
+  LUMEN_CHECK(x.defined() && x.dim() > 0, "split", "expected a tensor with at least 1 dim");
   const std::int64_t dim = wrap_dim(dim_in, x.dim(), "split");
   std::int64_t total = 0;
   for (auto s : sizes) {
@@ -79,16 +83,20 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& size
 
 std::vector<Tensor> split(const Tensor& x, std::int64_t split_size, std::int64_t dim_in) {
   LUMEN_CHECK(split_size > 0, "split", "expected split_size > 0, got ", split_size);
+  LUMEN_CHECK(x.defined() && x.dim() > 0, "split", "expected a tensor with at least 1 dim");
   const std::int64_t dim = wrap_dim(dim_in, x.dim(), "split");
   std::vector<std::int64_t> sizes;
   for (std::int64_t at = 0; at < x.size(dim); at += split_size) sizes.push_back(std::min(split_size, x.size(dim) - at));
+  if (sizes.empty()) sizes.push_back(0);  // PyTorch: an empty dim still splits into one (empty) piece
   return split(x, sizes, dim);
 }
 
 std::vector<Tensor> chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim_in) {
   LUMEN_CHECK(chunks > 0, "chunk", "expected chunks > 0, got ", chunks);
+  LUMEN_CHECK(x.defined() && x.dim() > 0, "chunk", "expected a tensor with at least 1 dim");
   const std::int64_t dim = wrap_dim(dim_in, x.dim(), "chunk");
   const std::int64_t n = x.size(dim);
+  if (n == 0) return split(x, std::vector<std::int64_t>(chunks, 0), dim);  // PyTorch: `chunks` empty pieces
   return split(x, std::max<std::int64_t>((n + chunks - 1) / chunks, 1), dim);  // PyTorch: ceil(n / chunks) each
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // Indexing kernels: gather/scatter-add along a dim (element-wise indices) and index_select/index_add
 // (whole slices picked by a 1-D index). Indices are int64 and already bounds-checked by the op layer.
+// Inputs may have any strides; the outputs updated in place must not overlap themselves (no stride-0
+// dims), since different positions would then add into one element from different threads.
 #include "autograd/tensor.h"
 #include "kernels/dispatch.h"
 
@@ -25,7 +27,7 @@ inline void scatter_add(const Tensor& out, std::int64_t dim, const Tensor& index
 inline void index_select(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out) {
   LUMEN_DISPATCH("index_select", x.device(), index_select, x, dim, index, out);
 }
-// out[..., index[k], ...] += src[..., k, ...] along dim (out contiguous, updated in place).
+// out[..., index[k], ...] += src[..., k, ...] along dim (out is updated in place).
 inline void index_add(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
   LUMEN_DISPATCH("index_add", out.device(), index_add, out, dim, index, src);
 }

@@ -2,6 +2,7 @@
 // (both dtypes, so the threaded im2col/GEMM paths are covered), gradients, double backward, errors.
 #include <doctest/doctest.h>
 
+#include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
 #include "tests/gradcheck.h"
@@ -27,6 +28,7 @@ Conv2dOptions opts(std::int64_t s, std::int64_t p, std::int64_t d = 1, std::int6
 // The definition, as seven loops: y[n, o, oh, ow] = b[o] + sum w[o, c, i, j] x[n, g*Cg + c, oh*s - p + i*d, ...].
 std::vector<double> naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
   auto X = x.to_vector<double>(), Wt = w.to_vector<double>();
+  auto B = b.defined() ? b.to_vector<double>() : std::vector<double>(w.size(0), 0.0);
   const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), O = w.size(0), Cg = w.size(1),
                      kh = w.size(2), kw = w.size(3), Og = O / o.groups;
   const auto [sh, sw] = o.stride;
@@ -38,7 +40,7 @@ std::vector<double> naive_conv2d(const Tensor& x, const Tensor& w, const Tensor&
     for (std::int64_t oc = 0; oc < O; ++oc)
       for (std::int64_t oh = 0; oh < OH; ++oh)
         for (std::int64_t ow = 0; ow < OW; ++ow) {
-          double s = b.defined() ? b.to_vector<double>()[oc] : 0.0;
+          double s = B[oc];
           for (std::int64_t c = 0; c < Cg; ++c)
             for (std::int64_t i = 0; i < kh; ++i)
               for (std::int64_t j = 0; j < kw; ++j) {
@@ -139,7 +141,7 @@ TEST_SUITE("conv") {
         {{3, 4, 9, 8}, {4, 1, 2, 2}, opts(1, 0, 1, 4)},  {{3, 4, 9, 8}, {5, 4, 1, 1}, opts(1, 0)},
         {{3, 4, 9, 8}, {6, 2, 1, 1}, opts(1, 0, 1, 2)},  {{3, 4, 9, 8}, {6, 4, 1, 1}, opts(2, 1)},
         {{3, 4, 9, 8}, {6, 4, 3, 3}, wide},              {{1, 3, 6, 5}, {4, 3, 5, 5}, opts(3, 2)},
-        {{2, 4, 5, 5}, {6, 4, 5, 5}, opts(1, 0)},
+        {{2, 4, 5, 5}, {6, 4, 5, 5}, opts(1, 0)},        {{3, 16, 15, 14}, {24, 8, 3, 3}, opts(1, 1, 1, 2)},
     };
     for (const Case& c : cases) {
       Tensor x = randn(c.x, {.dtype = DType::float64}, &gen), w = randn(c.w, {.dtype = DType::float64}, &gen);
@@ -152,6 +154,39 @@ TEST_SUITE("conv") {
       Tensor xt = x.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
       CHECK(allclose(conv2d(xt, w, b, c.o), want, 1e-12));
     }
+  }
+
+  TEST_CASE("batch split across threads: same gradients as one image at a time") {
+    // Big enough for the kernels to split the batch across threads (odd N: uneven split); each image
+    // on its own takes the single-image path, so this compares the two, forward and both gradients.
+    Generator gen(9);
+    struct Case {
+      Shape x, w;
+      Conv2dOptions o;
+    };
+    std::vector<Case> cases = {{{5, 16, 14, 13}, {16, 16, 3, 3}, opts(1, 1)},
+                               {{5, 16, 16, 15}, {16, 8, 3, 3}, opts(1, 1, 1, 2)},
+                               {{5, 64, 14, 13}, {32, 64, 1, 1}, opts(1, 0)},
+                               {{5, 16, 17, 15}, {16, 16, 3, 3}, opts(2, 2, 2)}};
+    for (const Case& c : cases)
+      for (DType dt : {DType::float64, DType::float32}) {
+        INFO("x " << c.x << " w " << c.w << " " << dtype_name(dt));
+        Tensor x = randn(c.x, {.dtype = dt}, &gen).requires_grad_(), w = randn(c.w, {.dtype = dt}, &gen).requires_grad_();
+        Tensor y = conv2d(x, w, {}, c.o);
+        Tensor gy = randn(y.shape(), {.dtype = dt}, &gen);
+        std::vector<Tensor> g = autograd::grad({y}, {x, w}, {gy});
+        Tensor dw = zeros(c.w, {.dtype = DType::float64});
+        for (std::int64_t n = 0; n < c.x[0]; ++n) {
+          Tensor xn = x.narrow(0, n, 1), gn = gy.narrow(0, n, 1);
+          Tensor yn = conv2d(xn, w, {}, c.o);
+          std::vector<Tensor> gi = autograd::grad({yn}, {xn, w}, {gn});
+          const double tol = dt == DType::float64 ? 1e-12 : 1e-4;
+          CHECK(allclose(y.narrow(0, n, 1), yn.to_vector<double>(), tol));
+          CHECK(allclose(g[0].narrow(0, n, 1), gi[0].to_vector<double>(), tol));
+          dw = dw + gi[1].to(DType::float64);
+        }
+        CHECK(allclose(g[1], dw.to_vector<double>(), dt == DType::float64 ? 1e-12 : 1e-4));
+      }
   }
 
   TEST_CASE("conv_transpose2d matches the direct loops") {

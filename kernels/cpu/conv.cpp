@@ -100,9 +100,10 @@ bool pointwise(const Conv2dGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.OH == g.H && g.OW == g.W;
 }
 
-// How many threads split the batch: one per image at most, and one inside an outer parallel region.
-int image_threads(std::int64_t N) {
-  if (omp_in_parallel()) return 1;
+// How many threads split the batch: one per image at most, one inside an outer parallel region, and one
+// for small convolutions (`macs` multiply-adds in all), where waking threads costs more than it saves.
+int image_threads(std::int64_t N, std::int64_t macs) {
+  if (omp_in_parallel() || macs < (1 << 20)) return 1;
   return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(omp_get_max_threads(), N)));
 }
 
@@ -124,9 +125,10 @@ template <class T, class F> void for_each_image(std::int64_t N, int threads, std
 
 // Per-group sizes shared by the three kernels.
 struct Sizes {
-  std::int64_t Cg, Og, K, P, HW;
+  std::int64_t Cg, Og, K, P, HW, macs;  // macs: multiply-adds of one whole pass (each kernel does as many)
   explicit Sizes(const Conv2dGeometry& g)
-      : Cg(g.C / g.groups), Og(g.O / g.groups), K(Cg * g.kh * g.kw), P(g.OH * g.OW), HW(g.H * g.W) {}
+      : Cg(g.C / g.groups), Og(g.O / g.groups), K(Cg * g.kh * g.kw), P(g.OH * g.OW), HW(g.H * g.W),
+        macs(g.N * g.O * K * P) {}
 };
 
 template <class T>
@@ -138,7 +140,7 @@ void forward_typed(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, c
   const T* pw = w.data<T>();
   const T* pb = b.defined() ? b.data<T>() : nullptr;
   T* po = out.data<T>();
-  for_each_image<T>(g.N, image_threads(g.N), direct ? 0 : s.K * s.P, [&](std::int64_t n, T* col, int) {
+  for_each_image<T>(g.N, image_threads(g.N, s.macs), direct ? 0 : s.K * s.P, [&](std::int64_t n, T* col, int) {
     for (std::int64_t gi = 0; gi < g.groups; ++gi) {
       const T* xg = px + (n * g.C + gi * s.Cg) * s.HW;
       if (!direct) im2col(xg, g, s.Cg, col);
@@ -158,7 +160,7 @@ void input_grad_typed(const Tensor& g_in, const Tensor& w_in, const Tensor& dx, 
   const T* pg = go.data<T>();
   const T* pw = w.data<T>();
   T* pdx = dx.data<T>();
-  for_each_image<T>(g.N, image_threads(g.N), direct ? 0 : s.K * s.P, [&](std::int64_t n, T* col, int) {
+  for_each_image<T>(g.N, image_threads(g.N, s.macs), direct ? 0 : s.K * s.P, [&](std::int64_t n, T* col, int) {
     T* dxn = pdx + n * g.C * s.HW;
     if (!direct) std::fill(dxn, dxn + g.C * s.HW, T(0));
     for (std::int64_t gi = 0; gi < g.groups; ++gi) {
@@ -181,7 +183,7 @@ void weight_grad_typed(const Tensor& x_in, const Tensor& g_in, const Tensor& dw,
   T* pdw = dw.data<T>();
   const std::int64_t wsize = g.O * s.K;
   // Each thread sums its images into its own dW (no races); the partial sums are added at the end.
-  const int threads = image_threads(g.N);
+  const int threads = image_threads(g.N, s.macs);
   std::unique_ptr<T[]> partial(new T[(threads - 1) * wsize]);
   std::fill(pdw, pdw + wsize, T(0));
   std::fill(partial.get(), partial.get() + (threads - 1) * wsize, T(0));
