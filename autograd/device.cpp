@@ -1,4 +1,5 @@
 #include "autograd/device.h"
+#include "autograd/error.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -66,7 +67,7 @@ DeviceBackend& device_backend(DeviceType t) {
   }
   DeviceBackend* b = cuda_device_backend();
   if (!b)
-    throw std::runtime_error(
+    throw Error(
         "device cuda: this build of lumen has no CUDA backend (configure with -Dcuda=enabled where nvcc is found)");
   return *b;
 }
