@@ -131,6 +131,8 @@ TEST_SUITE("conv") {
       Shape x, w;
       Conv2dOptions o;
     };
+    Conv2dOptions same_w;  // "same" along w only: the shifted-copy im2col with rows cut at the top and bottom
+    same_w.padding = {0, 1};
     Conv2dOptions wide;
     wide.stride = {2, 1};
     wide.padding = {0, 2};
@@ -140,7 +142,8 @@ TEST_SUITE("conv") {
         {{3, 4, 9, 8}, {6, 4, 3, 2}, opts(2, 2, 2)},     {{3, 4, 9, 8}, {6, 2, 3, 3}, opts(1, 1, 1, 2)},
         {{3, 4, 9, 8}, {4, 1, 2, 2}, opts(1, 0, 1, 4)},  {{3, 4, 9, 8}, {5, 4, 1, 1}, opts(1, 0)},
         {{3, 4, 9, 8}, {6, 2, 1, 1}, opts(1, 0, 1, 2)},  {{3, 4, 9, 8}, {6, 4, 1, 1}, opts(2, 1)},
-        {{3, 4, 9, 8}, {6, 4, 3, 3}, wide},              {{1, 3, 6, 5}, {4, 3, 5, 5}, opts(3, 2)},
+        {{3, 4, 9, 8}, {6, 4, 3, 3}, wide},              {{3, 4, 9, 8}, {6, 4, 3, 3}, same_w},
+        {{3, 4, 9, 8}, {6, 4, 5, 3}, opts(1, 2, 1)},              {{1, 3, 6, 5}, {4, 3, 5, 5}, opts(3, 2)},
         {{2, 4, 5, 5}, {6, 4, 5, 5}, opts(1, 0)},        {{3, 16, 15, 14}, {24, 8, 3, 3}, opts(1, 1, 1, 2)},
     };
     for (const Case& c : cases) {
@@ -224,6 +227,7 @@ TEST_SUITE("conv") {
     CHECK_GRAD(conv_with(asym), {x, w, b});
     CHECK_GRAD(conv_with(opts(1, 1, 1, 3)), {leaf({2, 6, 4, 5}, -1, 1, 4), leaf({3, 2, 2, 3}, -1, 1, 5)});
     CHECK_GRAD(conv_with(opts(1, 0)), {x, leaf({5, 3, 1, 1}, -1, 1, 6), leaf({5}, -1, 1, 7)});       // pointwise
+    CHECK_GRAD(conv_with(opts(1, 1)), {x, leaf({5, 3, 1, 1}, -1, 1, 14)});  // padding > kernel reach: col2im
     CHECK_GRAD(conv_with(opts(1, 0, 1, 3)), {leaf({2, 6, 3, 3}, -1, 1, 8), leaf({6, 2, 1, 1}, -1, 1, 9)});
     // non-contiguous inputs: NHWC storage permuted to NCHW, a transposed weight, a strided slice
     CHECK_GRAD([](const V& v) { return conv2d(v[0].permute({0, 3, 1, 2}), v[1].transpose(0, 1), {}, opts(1, 1)); },

@@ -6,7 +6,8 @@
 //   input_grad   col   [K, P] = Wᵀ · g_n,  then col2im adds each entry back onto the pixel it came from
 //   weight_grad  dW    [O, K] = Σ_n g_n · col_nᵀ
 // (per group: W, g_n and dW restricted to the group's O/groups rows, col to its C/groups channels).
-// A 1×1, stride-1, unpadded convolution needs no unrolling: col_n is x_n itself.
+// A 1×1, stride-1, unpadded convolution needs no unrolling: col_n is x_n itself. With stride 1 the
+// input gradient is computed as a forward convolution instead (see input_grad_as_conv).
 //
 // Images are independent, so the batch is split across threads and each GEMM runs single-threaded
 // inside the parallel region (Eigen sees it is nested); a single image instead lets Eigen's GEMM use
@@ -44,55 +45,82 @@ Range valid_range(std::int64_t n_out, std::int64_t stride, std::int64_t offset, 
   return {std::min(lo, hi), hi};
 }
 
-// Walks the rows of col [K, P] for the Cg channels of one image x: for each (channel, tap) row and
-// each output row oh that reads inside the image, f(r, in, rw, iw0) pairs r[ow] with in[ow * sw + iw0]
-// for ow in rw; the stretches of col that read the padding go to pad(p, n). im2col copies along this
-// walk, col2im adds back along it.
-template <class ColPtr, class XPtr, class Row, class Pad>
-void walk_col(const Conv2dGeometry& g, std::int64_t Cg, ColPtr col, XPtr x, Row&& f, Pad&& pad) {
-  const std::int64_t P = g.OH * g.OW;
+// Row k = (c, i, j) of col holds what kernel tap (i, j) sees on channel c: for output pixel (oh, ow)
+// the input x[c, oh * sh + ih0, ow * sw + iw0] with ih0 = i * dh - ph, iw0 = j * dw - pw, or 0 in the
+// padding. Only the outputs in rh x rw read inside the image.
+struct Tap {
+  std::int64_t ih0, iw0;
+  Range rh, rw;
+  bool empty() const { return rh.lo == rh.hi || rw.lo == rw.hi; }
+};
+
+// f(k, c, tap) for every row of col.
+template <class F> void for_each_tap(const Conv2dGeometry& g, std::int64_t Cg, F&& f) {
   for (std::int64_t c = 0; c < Cg; ++c)
     for (std::int64_t i = 0; i < g.kh; ++i)
       for (std::int64_t j = 0; j < g.kw; ++j) {
-        ColPtr row = col + ((c * g.kh + i) * g.kw + j) * P;
         const std::int64_t ih0 = i * g.dh - g.ph, iw0 = j * g.dw - g.pw;
-        const Range rh = valid_range(g.OH, g.sh, ih0, g.H);
-        const Range rw = valid_range(g.OW, g.sw, iw0, g.W);
-        pad(row, rh.lo * g.OW);
-        for (std::int64_t oh = rh.lo; oh < rh.hi; ++oh) {
-          ColPtr r = row + oh * g.OW;
-          pad(r, rw.lo);
-          f(r, x + (c * g.H + oh * g.sh + ih0) * g.W, rw, iw0);
-          pad(r + rw.hi, g.OW - rw.hi);
-        }
-        pad(row + rh.hi * g.OW, (g.OH - rh.hi) * g.OW);
+        f((c * g.kh + i) * g.kw + j, c,
+          Tap{ih0, iw0, valid_range(g.OH, g.sh, ih0, g.H), valid_range(g.OW, g.sw, iw0, g.W)});
       }
+}
+
+// With unit strides and W == OW, row k of col is the input plane shifted by ih0 * W + iw0: its valid
+// part is ONE contiguous run, [begin, end) in col, plus entries that wrapped around a row edge and
+// really belong to the padding. (The common 3x3 "same" convolution: one long copy instead of OH short ones.)
+bool shifted_plane(const Conv2dGeometry& g) { return g.sh == 1 && g.sw == 1 && g.W == g.OW; }
+
+// Zeroes the entries of row k in the wrapped-around columns (before rw.lo, from rw.hi) of each valid
+// output row. Column by column: there are only as many such columns as there is padding.
+template <class T> void zero_wrapped(T* row, const Conv2dGeometry& g, const Tap& t) {
+  auto zero_column = [&](std::int64_t ow) {
+    for (std::int64_t oh = t.rh.lo; oh < t.rh.hi; ++oh) row[oh * g.OW + ow] = T(0);
+  };
+  for (std::int64_t ow = 0; ow < t.rw.lo; ++ow) zero_column(ow);
+  for (std::int64_t ow = t.rw.hi; ow < g.OW; ++ow) zero_column(ow);
 }
 
 // col [K, P] from the Cg channels of one image starting at x; zeros where the kernel overhangs.
 template <class T> void im2col(const T* x, const Conv2dGeometry& g, std::int64_t Cg, T* col) {
-  walk_col(
-      g, Cg, col, x,
-      [&](T* r, const T* in, Range rw, std::int64_t iw0) {
-        if (g.sw == 1) std::copy(in + rw.lo + iw0, in + rw.hi + iw0, r + rw.lo);
-        else for (std::int64_t ow = rw.lo; ow < rw.hi; ++ow) r[ow] = in[ow * g.sw + iw0];
-      },
-      [](T* p, std::int64_t n) { std::fill(p, p + n, T(0)); });
+  const std::int64_t P = g.OH * g.OW, HW = g.H * g.W;
+  const bool shifted = shifted_plane(g);
+  for_each_tap(g, Cg, [&](std::int64_t k, std::int64_t c, const Tap& t) {
+    T* row = col + k * P;
+    const T* plane = x + c * HW;
+    if (t.empty()) {
+      std::fill(row, row + P, T(0));
+    } else if (shifted) {
+      const std::int64_t begin = t.rh.lo * g.OW + t.rw.lo, end = (t.rh.hi - 1) * g.OW + t.rw.hi;
+      const std::int64_t shift = t.ih0 * g.W + t.iw0;
+      std::fill(row, row + begin, T(0));
+      std::copy(plane + begin + shift, plane + end + shift, row + begin);
+      std::fill(row + end, row + P, T(0));
+      zero_wrapped(row, g, t);
+    } else {
+      std::fill(row, row + t.rh.lo * g.OW, T(0));
+      for (std::int64_t oh = t.rh.lo; oh < t.rh.hi; ++oh) {
+        T* r = row + oh * g.OW;
+        const std::int64_t in = (oh * g.sh + t.ih0) * g.W + t.iw0;  // plane[in + ow * sw] pairs with r[ow]
+        std::fill(r, r + t.rw.lo, T(0));
+        for (std::int64_t ow = t.rw.lo; ow < t.rw.hi; ++ow) r[ow] = plane[in + ow * g.sw];
+        std::fill(r + t.rw.hi, r + g.OW, T(0));
+      }
+      std::fill(row + t.rh.hi * g.OW, row + P, T(0));
+    }
+  });
 }
 
-// The adjoint of im2col: adds every entry of col onto the input pixel it was copied from (x must be zeroed).
+// The adjoint of im2col: adds every entry of col onto the input pixel it was copied from (x must be
+// zeroed); entries that fell in the padding are dropped.
 template <class T> void col2im(const T* col, const Conv2dGeometry& g, std::int64_t Cg, T* x) {
-  walk_col(
-      g, Cg, col, x,
-      [&](const T* r, T* in, Range rw, std::int64_t iw0) {
-        if (g.sw == 1) {  // unit stride: a contiguous, vectorisable run
-          T* o = in + iw0;
-          for (std::int64_t ow = rw.lo; ow < rw.hi; ++ow) o[ow] += r[ow];
-        } else {
-          for (std::int64_t ow = rw.lo; ow < rw.hi; ++ow) in[ow * g.sw + iw0] += r[ow];
-        }
-      },
-      [](const T*, std::int64_t) {});
+  const std::int64_t P = g.OH * g.OW, HW = g.H * g.W;
+  for_each_tap(g, Cg, [&](std::int64_t k, std::int64_t c, const Tap& t) {
+    for (std::int64_t oh = t.rh.lo; oh < t.rh.hi; ++oh) {
+      const T* r = col + k * P + oh * g.OW;
+      T* in = x + c * HW + (oh * g.sh + t.ih0) * g.W;  // in[ow * sw + iw0] pairs with r[ow]
+      for (std::int64_t ow = t.rw.lo; ow < t.rw.hi; ++ow) in[ow * g.sw + t.iw0] += r[ow];
+    }
+  });
 }
 
 // 1×1, stride 1, no padding, same size: col_n would be a copy of x_n.
@@ -118,7 +146,7 @@ template <class T, class F> void for_each_image(std::int64_t N, int threads, std
   {
     std::unique_ptr<T[]> scratch(new T[scratch_size]);
     const int t = omp_get_thread_num();
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)  // images are equal work, but a core shared with another process is not
     for (std::int64_t n = 0; n < N; ++n) body(n, scratch.get(), t);
   }
 }
@@ -152,23 +180,46 @@ void forward_typed(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, c
   });
 }
 
+// With stride 1 the input gradient is itself a convolution: of g, with the kernel flipped in space and
+// its two channel dims swapped, and padding d(k-1) - p on each side (when that is not negative). Run
+// through forward, it costs an im2col copy instead of col2im's scatter-adds.
+template <class T>
+bool input_grad_as_conv(const Tensor& go, const Tensor& w, const Tensor& dx, const Conv2dGeometry& g) {
+  const std::int64_t fph = g.dh * (g.kh - 1) - g.ph, fpw = g.dw * (g.kw - 1) - g.pw;
+  if (g.sh != 1 || g.sw != 1 || fph < 0 || fpw < 0) return false;
+  const Sizes s(g);
+  // wf[gi * Cg + c, o, i, j] = w[gi * Og + o, c, kh - 1 - i, kw - 1 - j]
+  Tensor wf = empty({g.C, s.Og, g.kh, g.kw}, options_of(w));
+  const T* pw = w.data<T>();
+  T* pf = wf.data<T>();
+  for (std::int64_t gi = 0; gi < g.groups; ++gi)
+    for (std::int64_t o = 0; o < s.Og; ++o)
+      for (std::int64_t c = 0; c < s.Cg; ++c)
+        for (std::int64_t i = 0; i < g.kh; ++i)
+          for (std::int64_t j = 0; j < g.kw; ++j)
+            pf[(((gi * s.Cg + c) * s.Og + o) * g.kh + i) * g.kw + j] =
+                pw[(((gi * s.Og + o) * s.Cg + c) * g.kh + g.kh - 1 - i) * g.kw + g.kw - 1 - j];
+  const Conv2dGeometry f{g.N, g.O, g.OH, g.OW, g.C, g.H, g.W, g.kh, g.kw, 1, 1, fph, fpw, g.dh, g.dw, g.groups};
+  forward_typed<T>(go, wf, Tensor(), dx, f);
+  return true;
+}
+
 template <class T>
 void input_grad_typed(const Tensor& g_in, const Tensor& w_in, const Tensor& dx, const Conv2dGeometry& g) {
   const Tensor go = dense(g_in), w = dense(w_in);
+  if (input_grad_as_conv<T>(go, w, dx, g)) return;
   const Sizes s(g);
-  const bool direct = pointwise(g);
   const T* pg = go.data<T>();
   const T* pw = w.data<T>();
   T* pdx = dx.data<T>();
-  for_each_image<T>(g.N, image_threads(g.N, s.macs), direct ? 0 : s.K * s.P, [&](std::int64_t n, T* col, int) {
+  for_each_image<T>(g.N, image_threads(g.N, s.macs), s.K * s.P, [&](std::int64_t n, T* col, int) {
     T* dxn = pdx + n * g.C * s.HW;
-    if (!direct) std::fill(dxn, dxn + g.C * s.HW, T(0));
+    std::fill(dxn, dxn + g.C * s.HW, T(0));
     for (std::int64_t gi = 0; gi < g.groups; ++gi) {
-      T* dxg = dxn + gi * s.Cg * s.HW;
       Eigen::Map<const ColMat<T>> WgT(pw + gi * s.Og * s.K, s.K, s.Og);  // Wg [Og, K] row-major, read transposed
       Eigen::Map<const RowMat<T>> G(pg + (n * g.O + gi * s.Og) * s.P, s.Og, s.P);
-      Eigen::Map<RowMat<T>>(direct ? dxg : col, s.K, s.P).noalias() = WgT * G;
-      if (!direct) col2im(col, g, s.Cg, dxg);
+      Eigen::Map<RowMat<T>>(col, s.K, s.P).noalias() = WgT * G;
+      col2im(col, g, s.Cg, dxn + gi * s.Cg * s.HW);
     }
   });
 }
