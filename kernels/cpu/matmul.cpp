@@ -1,7 +1,10 @@
 // Batched GEMM through Eigen. Each operand matrix is mapped in place when one of its two last dims is
 // unit-stride (row-major, or column-major, which is how a transposed view looks), so backward's
-// a^T and b^T cost no copy. Small batched products run one matrix per thread; a large single product
-// uses Eigen's own OpenMP parallelism.
+// a^T and b^T cost no copy. Small batched products run one matrix per thread; a single large product
+// is split into row or column blocks, one per thread, each a single-threaded Eigen GEMM. (Eigen's own
+// parallel GEMM makes its threads spin-wait on each other: with any other load on a 2-core machine a
+// thread that loses its core stalls the other, and a step can become 10-100x slower.)
+#define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 
 #include "kernels/cpu/loops.h"
@@ -39,7 +42,19 @@ void gemm_batch(const Operand& a, const Operand& b, const Tensor& out, std::int6
     MatMap<T, OA> A(pa + i * a.t.stride(0), M, K, Eigen::OuterStride<>(a.ld));
     MatMap<T, OB> B(pb + i * b.t.stride(0), K, N, Eigen::OuterStride<>(b.ld));
     Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> C(po + i * M * N, M, N);
-    C.noalias() = A * B;
+    if (parallel_batches || M * N * K < (1 << 18)) {
+      C.noalias() = A * B;
+      return;
+    }
+    // Split the longer output side; blocks of at least 32 rows/cols keep each GEMM efficient.
+    if (M >= N)
+      parallel_for(M, 32, [&](std::int64_t r0, std::int64_t r1) {
+        C.middleRows(r0, r1 - r0).noalias() = A.middleRows(r0, r1 - r0) * B;
+      });
+    else
+      parallel_for(N, 32, [&](std::int64_t c0, std::int64_t c1) {
+        C.middleCols(c0, c1 - c0).noalias() = A * B.middleCols(c0, c1 - c0);
+      });
   };
   if (parallel_batches) {
 #pragma omp parallel for schedule(static)
@@ -59,7 +74,7 @@ void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
       return;
     }
     Operand oa = as_operand(a), ob = as_operand(b);
-    // Many small products: one per thread. One big product: let Eigen split it.
+    // Many small products: one per thread. Otherwise each product is split across threads.
     const bool parallel_batches = batch > 1 && M * N * K < (1 << 21) && omp_get_max_threads() > 1;
     constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
     if (!oa.col_major && !ob.col_major) gemm_batch<T, R, R>(oa, ob, out, batch, parallel_batches);
