@@ -98,8 +98,11 @@ Tensor sample_grid(const nn::ColoredMnist& data, std::int64_t samples_per_class)
   std::vector<Tensor> rows;
   for (std::int64_t c = 0; c < nn::kColoredMnistClasses; ++c) {
     std::int64_t found = 0;
-    for (std::size_t i = 0; i < labels.size() && found < samples_per_class; ++i)
-      if (labels[i] == c) rows.push_back(data.images.select(0, static_cast<std::int64_t>(i))), ++found;
+    for (std::size_t i = 0; i < labels.size() && found < samples_per_class; ++i) {
+      if (labels[i] != c) continue;
+      rows.push_back(data.images.select(0, static_cast<std::int64_t>(i)));
+      ++found;
+    }
   }
   return xai::upscale(xai::make_grid(stack(rows), samples_per_class, 2, 1.0), 2);
 }

@@ -81,17 +81,27 @@ void adam_cpu(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v
   const T decay = T(1 - s.lr * (s.decoupled ? o.weight_decay : 0.0));
   const T neg_step_size = T(-(s.lr / (1 - std::pow(o.beta1, t))));  // lr / bias correction 1
   const T bc2_sqrt = T(std::sqrt(1 - std::pow(o.beta2, t)));        // √(bias correction 2)
-  parallel_for(p.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+  // Copied into locals with restrict pointers: through [&] every constant is a reference that a
+  // store to p, m or v might alias, so the compiler reloads them each iteration and cannot vectorize.
+  const bool amsgrad = pvmax != nullptr;
+  parallel_for(p.numel(), kParallelGrain, [=](std::int64_t b, std::int64_t e) {
+    T* __restrict P = pp;
+    const T* __restrict G = pg;
+    T* __restrict M = pm;
+    T* __restrict V = pv;
+    T* __restrict VM = pvmax;
+    const T sg = sign, b1_ = b1, b2_ = b2, ob1 = one_b1, ob2 = one_b2, ep = eps, l2_ = l2, dc = decay,
+            nss = neg_step_size, bc2 = bc2_sqrt;
     for (std::int64_t i = b; i < e; ++i) {
-      T gi = sign * pg[i];
-      if (l2 != T(0)) gi = gi + l2 * pp[i];
-      if (decay != T(1)) pp[i] = pp[i] * decay;
-      pm[i] = pm[i] * b1 + one_b1 * gi;
-      pv[i] = pv[i] * b2 + one_b2 * gi * gi;
-      T second = pv[i];
-      if (pvmax) second = pvmax[i] = std::max(pvmax[i], pv[i]);
-      const T denom = std::sqrt(second) / bc2_sqrt + eps;
-      pp[i] = pp[i] + neg_step_size * (pm[i] / denom);
+      T gi = sg * G[i];
+      if (l2_ != T(0)) gi = gi + l2_ * P[i];
+      if (dc != T(1)) P[i] = P[i] * dc;
+      M[i] = M[i] * b1_ + ob1 * gi;
+      V[i] = V[i] * b2_ + ob2 * gi * gi;
+      T second = V[i];
+      if (amsgrad) second = VM[i] = std::max(VM[i], V[i]);
+      const T denom = std::sqrt(second) / bc2 + ep;
+      P[i] = P[i] + nss * (M[i] / denom);
     }
   });
 }
