@@ -1,0 +1,129 @@
+#include "xai/backward_rules.h"
+
+#include <functional>
+
+#include "autograd/engine.h"
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+#include "nn/layers.h"
+
+namespace lumen::xai {
+
+// Both rules are ordinary recorded ops: the forward value is relu(x) and the backward below is
+// written with differentiable ops, like every op of autograd/.
+Tensor guided_relu(const Tensor& x) {
+  Tensor y = relu(x.detach());
+  return record("guided_relu", y, {x}, {x}, [](const Tensor& g, const BackwardArgs& s) {
+    return grads(relu(g) * gt(s[0], 0.0));  // only positive gradients, only where the unit was active
+  });
+}
+
+Tensor deconv_relu(const Tensor& x) {
+  Tensor y = relu(x.detach());
+  return record("deconv_relu", y, {x}, {}, [](const Tensor& g, const BackwardArgs&) {
+    return grads(relu(g));  // the ReLU applied to the gradient, ignoring the forward's mask
+  });
+}
+
+ReluRuleScope::ReluRuleScope(nn::Module& model, Tensor (*rule)(const Tensor&)) {
+  for (auto& [name, m] : model.named_modules())
+    if (dynamic_cast<nn::ReLU*>(m.get()))
+      handles_.push_back(m->register_forward_hook(
+          [rule](nn::Module&, const Tensor& in, const Tensor&) -> Tensor { return rule(in); }));
+}
+
+ReluRuleScope::~ReluRuleScope() {
+  for (auto& h : handles_) h.remove();
+}
+
+Tensor GuidedBackprop::attribute(const Tensor& inputs, const Target& target) const {
+  check_target(target, inputs, "GuidedBackprop");
+  ReluRuleScope guided(model_, guided_relu);
+  return target_gradient(forward_of(model_), inputs, target);
+}
+
+Tensor Deconvolution::attribute(const Tensor& inputs, const Target& target) const {
+  check_target(target, inputs, "Deconvolution");
+  ReluRuleScope deconv(model_, deconv_relu);
+  return target_gradient(forward_of(model_), inputs, target);
+}
+
+// ---- DeepLift
+
+namespace {
+using Activation = std::function<Tensor(const Tensor&)>;
+
+// y = act(z) on the 2N rows [inputs; baselines], whose backward multiplies the gradient of row i
+// (and of its baseline row N + i) by the rescale multiplier (act(z_i) − act(z'_i)) / (z_i − z'_i),
+// or by act'(z_i) where z_i ≈ z'_i (the slope's limit).
+Tensor rescale(const Tensor& z, const Activation& act, const Activation& slope, double eps) {
+  Tensor y = act(z.detach());
+  return record("deeplift_rescale", y, {z}, {z}, [act, slope, eps](const Tensor& g, const BackwardArgs& s) {
+    const std::int64_t n = s[0].size(0) / 2;
+    const Tensor zx = s[0].narrow(0, 0, n), zb = s[0].narrow(0, n, n);
+    const Tensor dz = zx - zb;
+    const Tensor far = gt(abs(dz), eps);
+    const Tensor safe_dz = where(far, dz, ones_like(dz));
+    const Tensor m = where(far, (act(zx) - act(zb)) / safe_dz, slope(zx));
+    return grads(g * cat({m, m}, 0));
+  });
+}
+
+// The rescale rule on each supported activation module while alive.
+class RescaleScope {
+ public:
+  RescaleScope(nn::Module& model, double eps) {
+    for (auto& [name, m] : model.named_modules()) {
+      Activation act, slope;
+      if (dynamic_cast<nn::ReLU*>(m.get())) {
+        act = [](const Tensor& z) { return relu(z); };
+        slope = [](const Tensor& z) { return gt(z, 0.0); };
+      } else if (dynamic_cast<nn::Sigmoid*>(m.get())) {
+        act = [](const Tensor& z) { return sigmoid(z); };
+        slope = [](const Tensor& z) { const Tensor s = sigmoid(z); return s * (1.0 - s); };
+      } else if (dynamic_cast<nn::Tanh*>(m.get())) {
+        act = [](const Tensor& z) { return lumen::tanh(z); };
+        slope = [](const Tensor& z) { return 1.0 - square(lumen::tanh(z)); };
+      } else {
+        continue;
+      }
+      handles_.push_back(m->register_forward_hook([act, slope, eps](nn::Module&, const Tensor& in, const Tensor&) -> Tensor {
+        return rescale(in, act, slope, eps);
+      }));
+    }
+  }
+  ~RescaleScope() {
+    for (auto& h : handles_) h.remove();
+  }
+
+ private:
+  std::vector<nn::HookHandle> handles_;
+};
+}  // namespace
+
+std::pair<Tensor, Tensor> DeepLift::attribute_with_delta(const Tensor& inputs, const Target& target,
+                                                         const Tensor& baselines) const {
+  check_target(target, inputs, "DeepLift");
+  const Tensor x = inputs.detach();
+  const Tensor b = expand_baseline(baselines.defined() ? baselines.detach() : baselines, x, "DeepLift");
+  const std::int64_t n = x.size(0);
+  Tensor both = cat({x, b}, 0);
+  Tensor gap;  // F(x) − F(x'), from the same forward pass
+  Tensor g;
+  {
+    RescaleScope rules(model_, eps_);
+    autograd::GradModeGuard on(true);
+    both = both.requires_grad_();
+    const Tensor scores = target.select(model_(both), "DeepLift");  // row r ↦ sample r mod N
+    gap = (scores.narrow(0, 0, n) - scores.narrow(0, n, n)).detach();
+    g = autograd::grad({scores.narrow(0, 0, n).sum()}, {both})[0].narrow(0, 0, n);
+  }
+  const Tensor attr = (x - b) * g;  // multipliers × difference from reference
+  return {attr, attr.flatten(1).sum({1}) - gap};
+}
+
+Tensor DeepLift::attribute(const Tensor& inputs, const Target& target, const Tensor& baselines) const {
+  return attribute_with_delta(inputs, target, baselines).first;
+}
+
+}  // namespace lumen::xai

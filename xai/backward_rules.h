@@ -1,0 +1,77 @@
+#pragma once
+// The backward-rule family: attributions computed with the model's own graph but with the backward
+// of its nonlinearities replaced. The model itself is not copied or edited: while a method runs,
+// a forward hook (nn/module.h) on every activation module swaps the activation's output for the same
+// values carrying a different backward rule; the hooks are removed when it returns, so the model's
+// forward and ordinary gradients are untouched afterwards.
+//
+//   ReLU backward     ordinary:        g · 1[x > 0]
+//                     GuidedBackprop:  max(g, 0) · 1[x > 0]   (Springenberg et al. 2015)
+//                     Deconvolution:   max(g, 0)              (Zeiler & Fergus 2014)
+//   DeepLift          (rescale rule, Shrikumar et al. 2017): a nonlinearity y = σ(z) passes
+//                     g · (σ(z) − σ(z')) / (z − z'), the finite-difference slope between the input's
+//                     and the baseline's pre-activation, so attributions sum exactly to F(x) − F(x')
+//                     through ReLU/Sigmoid/Tanh and linear layers (max-pooling uses its gradient).
+//
+// Only activations that are modules (nn::ReLU, nn::Sigmoid, nn::Tanh) are seen; a model that calls
+// relu() inside its forward is treated as linear there. The methods need the model in eval mode.
+#include <vector>
+
+#include "nn/module.h"
+#include "xai/attribution.h"
+
+namespace lumen::xai {
+
+// The activation with a modified backward, as differentiable ops usable on their own. Forward
+// values are relu(x); only the backward differs.
+Tensor guided_relu(const Tensor& x);
+Tensor deconv_relu(const Tensor& x);
+
+// While alive, every nn::ReLU in `model` computes its output with `rule` (guided_relu or
+// deconv_relu). Hooks are removed on destruction.
+class ReluRuleScope {
+ public:
+  ReluRuleScope(nn::Module& model, Tensor (*rule)(const Tensor&));
+  ~ReluRuleScope();
+  ReluRuleScope(const ReluRuleScope&) = delete;
+  ReluRuleScope& operator=(const ReluRuleScope&) = delete;
+  std::size_t hooked() const { return handles_.size(); }  // how many ReLU modules were found
+
+ private:
+  std::vector<nn::HookHandle> handles_;
+};
+
+class GuidedBackprop {
+ public:
+  explicit GuidedBackprop(nn::Module& model) : model_(model) {}
+  Tensor attribute(const Tensor& inputs, const Target& target) const;
+
+ private:
+  nn::Module& model_;
+};
+
+class Deconvolution {
+ public:
+  explicit Deconvolution(nn::Module& model) : model_(model) {}
+  Tensor attribute(const Tensor& inputs, const Target& target) const;
+
+ private:
+  nn::Module& model_;
+};
+
+class DeepLift {
+ public:
+  explicit DeepLift(nn::Module& model, double eps = 1e-10) : model_(model), eps_(eps) {}
+  // baselines: undefined (zeros), one sample's shape, or the inputs' shape. The model runs once on
+  // the 2N rows [inputs; baselines], so each rescale node sees both pre-activations.
+  Tensor attribute(const Tensor& inputs, const Target& target, const Tensor& baselines = {}) const;
+  // Also the completeness error Σ attributions − (F(x) − F(x')), [N].
+  std::pair<Tensor, Tensor> attribute_with_delta(const Tensor& inputs, const Target& target,
+                                                 const Tensor& baselines = {}) const;
+
+ private:
+  nn::Module& model_;
+  double eps_;
+};
+
+}  // namespace lumen::xai

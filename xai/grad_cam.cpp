@@ -1,0 +1,47 @@
+#include "xai/grad_cam.h"
+
+#include "autograd/engine.h"
+#include "autograd/ops.h"
+#include "xai/backward_rules.h"
+
+namespace lumen::xai {
+
+Tensor GradCam::attribute(const Tensor& inputs, const Target& target, const GradCamOptions& opt) const {
+  check_target(target, inputs, "GradCam");
+  LUMEN_CHECK(inputs.dim() == 4, "GradCam", "expected images [N, C, H, W], got shape ", inputs.shape());
+  Tensor activations;  // the layer's output, captured (not replaced) by a forward hook
+  nn::HookHandle hook = layer_.register_forward_hook(
+      [&activations](nn::Module&, const Tensor&, const Tensor& out) { activations = out; });
+  Tensor grad;
+  {
+    autograd::GradModeGuard on(true);
+    // The input requires grad so the graph reaches the layer even when the weights are frozen.
+    Tensor x = inputs.detach().requires_grad_();
+    Tensor scores;
+    try {
+      scores = target.select(model_(x), "GradCam");
+    } catch (...) {
+      hook.remove();
+      throw;
+    }
+    hook.remove();
+    LUMEN_CHECK(activations.defined(), "GradCam", "the target layer did not run in the model's forward");
+    LUMEN_CHECK(activations.dim() == 4, "GradCam", "expected the layer's output to be [N, K, h, w], got shape ",
+                activations.shape());
+    grad = autograd::grad({scores.sum()}, {activations})[0];
+  }
+  const Tensor alpha = grad.mean({2, 3}, /*keepdim=*/true);              // [N, K, 1, 1]
+  Tensor cam = (alpha * activations.detach()).sum({1}, /*keepdim=*/true);  // [N, 1, h, w]
+  if (opt.relu) cam = relu(cam);
+  if (!opt.upsample) return cam;
+  const std::pair<std::int64_t, std::int64_t> size{inputs.size(2), inputs.size(3)};
+  return opt.bilinear ? upsample_bilinear2d(cam, size, /*align_corners=*/false) : upsample_nearest2d(cam, size);
+}
+
+Tensor GuidedGradCam::attribute(const Tensor& inputs, const Target& target) const {
+  const Tensor cam = cam_.attribute(inputs, target);                 // [N, 1, H, W]
+  const Tensor guided = GuidedBackprop(model_).attribute(inputs, target);  // [N, C, H, W]
+  return guided * cam;
+}
+
+}  // namespace lumen::xai
