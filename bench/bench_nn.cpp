@@ -15,6 +15,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -30,6 +31,8 @@
 #include "nn/losses.h"
 #include "nn/models.h"
 #include "nn/optim.h"
+#include "xai/gradient.h"
+#include "xai/perturbation.h"
 
 using namespace lumen;
 
@@ -104,9 +107,39 @@ void bench_train_step(const std::string& bench_name, const std::string& model_na
   std::fflush(stdout);
 }
 
+// Attribution throughput: `what` ("ig" or "occlusion") on a fixed batch of 8 random images for the
+// class-1 score of a seeded make_classifier(model_name) in eval mode; prints images/s.
+//   ig         IntegratedGradients, 50 Gauss–Legendre steps, zero baseline, all 400 rows in one pass
+//   occlusion  Occlusion, window 3×4×4, stride 4 (49 windows per image), zero baseline, 49 per pass
+void bench_attribution(const std::string& bench_name, const std::string& what, const std::string& model_name,
+                       const Args& args) {
+  manual_seed(3);
+  std::shared_ptr<nn::Module> model = nn::make_classifier(model_name);
+  model->eval();
+  Generator g(4);
+  const Tensor x = rand({8, 3, 28, 28}, {}, &g);
+  const xai::ForwardFn f = xai::forward_of(*model);
+  Tensor attr;
+  std::function<void()> step;
+  if (what == "ig")
+    step = [&] { attr = xai::IntegratedGradients(f).attribute(x, 1, {}, {.n_steps = 50}); };
+  else
+    step = [&] {
+      attr = xai::Occlusion(f).attribute(x, 1, {.window = {3, 4, 4}, .strides = {3, 4, 4}, .perturbations_per_eval = 49});
+    };
+  const Result r = measure(step, args);
+  std::printf(
+      "{\"name\": \"%s\", \"metric\": \"throughput\", \"value\": %.4f, \"unit\": \"images/s\", "
+      "\"higher_is_better\": true, \"median_ms\": %.4f, \"best_ms\": %.4f, \"iters\": %ld, \"repeats\": %d, "
+      "\"checksum\": %.6g}\n",
+      bench_name.c_str(), 8.0 / r.median_s, r.median_s * 1e3, r.best_s * 1e3, r.iters, args.repeats,
+      attr.abs().sum().item());
+  std::fflush(stdout);
+}
+
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr, "bench_nn: %s\nusage: bench_nn [--threads N] [--min-time S] [--repeats R] [--warmup W] "
-                       "[--only dense_train_step,conv_train_step]\n", msg);
+                       "[--only dense_train_step,conv_train_step,ig_dense,ig_conv,occlusion_dense,occlusion_conv]\n", msg);
   std::exit(2);
 }
 
@@ -138,13 +171,18 @@ int main(int argc, char** argv) {
               Eigen::SimdInstructionSetsInUse(), args.repeats, args.min_time, args.warmup);
   std::fflush(stdout);
 
-  const std::vector<std::pair<std::string, std::string>> benches = {{"dense_train_step", "dense"},
-                                                                    {"conv_train_step", "cnn"}};
+  // name, what, model
+  const std::vector<std::array<std::string, 3>> benches = {
+      {"dense_train_step", "train", "dense"}, {"conv_train_step", "train", "cnn"}, {"ig_dense", "ig", "dense"},
+      {"ig_conv", "ig", "cnn"}, {"occlusion_dense", "occlusion", "dense"}, {"occlusion_conv", "occlusion", "cnn"}};
   int failures = 0;
-  for (const auto& [name, model] : benches) {
+  for (const auto& [name, what, model] : benches) {
     if (!args.only.empty() && !args.only.count(name)) continue;
     try {
-      bench_train_step(name, model, args);
+      if (what == "train")
+        bench_train_step(name, model, args);
+      else
+        bench_attribution(name, what, model, args);
     } catch (const std::exception& e) {  // report and go on with the others
       std::printf("{\"name\": \"%s\", \"error\": \"see stderr\"}\n", name.c_str());
       std::fflush(stdout);

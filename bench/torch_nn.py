@@ -5,6 +5,9 @@ Run with Debian's PyTorch (apt-get install python3-torch libopenblas0-pthread):
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_nn.py --threads 2
 
 dense_train_step  the course's MLP: Flatten, 2352-256-120-84-4 with ReLUs
+ig_dense, ig_conv        Integrated Gradients (50 Gauss-Legendre steps, zero baseline, one batched
+                         pass, class 1) on 8 random images, natively (Captum's algorithm): images/s
+occlusion_dense/_conv    Occlusion (3x4x4 zero window, stride 4, 49 windows per pass): images/s
 conv_train_step   Conv2d(3,16,3,p1) ReLU MaxPool2d(2) Conv2d(16,32,3,p1) ReLU MaxPool2d(2),
                   Flatten Linear(1568,64) ReLU Linear(64,4)   (lumen's ConvModel)
 One step = forward, cross-entropy, backward, torch.optim.Adam(lr=1e-4) with its defaults, on a fixed
@@ -83,6 +86,65 @@ def bench_train_step(bench_name, model_name, args):
                       "loss_end": round(loss_end, 6)}), flush=True)
 
 
+def leggauss01(n):
+    """Gauss-Legendre points and weights on [0, 1] (Captum's default IG rule)."""
+    import numpy as np
+    x, w = np.polynomial.legendre.leggauss(n)
+    return [(float(a) + 1) / 2 for a in x], [float(b) / 2 for b in w]
+
+
+def integrated_gradients(model, x, target, n_steps=50):
+    """IG as Captum computes it, natively: every interpolation step in one batch, one autograd.grad."""
+    alphas, weights = leggauss01(n_steps)
+    n = x.shape[0]
+    baseline = torch.zeros_like(x)
+    a = torch.tensor(alphas, dtype=x.dtype).repeat_interleave(n).view(-1, 1, 1, 1)
+    path = (baseline.repeat(n_steps, 1, 1, 1) + a * (x - baseline).repeat(n_steps, 1, 1, 1)).requires_grad_()
+    score = model(path)[:, target].sum()
+    (g,) = torch.autograd.grad(score, path)
+    w = torch.tensor(weights, dtype=x.dtype).repeat_interleave(n).view(-1, 1, 1, 1)
+    return (x - baseline) * (g * w).view(n_steps, n, *x.shape[1:]).sum(0)
+
+
+def occlusion(model, x, target, window=4, stride=4, per_eval=49):
+    """Occlusion as Captum computes it: zero a 3xwxw window, score difference, averaged over windows."""
+    n, c, h, w = x.shape
+    with torch.no_grad():
+        base = model(x)[:, target]
+        total = torch.zeros_like(x)
+        count = torch.zeros_like(x)
+        spots = [(i, j) for i in range(0, h - window + 1, stride) for j in range(0, w - window + 1, stride)]
+        for s in range(0, len(spots), per_eval):
+            chunk = spots[s:s + per_eval]
+            batch = x.repeat(len(chunk), 1, 1, 1)
+            masks = torch.zeros(len(chunk), 1, c, h, w, dtype=x.dtype)
+            for k, (i, j) in enumerate(chunk):
+                masks[k, :, :, i:i + window, j:j + window] = 1
+            masks = masks.expand(len(chunk), n, c, h, w).reshape(-1, c, h, w)
+            out = model(batch * (1 - masks))[:, target].view(len(chunk), n)
+            diff = (base.unsqueeze(0) - out).view(len(chunk), n, 1, 1, 1)
+            total += (diff * masks.view(len(chunk), n, c, h, w)).sum(0)
+            count += masks.view(len(chunk), n, c, h, w)[:, 0:1].sum(0)
+        return total / count.clamp(min=1)
+
+
+def bench_attribution(bench_name, what, model_name, args):
+    torch.manual_seed(3)
+    model = make_model(model_name).eval()
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(8, 3, 28, 28, generator=g)
+    out = {}
+
+    def step():
+        out["attr"] = integrated_gradients(model, x, 1) if what == "ig" else occlusion(model, x, 1)
+
+    med, best, iters = measure(step, args.min_time, args.repeats, args.warmup)
+    print(json.dumps({"name": bench_name, "metric": "throughput", "value": round(8.0 / med, 4), "unit": "images/s",
+                      "higher_is_better": True, "median_ms": round(med * 1e3, 4), "best_ms": round(best * 1e3, 4),
+                      "iters": iters, "repeats": args.repeats, "checksum": float(out["attr"].abs().sum())}),
+          flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
@@ -99,9 +161,14 @@ def main():
                       "protocol": f"median of {args.repeats} runs, >= {args.min_time}s timed, {args.warmup} warm-up"}),
           flush=True)
     only = set(filter(None, args.only.split(",")))
-    for name, model in (("dense_train_step", "dense"), ("conv_train_step", "cnn")):
+    for name, what, model in (("dense_train_step", "train", "dense"), ("conv_train_step", "train", "cnn"),
+                              ("ig_dense", "ig", "dense"), ("ig_conv", "ig", "cnn"),
+                              ("occlusion_dense", "occlusion", "dense"), ("occlusion_conv", "occlusion", "cnn")):
         if not only or name in only:
-            bench_train_step(name, model, args)
+            if what == "train":
+                bench_train_step(name, model, args)
+            else:
+                bench_attribution(name, what, model, args)
 
 
 if __name__ == "__main__":

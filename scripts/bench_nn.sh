@@ -5,7 +5,8 @@
 #   scripts/bench_nn.sh [--threads N] [--min-time S] [--repeats R] [--only a,b] [--no-passive]
 #
 # dense_train_step (the course's MLP) and conv_train_step (the small CNN): batch 32, cross-entropy,
-# Adam, float32. Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
+# Adam, float32; ig_dense/ig_conv (Integrated Gradients, 50 steps) and occlusion_dense/occlusion_conv
+# on 8 images, against the same algorithms written natively in PyTorch. Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
 # as in scripts/bench.sh: default environment, and OMP_WAIT_POLICY=PASSIVE (see bench/README.md).
 # Raw JSON lines are kept in <build>/bench/nn_*.jsonl.
 set -euo pipefail
@@ -103,29 +104,31 @@ v = lambda r: r.get("value") if r else None
 fmt = lambda x: "—" if x is None else (f"{x:.1f}" if x >= 10 else f"{x:.2f}")
 ratio = lambda a, b: None if a is None or b is None else a / b
 
-header = ["benchmark", "lumen steps/s", "PyTorch steps/s", "ratio"]
+header = ["benchmark", "unit", "lumen", "PyTorch", "ratio"]
 if passive and torch_ok:
-    header += ["PyTorch(P) steps/s", "ratio(P)"]
+    header += ["PyTorch(P)", "ratio(P)"]
 rows = []
-for name in ("dense_train_step", "conv_train_step"):
+for name in ("dense_train_step", "conv_train_step", "ig_dense", "ig_conv", "occlusion_dense", "occlusion_conv"):
     if name not in lumen and name not in torch:
         continue
     l, t, p = v(lumen.get(name)), v(torch.get(name)), v(tpass.get(name))
-    row = [name, fmt(l) if l is not None else ("error" if name in lumen else "—"), fmt(t), fmt(ratio(l, t))]
+    unit = (lumen.get(name) or torch.get(name) or {}).get("unit", "")
+    row = [name, unit, fmt(l) if l is not None else ("error" if name in lumen else "—"), fmt(t), fmt(ratio(l, t))]
     if passive and torch_ok:
         row += [fmt(p), fmt(ratio(l, p))]
     rows.append(row)
 
 widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-line = lambda cells: "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+line = lambda cells: "| " + " | ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
 print()
-print(f"lumen vs PyTorch, training steps (batch 32, Adam, cross-entropy), {threads} thread(s); {linfo.get('protocol', '')}")
+print(f"lumen vs PyTorch: training steps (batch 32, Adam, cross-entropy) and attribution throughput "
+      f"(8 images), {threads} thread(s); {linfo.get('protocol', '')}")
 print(line(header))
 print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 for r in rows:
     print(line(r))
 print()
-print("ratio = lumen steps/s / PyTorch steps/s (>1: lumen faster).")
+print("ratio = lumen / PyTorch throughput (>1: lumen faster).")
 if passive and torch_ok:
     print("(P) = PyTorch run with OMP_WAIT_POLICY=PASSIVE.")
 if linfo:

@@ -1,5 +1,9 @@
 #include "xai/image.h"
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"  // stb_easy_font's helpers are static; a few go unused
+#include <stb_easy_font.h>  // header-only with static functions: included in this file only
+#pragma GCC diagnostic pop
 #include <stb_image_write.h>  // the implementation is in libstb (Debian's libstb-dev)
 
 #include <algorithm>
@@ -8,72 +12,130 @@
 #include <cstring>
 
 #include "autograd/ops.h"
+#include "xai/canvas.h"
 
 namespace lumen::xai {
 
-namespace {
+namespace detail {
 
-// A float32 CPU copy, contiguous, with no history: what the pixel loops below read.
 Tensor pixels(const Tensor& t) {
   Tensor c = t.detach().cpu();
   if (c.dtype() != DType::float32) c = c.to(DType::float32);
   return c.contiguous();
 }
 
-// [H, W] → [1, H, W]; checks the image layout every function here expects.
 Tensor as_chw(const Tensor& image, const char* op) {
-  LUMEN_CHECK(image.defined() && (image.dim() == 2 || image.dim() == 3), op,
-              "expected an image [H, W] or [C, H, W], got ", image.defined() ? image.str() : "undefined");
-  Tensor chw = image.dim() == 2 ? image.unsqueeze(0) : image;
+  LUMEN_CHECK(image.defined() && (image.dim() == 2 || image.dim() == 3 || (image.dim() == 4 && image.size(0) == 1)),
+              op, "expected an image [H, W] or [C, H, W], got ", image.defined() ? image.str() : "undefined");
+  Tensor chw = image.dim() == 2 ? image.unsqueeze(0) : image.dim() == 4 ? image.squeeze(0) : image;
   LUMEN_CHECK(chw.size(0) == 1 || chw.size(0) == 3, op, "expected 1 or 3 channels, got shape ", image.shape());
   LUMEN_CHECK(is_floating(chw.dtype()), op, "expected a floating image, got ", image.str());
   return chw;
 }
 
-// An RGB canvas in planar layout (as the tensors), with the few drawing calls the matrix needs.
-struct Canvas {
-  std::int64_t h, w;
-  std::vector<float> px;  // [3, h, w]
-  Canvas(std::int64_t h_, std::int64_t w_, float fill) : h(h_), w(w_), px(static_cast<std::size_t>(3 * h * w), fill) {}
+namespace {
 
-  void rect(std::int64_t y0, std::int64_t x0, std::int64_t hh, std::int64_t ww, std::array<float, 3> rgb) {
-    for (std::int64_t c = 0; c < 3; ++c)
-      for (std::int64_t y = std::max<std::int64_t>(y0, 0); y < std::min(y0 + hh, h); ++y)
-        for (std::int64_t x = std::max<std::int64_t>(x0, 0); x < std::min(x0 + ww, w); ++x)
-          px[static_cast<std::size_t>((c * h + y) * w + x)] = rgb[static_cast<std::size_t>(c)];
+// stb_easy_font's quads for one line (printable ASCII only: anything else would index past its
+// tables, so it becomes '?'), as (x, y, width, height) in font pixels.
+std::vector<std::array<int, 4>> glyph_quads(const std::string& line) {
+  std::string clean = line;
+  for (char& ch : clean)
+    if (ch < 32 || ch > 126) ch = '?';
+  std::vector<char> vbuf(clean.size() * 12 * 64 + 64);  // ≤ 11 quads of 64 bytes a glyph ('X'); stb truncates silently
+  const int n = stb_easy_font_print(0, 0, clean.data(), nullptr, vbuf.data(), static_cast<int>(vbuf.size()));
+  std::vector<std::array<int, 4>> quads;
+  for (int q = 0; q < n; ++q) {
+    float v[4][4];  // 4 vertices of (x, y, z, rgba): corners 0 and 2 are opposite
+    std::memcpy(v, vbuf.data() + q * 64, sizeof v);
+    const int x0 = static_cast<int>(v[0][0]), y0 = static_cast<int>(v[0][1]);
+    quads.push_back({x0, y0, static_cast<int>(v[2][0]) - x0, static_cast<int>(v[2][1]) - y0});
   }
+  return quads;
+}
 
-  // A 3×5 bitmap font, each glyph 5 rows of 3 bits (the high bit is the left column).
-  static const std::uint8_t* glyph(char ch) {
-    static const std::uint8_t digits[10][5] = {{7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7},
-                                               {5, 5, 7, 1, 1}, {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1},
-                                               {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}};
-    static const std::uint8_t dot[5] = {0, 0, 0, 0, 2}, minus[5] = {0, 0, 7, 0, 0};
-    if (ch >= '0' && ch <= '9') return digits[ch - '0'];
-    if (ch == '.') return dot;
-    if (ch == '-') return minus;
-    return nullptr;  // drawn as a blank
-  }
-  static std::int64_t text_width(const std::string& s, std::int64_t scale) {
-    return s.empty() ? 0 : (4 * static_cast<std::int64_t>(s.size()) - 1) * scale;  // 3 columns + 1 of space
-  }
-  void text(const std::string& s, std::int64_t y0, std::int64_t x0, std::int64_t scale, std::array<float, 3> rgb) {
-    for (std::size_t i = 0; i < s.size(); ++i)
-      if (const std::uint8_t* g = glyph(s[i]))
-        for (std::int64_t r = 0; r < 5; ++r)
-          for (std::int64_t c = 0; c < 3; ++c)
-            if (g[r] >> (2 - c) & 1)
-              rect(y0 + r * scale, x0 + (4 * static_cast<std::int64_t>(i) + c) * scale, scale, scale, rgb);
-  }
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> lines(1);
+  for (char ch : s)
+    if (ch == '\n') lines.emplace_back();
+    else lines.back() += ch;
+  return lines;
+}
 
-  Tensor to_tensor() const {
-    Tensor t = empty({3, h, w});
-    std::memcpy(t.data<float>(), px.data(), px.size() * sizeof(float));
-    return t;
-  }
-};
+std::int64_t line_width(const std::string& line) {
+  int w = 0;
+  for (const auto& q : glyph_quads(line)) w = std::max(w, q[0] + q[2]);
+  return w;
+}
 
 }  // namespace
+
+std::int64_t Canvas::text_width(const std::string& s, std::int64_t scale) {
+  std::int64_t w = 0;
+  for (const std::string& l : split_lines(s)) w = std::max(w, line_width(l));
+  return w * scale;
+}
+
+std::int64_t Canvas::text_height(const std::string& s, std::int64_t scale) {
+  if (s.empty()) return 0;
+  const auto n = static_cast<std::int64_t>(split_lines(s).size());
+  return ((n - 1) * kLineHeight + kGlyphHeight) * scale;
+}
+
+void Canvas::text(const std::string& s, std::int64_t y0, std::int64_t x0, std::int64_t scale, Rgb rgb) {
+  std::int64_t y = y0;
+  for (const std::string& l : split_lines(s)) {
+    for (const auto& q : glyph_quads(l)) rect(y + q[1] * scale, x0 + q[0] * scale, q[3] * scale, q[2] * scale, rgb);
+    y += kLineHeight * scale;
+  }
+}
+
+void Canvas::text_up(const std::string& s, std::int64_t y0, std::int64_t x0, std::int64_t scale, Rgb rgb) {
+  // Font pixel (fx, fy) of a text_width × text_height box lands at (y0 + W - fx - 1, x0 + fy).
+  const std::int64_t wpx = text_width(s, 1);
+  std::int64_t line_y = 0;
+  for (const std::string& l : split_lines(s)) {
+    for (const auto& q : glyph_quads(l))
+      rect(y0 + (wpx - q[0] - q[2]) * scale, x0 + (line_y + q[1]) * scale, q[2] * scale, q[3] * scale, rgb);
+    line_y += kLineHeight;
+  }
+}
+
+std::vector<std::string> wrap_text(const std::string& s, std::int64_t max_width, std::int64_t scale) {
+  std::vector<std::string> out;
+  for (const std::string& para : split_lines(s)) {
+    std::string cur;
+    std::size_t i = 0;
+    while (i <= para.size()) {
+      const std::size_t j = std::min(para.find(' ', i), para.size());
+      std::string word = para.substr(i, j - i);
+      i = j + 1;
+      if (word.empty()) continue;
+      const std::string joined = cur.empty() ? word : cur + " " + word;
+      if (Canvas::text_width(joined, scale) <= max_width) {
+        cur = joined;
+        continue;
+      }
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+      // A word too wide on its own is cut between characters.
+      while (Canvas::text_width(word, scale) > max_width && word.size() > 1) {
+        std::size_t k = 1;
+        while (k + 1 < word.size() && Canvas::text_width(word.substr(0, k + 1), scale) <= max_width) ++k;
+        out.push_back(word.substr(0, k));
+        word = word.substr(k);
+      }
+      cur = word;
+    }
+    out.push_back(cur);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+using detail::as_chw;
+using detail::Canvas;
+using detail::pixels;
 
 void save_png(const std::string& path, const Tensor& image) {
   Tensor chw = pixels(as_chw(image, "save_png"));
@@ -147,18 +209,18 @@ Tensor render_confusion_matrix(const Tensor& matrix, const std::vector<std::stri
   LUMEN_CHECK(cell >= 8, "render_confusion_matrix", "expected cell >= 8 pixels, got ", cell);
   const std::vector<float> m = pixels(matrix).to_vector<float>();
 
-  const std::int64_t s = std::max<std::int64_t>(1, cell / 18);  // font scale: "0.98" fills most of a cell
+  const std::int64_t s = std::max<std::int64_t>(1, cell / 26);  // font scale: "0.98" fills most of a cell
   std::int64_t label_w = 0;
   for (const std::string& l : labels) label_w = std::max(label_w, Canvas::text_width(l, s));
   const std::int64_t left = s + (labels.empty() ? 0 : label_w + 2 * s);   // room for the row labels
-  const std::int64_t top = s + (labels.empty() ? 0 : 7 * s);              // and the column labels
+  const std::int64_t top = s + (labels.empty() ? 0 : 10 * s);             // and the column labels
   Canvas img(top + k * cell + s, left + k * cell + s, 1.0f);
   const std::array<float, 3> dark{0.1f, 0.1f, 0.1f}, light{1.0f, 1.0f, 1.0f};
 
   for (std::int64_t i = 0; i < k; ++i) {
     if (!labels.empty()) {
       const std::string& l = labels[static_cast<std::size_t>(i)];
-      img.text(l, top + i * cell + (cell - 5 * s) / 2, left - 2 * s - Canvas::text_width(l, s), s, dark);
+      img.text(l, top + i * cell + (cell - 7 * s) / 2, left - 2 * s - Canvas::text_width(l, s), s, dark);
       img.text(l, s, left + i * cell + (cell - Canvas::text_width(l, s)) / 2, s, dark);
     }
     for (std::int64_t j = 0; j < k; ++j) {
@@ -169,7 +231,7 @@ Tensor render_confusion_matrix(const Tensor& matrix, const std::vector<std::stri
       char text[32];
       std::snprintf(text, sizeof text, "%.2f", static_cast<double>(v));
       const float luminance = 0.3f * rgb[0] + 0.59f * rgb[1] + 0.11f * rgb[2];
-      img.text(text, top + i * cell + (cell - 5 * s) / 2, left + j * cell + (cell - Canvas::text_width(text, s)) / 2,
+      img.text(text, top + i * cell + (cell - 7 * s) / 2, left + j * cell + (cell - Canvas::text_width(text, s)) / 2,
                s, luminance > 0.5f ? dark : light);
     }
   }

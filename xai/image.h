@@ -29,8 +29,7 @@ std::array<float, 3> blues(double v);
 
 // A K×K matrix (e.g. a row-normalised confusion matrix, values in [0, 1]) as an RGB image [3, H, W]:
 // one `cell`-pixel square per entry colored by blues(value) with the value written in it ("0.98"),
-// and labels (optional, K strings) along the left and the top. The built-in font has digits, '.'
-// and '-'; other characters are left blank.
+// and labels (optional, K strings) along the left and the top, in stb_easy_font's ASCII glyphs.
 Tensor render_confusion_matrix(const Tensor& matrix, const std::vector<std::string>& labels = {},
                                std::int64_t cell = 56);
 

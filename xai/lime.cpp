@@ -1,0 +1,138 @@
+#include "xai/lime.h"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "xai/segmentation.h"
+
+namespace lumen::xai {
+
+LinearFit weighted_linear_fit(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
+                              std::int64_t rows, std::int64_t cols, const LinearFitOptions& opt) {
+  const char* op = "weighted_linear_fit";
+  LUMEN_CHECK(rows >= 1 && cols >= 1 && static_cast<std::int64_t>(x.size()) == rows * cols &&
+                  static_cast<std::int64_t>(y.size()) == rows && static_cast<std::int64_t>(w.size()) == rows,
+              op, "expected x of ", rows, "x", cols, " = ", rows * cols, " values and ", rows, " targets and weights, got ",
+              x.size(), ", ", y.size(), " and ", w.size());
+  const bool lasso = opt.model == SurrogateModel::lasso;
+  const double alpha = opt.alpha >= 0 ? opt.alpha : lasso ? 0.01 : 1.0;
+  using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Mat a = Eigen::Map<const Mat>(x.data(), rows, cols);
+  Eigen::VectorXd yv = Eigen::Map<const Eigen::VectorXd>(y.data(), rows);
+  Eigen::VectorXd wv = Eigen::Map<const Eigen::VectorXd>(w.data(), rows);
+  const double total = wv.sum();
+  LUMEN_CHECK(wv.minCoeff() >= 0 && total > 0, op, "expected non-negative weights with a positive sum");
+  // The intercept is not regularised, so it drops out once x and y are centred on their weighted means.
+  const Eigen::RowVectorXd x_mean = (wv.transpose() * a) / total;
+  const double y_mean = wv.dot(yv) / total;
+  a.rowwise() -= x_mean;
+  yv.array() -= y_mean;
+  Eigen::VectorXd beta = Eigen::VectorXd::Zero(cols);
+  if (!lasso) {
+    const Eigen::MatrixXd gram = a.transpose() * wv.asDiagonal() * a;
+    const Eigen::VectorXd rhs = a.transpose() * wv.asDiagonal() * yv;
+    if (alpha > 0)
+      beta = (gram + alpha * Eigen::MatrixXd::Identity(cols, cols)).ldlt().solve(rhs);
+    else  // plain least squares: minimum-norm if the columns are dependent
+      beta = (wv.cwiseSqrt().asDiagonal() * a).completeOrthogonalDecomposition().solve(wv.cwiseSqrt().asDiagonal() * yv);
+  } else {
+    // Cyclic coordinate descent: each β_j in turn is set to its exact minimiser with the others fixed,
+    // soft-thresholded by α (what makes lasso coefficients exactly zero).
+    const Eigen::VectorXd col_sq = (a.array().square().colwise() * wv.array()).colwise().sum().transpose() / total;
+    Eigen::VectorXd r = yv;
+    for (std::int64_t it = 0; it < opt.max_iter; ++it) {
+      double moved = 0;
+      for (std::int64_t j = 0; j < cols; ++j) {
+        if (col_sq(j) == 0) continue;
+        const double rho = (a.col(j).array() * wv.array() * r.array()).sum() / total + col_sq(j) * beta(j);
+        const double next = std::copysign(std::max(std::abs(rho) - alpha, 0.0), rho) / col_sq(j);
+        if (next != beta(j)) r -= (next - beta(j)) * a.col(j), moved = std::max(moved, std::abs(next - beta(j)));
+        beta(j) = next;
+      }
+      if (moved <= opt.tol) break;
+    }
+  }
+  return {std::vector<double>(beta.data(), beta.data() + cols), y_mean - x_mean.dot(beta)};
+}
+
+double lime_similarity(std::int64_t on, std::int64_t n_features, double kernel_width) {
+  // cos(1, z) = |z| / (√|z| √F) for a 0/1 vector z; the empty vector is as far as it gets.
+  const double d = on > 0 ? 1 - std::sqrt(double(on) / double(n_features)) : 1.0;
+  return std::exp(-d * d / (kernel_width * kernel_width));
+}
+
+namespace {
+
+// LIME with errors named after the calling method (Lime or SharpLime).
+LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& target, const LimeOptions& opt,
+                const char* op) {
+  check_perturbation_inputs(inputs, target, op);
+  LUMEN_CHECK(opt.n_samples >= 1, op, "expected n_samples >= 1, got ", opt.n_samples);
+  LUMEN_CHECK(opt.kernel_width > 0, op, "expected kernel_width > 0, got ", opt.kernel_width);
+  const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
+  Tensor base = opt.baseline.expand(inputs, op);
+  const std::int64_t fmax = fm.max_count();
+  std::vector<double> coefs(static_cast<std::size_t>(fm.n * fmax), 0.0), intercepts, attr(fm.ids.size());
+  for (std::int64_t i = 0; i < fm.n; ++i) {
+    const std::int64_t f = fm.counts[static_cast<std::size_t>(i)];
+    const std::int64_t* ids = fm.ids.data() + i * fm.d;
+    const std::vector<double> z =
+        bernoulli({opt.n_samples, f}, 0.5, {.dtype = DType::float64}, opt.generator).to_vector<double>();
+    auto off = [&](std::int64_t p) {
+      std::vector<double> m(static_cast<std::size_t>(fm.d));
+      for (std::int64_t e = 0; e < fm.d; ++e) m[static_cast<std::size_t>(e)] = z[static_cast<std::size_t>(p * f + ids[e])] == 0 ? 1.0 : 0.0;
+      return m;
+    };
+    auto s = perturbed_scores(model, inputs.narrow(0, i, 1), base.narrow(0, i, 1), target.slice(i, 1), opt.n_samples,
+                              off, opt.perturbations_per_eval);
+    std::vector<double> y, w;
+    for (std::int64_t p = 0; p < opt.n_samples; ++p) {
+      y.push_back(s[static_cast<std::size_t>(p)][0]);
+      std::int64_t on = 0;
+      for (std::int64_t j = 0; j < f; ++j) on += z[static_cast<std::size_t>(p * f + j)] != 0;
+      w.push_back(lime_similarity(on, f, opt.kernel_width));
+    }
+    const LinearFit fit = weighted_linear_fit(z, y, w, opt.n_samples, f, opt.fit);
+    std::copy(fit.coef.begin(), fit.coef.end(), coefs.begin() + i * fmax);
+    intercepts.push_back(fit.intercept);
+    for (std::int64_t e = 0; e < fm.d; ++e) attr[static_cast<std::size_t>(i * fm.d + e)] = fit.coef[static_cast<std::size_t>(ids[e])];
+  }
+  TensorOptions o = options_of(inputs);
+  return {tensor(attr, inputs.shape(), o), tensor(coefs, {fm.n, fmax}, o), tensor(intercepts, {fm.n}, o)};
+}
+
+}  // namespace
+
+LimeResult Lime::explain(const Tensor& inputs, const Target& target, const LimeOptions& opt) const {
+  return lime(f_, inputs, target, opt, "Lime");
+}
+
+Tensor Lime::attribute(const Tensor& inputs, const Target& target, const LimeOptions& opt) const {
+  return explain(inputs, target, opt).attributions;
+}
+
+SharpLime::SharpLime(ForwardFn f, const Tensor& regions) : f_(std::move(f)) {
+  LUMEN_CHECK(regions.defined() && regions.dtype() == DType::int64, "SharpLime", "expected an int64 region map, got ",
+              regions.defined() ? regions.str() : "undefined");
+  regions_ = relabel_contiguous(regions);
+}
+
+SharpLime::SharpLime(ForwardFn f, const std::string& region_mask_path)
+    : f_(std::move(f)), regions_(load_region_mask(region_mask_path)) {}
+
+LimeResult SharpLime::explain(const Tensor& inputs, const Target& target, const LimeOptions& opt) const {
+  LUMEN_CHECK(!opt.feature_mask.defined(), "SharpLime",
+              "the regions given at construction are the features; leave LimeOptions::feature_mask undefined");
+  LimeOptions with_regions = opt;
+  with_regions.feature_mask = regions_;
+  return lime(f_, inputs, target, with_regions, "SharpLime");
+}
+
+Tensor SharpLime::attribute(const Tensor& inputs, const Target& target, const LimeOptions& opt) const {
+  return explain(inputs, target, opt).attributions;
+}
+
+}  // namespace lumen::xai

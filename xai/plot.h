@@ -1,0 +1,47 @@
+#pragma once
+// Small line plots and bar charts rendered straight to an RGB image [3, H, W] (values in [0, 1], for
+// save_png or labelled_grid): deletion/insertion curves, score-vs-mask-size curves, sanity checks.
+// Not a plotting library: linear axes, round ticks, a legend, nothing else.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/tensor.h"
+
+namespace lumen::xai {
+
+// One curve: points (xs[i], ys[i]) joined in order; a NaN y breaks the line. Unset color: palette(i).
+struct Series {
+  std::string name{};  // legend entry; series with an empty name are left out of the legend
+  std::vector<double> xs{}, ys{};
+  std::optional<std::array<float, 3>> color{};
+};
+
+struct PlotOptions {
+  std::string title{}, xlabel{}, ylabel{};
+  std::int64_t width = 480, height = 360;  // of the whole image
+  // Axis ranges; unset: x spans the data, y the data plus 5% either side (bar charts include 0).
+  std::optional<std::pair<double, double>> xlim{}, ylim{};
+  double line_width = 2.0;
+  bool markers = false;  // a small square at every point
+  bool legend = true;    // drawn in the corner of the axes that covers the fewest points
+  bool grid = true;      // light lines at the ticks
+  std::int64_t font_scale = 0;  // 0: 1 up to 600 pixels on the shorter side, then 2; titles one larger
+};
+
+// matplotlib's "tab10" colors: blue, orange, green, red, purple, ... (i wraps around).
+std::array<float, 3> palette(std::size_t i);
+
+// The series on one pair of axes. Throws on xs/ys of different lengths, no points at all, an empty
+// or reversed range, or an image too small for the axes.
+Tensor plot_lines(const std::vector<Series>& series, const PlotOptions& opt = {});
+
+// One bar per value from 0, labelled underneath (labels written vertically when they would overlap).
+// Negative values go down from the zero line.
+Tensor bar_chart(const std::vector<std::string>& labels, const std::vector<double>& values, const PlotOptions& opt = {},
+                 std::optional<std::array<float, 3>> color = std::nullopt);
+
+}  // namespace lumen::xai
