@@ -82,6 +82,16 @@ struct Method {
   xai::Sign sign = xai::Sign::all;
 };
 
+// figure | the diverging colorbar of the signed maps (normalised attribution, −1 … 1), centred.
+Tensor with_colorbar(const Tensor& figure) {
+  const std::int64_t h = figure.size(1);
+  const Tensor bar = xai::colorbar(xai::Colormap::bwr, -1.0, 1.0, std::min<std::int64_t>(h - 40, 300), 16, 5, 2);
+  Tensor column = ones({3, h, bar.size(2) + 16});
+  const std::int64_t top = (h - bar.size(1)) / 2;
+  column.narrow(1, top, bar.size(1)).narrow(2, 8, bar.size(2)).copy_(bar);
+  return cat({figure, column}, 2);
+}
+
 // One figure: a row per image, the input then one overlay per method.
 Tensor methods_figure(const std::vector<Method>& methods, const Tensor& images, const xai::Target& target,
                       const std::vector<std::string>& row_labels, const std::string& title,
@@ -97,7 +107,7 @@ Tensor methods_figure(const std::vector<Method>& methods, const Tensor& images, 
       rows[static_cast<std::size_t>(i)].push_back(m.sign == xai::Sign::all ? xai::heatmap(attr[i], xai::Sign::all)
                                                                           : xai::overlay(images[i], attr[i], m.sign, 0.6));
   }
-  return xai::labelled_grid(rows, columns, row_labels, {.upscale = 4, .font_scale = 2, .title = title});
+  return with_colorbar(xai::labelled_grid(rows, columns, row_labels, {.upscale = 4, .font_scale = 2, .title = title}));
 }
 
 // A model-independent "explanation": the gradient magnitude of the image itself (Sobel filters).
@@ -213,11 +223,11 @@ int main(int argc, char** argv) {
       ig_rows[static_cast<std::size_t>(i)].insert(ig_rows[static_cast<std::size_t>(i)].begin(), images[i]);
     }
     xai::save_png((out / "ig_baselines.png").string(),
-                  xai::labelled_grid(ig_rows,
+                  with_colorbar(xai::labelled_grid(ig_rows,
                                      {"input", "zero baseline", "IG", "uniform baseline", "IG", "blurred baseline", "IG"},
                                      row_labels,
                                      {.upscale = 4, .font_scale = 2,
-                                      .title = "Integrated Gradients: the baseline decides what 'absence' means"}));
+                                      .title = "Integrated Gradients: the baseline decides what 'absence' means"})));
 
     // ---- 2. every method on the MLP
     xai::Saliency saliency(f);
@@ -299,13 +309,16 @@ int main(int argc, char** argv) {
                                      {"random", [&](const Tensor& x, const xai::Target&) {
                                         return rand(x.shape(), options_of(x), &rgen);
                                       }}};
+    const std::int64_t n_sens = std::min<std::int64_t>(n_eval, 20);  // max-sensitivity reruns each method 11 times
+    const Tensor sens_x = eval_x.narrow(0, 0, n_sens);
+    const xai::Target sens_t = eval_t.slice(0, n_sens);
     std::vector<xai::Series> del_series, ins_series;
     std::ostringstream table;
-    table << "| method | deletion AUC (lower is better) | insertion AUC (higher is better) | infidelity (lower is better) |\n"
-             "|---|---:|---:|---:|\n";
-    std::printf("\nfaithfulness on %lld test images (target: the true class; probabilities; blurred baseline for "
-                "insertion)\n%-16s %14s %14s %14s\n", static_cast<long long>(n_eval), "method", "deletion AUC",
-                "insertion AUC", "infidelity");
+    table << "| method | deletion AUC (lower is better) | insertion AUC (higher is better) | infidelity (lower is better) "
+             "| max-sensitivity (lower is better) |\n|---|---:|---:|---:|---:|\n";
+    std::printf("\nfaithfulness on %lld test images (target: the true class; probabilities; zeros replace deleted "
+                "pixels, insertion starts from a blur; max-sensitivity on the first 20)\n%-16s %14s %14s %14s %16s\n", static_cast<long long>(n_eval), "method", "deletion AUC",
+                "insertion AUC", "infidelity", "max-sensitivity");
     summary << "  \"faithfulness\": {";
     bool first = true;
     for (const Method& m : evaluated) {
@@ -313,13 +326,16 @@ int main(int argc, char** argv) {
       const auto del = xai::deletion_curve(f, eval_x, attr, eval_t, {.steps = 28});
       const auto ins = xai::insertion_curve(f, eval_x, attr, eval_t, {.steps = 28, .blur_sigma = 3.0});
       const double infid = xai::infidelity(f, eval_x, attr, eval_t, {.n_perturb = 10, .normalize = true}).mean().item();
+      // Stability under a ±0.02 perturbation of every pixel (10 draws): the method runs 11 times.
+      const double sens = xai::max_sensitivity(m.fn, sens_x, sens_t, {.n_perturb = 10}).mean().item();
       del_series.push_back({m.title, del.mean.fractions, del.mean.values, std::nullopt});
       ins_series.push_back({m.title, ins.mean.fractions, ins.mean.values, std::nullopt});
-      std::printf("%-16s %14.4f %14.4f %14.3e\n", m.title.c_str(), del.mean.auc, ins.mean.auc, infid);
+      std::printf("%-16s %14.4f %14.4f %14.3e %16.4f\n", m.title.c_str(), del.mean.auc, ins.mean.auc, infid, sens);
       table << "| " << m.title << " | " << fmt("%.4f", del.mean.auc) << " | " << fmt("%.4f", ins.mean.auc) << " | "
-            << fmt("%.3e", infid) << " |\n";
+            << fmt("%.3e", infid) << " | " << fmt("%.4f", sens) << " |\n";
       summary << (first ? "" : ", ") << "\"" << m.title << "\": {\"deletion_auc\": " << del.mean.auc
-              << ", \"insertion_auc\": " << ins.mean.auc << ", \"infidelity\": " << infid << "}";
+              << ", \"insertion_auc\": " << ins.mean.auc << ", \"infidelity\": " << infid
+              << ", \"max_sensitivity\": " << sens << "}";
       first = false;
     }
     summary << "},\n";
