@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -30,67 +31,14 @@
 #include "nn/models.h"
 #include "nn/optim.h"
 #include "xai/image.h"
+#include "examples/lesson.h"
 
 using namespace lumen;
 namespace fs = std::filesystem;
 
 namespace {
 
-const char* kClassNames[nn::kColoredMnistClasses] = {"spring", "summer", "autumn", "winter"};
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// One line, redrawn in place with '\r': "epoch 3/10 [#####.....] 120/250  loss 0.0213  acc 0.996  9811 img/s".
-// When stderr is not a terminal (a log file, CI) only the finished line of each epoch is printed.
-class ProgressBar {
- public:
-  ProgressBar(int epoch, int epochs, std::int64_t steps) : epoch_(epoch), epochs_(epochs), steps_(steps) {}
-  void update(std::int64_t step, double loss, double acc, std::int64_t images, bool done = false) {
-    const double dt = seconds_since(t0_);
-    if (!done && (!tty_ || dt - last_ < 0.1)) return;  // redraw at most 10 times a second
-    last_ = dt;
-    const int width = 24, filled = static_cast<int>(width * step / steps_);
-    std::fprintf(stderr, "\repoch %d/%d [%s%s] %lld/%lld  loss %.4f  acc %.3f  %.0f img/s", epoch_, epochs_,
-                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-                 static_cast<long long>(step), static_cast<long long>(steps_), loss, acc, images / std::max(dt, 1e-9));
-    if (done) std::fprintf(stderr, "  %.2f s\n", dt);
-    std::fflush(stderr);
-  }
-
- private:
-  int epoch_, epochs_;
-  std::int64_t steps_;
-  bool tty_ = isatty(fileno(stderr));
-  double last_ = -1;
-  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
-};
-
-// How many rows of logits have their largest value at the label.
-std::int64_t count_correct(const Tensor& logits, const Tensor& labels) {
-  const std::vector<std::int64_t> pred = argmax(logits.detach(), 1).to_vector<std::int64_t>();
-  const std::vector<std::int64_t> truth = labels.to_vector<std::int64_t>();
-  std::int64_t hits = 0;
-  for (std::size_t i = 0; i < pred.size(); ++i) hits += pred[i] == truth[i];
-  return hits;
-}
-
-// counts[true][predicted] over the test set, in batches without recording a graph.
-std::vector<std::vector<double>> confusion(nn::Module& model, const nn::ColoredMnist& test) {
-  autograd::NoGradGuard no_grad;
-  model.eval();
-  const std::int64_t k = nn::kColoredMnistClasses, n = test.size(), batch = 500;
-  std::vector<std::vector<double>> counts(k, std::vector<double>(k, 0.0));
-  for (std::int64_t s = 0; s < n; s += batch) {
-    const std::int64_t b = std::min(batch, n - s);
-    const std::vector<std::int64_t> pred = argmax(model(test.images.narrow(0, s, b)), 1).to_vector<std::int64_t>();
-    const std::vector<std::int64_t> truth = test.labels.narrow(0, s, b).to_vector<std::int64_t>();
-    for (std::int64_t i = 0; i < b; ++i) counts[truth[i]][pred[i]] += 1;
-  }
-  model.train();
-  return counts;
-}
+using lesson::kClassNames;
 
 // samples_per_class training images of each class, one row per class.
 Tensor sample_grid(const nn::ColoredMnist& data, std::int64_t samples_per_class) {
@@ -155,60 +103,25 @@ int main(int argc, char** argv) {
     manual_seed(seed);
     std::shared_ptr<nn::Module> model = nn::make_classifier(model_name);
     std::printf("%s: %lld parameters\n", model->type_name().c_str(), static_cast<long long>(model->num_parameters()));
-    nn::Adam opt(model->parameters(), {.lr = lr});
-    nn::DataLoader loader(train.images, train.labels, {.batch_size = batch_size, .shuffle = true, .seed = seed});
-
-    // ---- training
-    const auto t_train = std::chrono::steady_clock::now();
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
-      ProgressBar bar(epoch, epochs, loader.size());
-      double loss_sum = 0;
-      std::int64_t seen = 0, correct = 0, step = 0;
-      for (const nn::Batch& b : loader) {
-        opt.zero_grad();
-        Tensor logits = (*model)(b.x);
-        Tensor loss = nn::cross_entropy(logits, b.y);
-        loss.backward();
-        opt.step();
-        // Running statistics of the epoch, from the logits we already have (no extra forward pass).
-        const std::int64_t n = b.y.size(0);
-        loss_sum += loss.item() * static_cast<double>(n);
-        correct += count_correct(logits, b.y);
-        seen += n;
-        ++step;
-        bar.update(step, loss_sum / seen, static_cast<double>(correct) / seen, seen, step == loader.size());
-      }
-    }
-    const double train_s = seconds_since(t_train);
+    const double train_s = lesson::fit_classifier(*model, train, {.epochs = epochs, .batch_size = batch_size,
+                                                                   .lr = lr, .seed = seed});
     const double images_per_s = static_cast<double>(epochs) * train.size() / train_s;
 
     // ---- evaluation: accuracy and the row-normalised confusion matrix
-    auto counts = confusion(*model, test);
+    const auto [normalised, accuracy] = lesson::normalise_rows(lesson::confusion_counts(*model, test.images, test.labels));
     const std::int64_t k = nn::kColoredMnistClasses;
-    double hits = 0;
-    std::vector<double> normalised;
-    for (std::int64_t i = 0; i < k; ++i) {
-      double row = 0;
-      for (double v : counts[i]) row += v;
-      hits += counts[i][i];
-      for (double v : counts[i]) normalised.push_back(row > 0 ? v / row : 0.0);
-    }
-    const double accuracy = hits / static_cast<double>(test.size());
+    const double hits = std::round(accuracy * static_cast<double>(test.size()));
     std::printf("\ntrained %d epochs in %.2f s (%.0f images/s); test accuracy %.4f (%lld/%lld)\n\n", epochs, train_s,
                 images_per_s, accuracy, static_cast<long long>(hits), static_cast<long long>(test.size()));
-    std::printf("confusion matrix (rows: true class, columns: predicted; each row sums to 1)\n%8s", "");
-    for (const char* name : kClassNames) std::printf(" %7s", name);
-    for (std::int64_t i = 0; i < k; ++i) {
-      std::printf("\n%8s", kClassNames[i]);
-      for (std::int64_t j = 0; j < k; ++j) std::printf(" %7.4f", normalised[i * k + j]);
-    }
-    std::printf("\n\n");
+    std::printf("confusion matrix ");
+    lesson::print_matrix(normalised, "true class", "predicted");
+    std::printf("\n");
 
     // ---- outputs
     fs::create_directories(out_dir);
     const fs::path out(out_dir);
     xai::save_png((out / "confusion.png").string(),
-                  xai::render_confusion_matrix(tensor(normalised, {k, k}), {"0", "1", "2", "3"}));
+                  xai::render_confusion_matrix(tensor(normalised, {k, k}), {"spr", "sum", "aut", "win"}));
     xai::save_png((out / "samples.png").string(), sample_grid(train, 8));
     char acc_str[32];
     std::snprintf(acc_str, sizeof acc_str, "%.4f", accuracy);

@@ -1,0 +1,159 @@
+#pragma once
+// What the lesson binaries share: a progress bar, the course's classifier training loop, its
+// evaluation, and small output helpers. Header-only, so each example stays one file plus this one.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "autograd/engine.h"
+#include "autograd/ops.h"
+#include "autograd/random.h"
+#include "nn/colored_mnist.h"
+#include "nn/dataloader.h"
+#include "nn/losses.h"
+#include "nn/module.h"
+#include "nn/optim.h"
+
+namespace lumen::lesson {
+
+inline const char* kClassNames[nn::kColoredMnistClasses] = {"spring", "summer", "autumn", "winter"};
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One line, redrawn in place with '\r': "epoch 3/10 [#####.....] 120/250  loss 0.0213  acc 0.996  9811 img/s".
+// When stderr is not a terminal (a log file, CI) only the finished line of each epoch is printed.
+class ProgressBar {
+ public:
+  ProgressBar(int epoch, int epochs, std::int64_t steps) : epoch_(epoch), epochs_(epochs), steps_(steps) {}
+  void update(std::int64_t step, double loss, double acc, std::int64_t images, bool done = false) {
+    const double dt = seconds_since(t0_);
+    if (!done && (!tty_ || dt - last_ < 0.1)) return;  // redraw at most 10 times a second
+    last_ = dt;
+    const int width = 24, filled = static_cast<int>(width * step / steps_);
+    std::fprintf(stderr, "\repoch %d/%d [%s%s] %lld/%lld  loss %.4f  acc %.3f  %.0f img/s", epoch_, epochs_,
+                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                 static_cast<long long>(step), static_cast<long long>(steps_), loss, acc, images / std::max(dt, 1e-9));
+    if (done) std::fprintf(stderr, "  %.2f s\n", dt);
+    std::fflush(stderr);
+  }
+
+ private:
+  int epoch_, epochs_;
+  std::int64_t steps_;
+  bool tty_ = isatty(fileno(stderr));
+  double last_ = -1;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+};
+
+// How many rows of logits have their largest value at the label.
+inline std::int64_t count_correct(const Tensor& logits, const Tensor& labels) {
+  const std::vector<std::int64_t> pred = argmax(logits.detach(), 1).to_vector<std::int64_t>();
+  const std::vector<std::int64_t> truth = labels.to_vector<std::int64_t>();
+  std::int64_t hits = 0;
+  for (std::size_t i = 0; i < pred.size(); ++i) hits += pred[i] == truth[i];
+  return hits;
+}
+
+struct FitOptions {
+  int epochs = 10;
+  std::int64_t batch_size = 32;
+  double lr = 1e-4;
+  std::uint64_t seed = 0;  // the shuffling
+};
+
+// The course's recipe: Adam, cross-entropy, shuffled batches, a progress bar per epoch. Returns the
+// training time in seconds.
+inline double fit_classifier(nn::Module& model, const nn::ColoredMnist& train, const FitOptions& opt) {
+  nn::Adam adam(model.parameters(), {.lr = opt.lr});
+  nn::DataLoader loader(train.images, train.labels, {.batch_size = opt.batch_size, .shuffle = true, .seed = opt.seed});
+  model.train();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
+    ProgressBar bar(epoch, opt.epochs, loader.size());
+    double loss_sum = 0;
+    std::int64_t seen = 0, correct = 0, step = 0;
+    for (const nn::Batch& b : loader) {
+      adam.zero_grad();
+      Tensor logits = model(b.x);
+      Tensor loss = nn::cross_entropy(logits, b.y);
+      loss.backward();
+      adam.step();
+      // Running statistics of the epoch, from the logits we already have (no extra forward pass).
+      const std::int64_t n = b.y.size(0);
+      loss_sum += loss.item() * static_cast<double>(n);
+      correct += count_correct(logits, b.y);
+      seen += n;
+      ++step;
+      bar.update(step, loss_sum / seen, static_cast<double>(correct) / seen, seen, step == loader.size());
+    }
+  }
+  model.eval();
+  return seconds_since(t0);
+}
+
+// counts[true][predicted] over (images, labels), in batches without recording a graph. The model
+// is left in eval mode.
+inline std::vector<std::vector<double>> confusion_counts(nn::Module& model, const Tensor& images, const Tensor& labels,
+                                                         std::int64_t k = nn::kColoredMnistClasses) {
+  autograd::NoGradGuard no_grad;
+  model.eval();
+  const std::int64_t n = labels.size(0), batch = 500;
+  std::vector<std::vector<double>> counts(static_cast<std::size_t>(k), std::vector<double>(static_cast<std::size_t>(k), 0.0));
+  for (std::int64_t s = 0; s < n; s += batch) {
+    const std::int64_t b = std::min(batch, n - s);
+    const auto pred = argmax(model(images.narrow(0, s, b)), 1).to_vector<std::int64_t>();
+    const auto truth = labels.narrow(0, s, b).to_vector<std::int64_t>();
+    for (std::int64_t i = 0; i < b; ++i) counts[static_cast<std::size_t>(truth[static_cast<std::size_t>(i)])]
+                                                [static_cast<std::size_t>(pred[static_cast<std::size_t>(i)])] += 1;
+  }
+  return counts;
+}
+
+// Row-normalised copy (each row sums to 1; an empty row stays 0), flattened row-major, and the
+// trace over the total (the accuracy).
+inline std::pair<std::vector<double>, double> normalise_rows(const std::vector<std::vector<double>>& counts) {
+  std::vector<double> out;
+  double hits = 0, total = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    double row = 0;
+    for (double v : counts[i]) row += v;
+    hits += counts[i][i];
+    total += row;
+    for (double v : counts[i]) out.push_back(row > 0 ? v / row : 0.0);
+  }
+  return {out, total > 0 ? hits / total : 0.0};
+}
+
+// Prints a row-normalised K×K matrix with the class names.
+inline void print_matrix(const std::vector<double>& m, const char* rows_are, const char* cols_are) {
+  const std::size_t k = nn::kColoredMnistClasses;
+  std::printf("(rows: %s, columns: %s; each row sums to 1)\n%8s", rows_are, cols_are, "");
+  for (const char* name : kClassNames) std::printf(" %7s", name);
+  for (std::size_t i = 0; i < k; ++i) {
+    std::printf("\n%8s", kClassNames[i]);
+    for (std::size_t j = 0; j < k; ++j) std::printf(" %7.4f", m[i * k + j]);
+  }
+  std::printf("\n");
+}
+
+// Text written to a temporary file, then renamed: a reader never sees half a report.
+inline void write_text(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  std::ofstream(tmp) << text;
+  std::filesystem::rename(tmp, path);
+}
+
+inline std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+}  // namespace lumen::lesson
