@@ -141,7 +141,11 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
 
     std::vector<Tensor> in_grads;
     if (g.defined()) {
-      in_grads = n->apply(g);
+      // grad(): only the edges that lead to a requested input (e.g. not a Linear's weight in attribution).
+      std::vector<bool> wanted;
+      if (inputs)
+        for (auto& e : n->next_edges) wanted.push_back(e && state[e.get()].needed);
+      in_grads = n->apply(g, inputs ? &wanted : nullptr);
       if (in_grads.size() != n->next_edges.size())
         throw Error(n->name() + ": backward returned " + std::to_string(in_grads.size()) + " gradients for " +
                     std::to_string(n->next_edges.size()) + " inputs");

@@ -25,7 +25,7 @@ Node::~Node() {
   }  // each n is destroyed here with nothing left to free recursively
 }
 
-std::vector<Tensor> Node::apply(const Tensor& grad) {
+std::vector<Tensor> Node::apply(const Tensor& grad, const std::vector<bool>* wanted) {
   if (released_)
     throw Error("backward: trying to backward through the graph a second time (its saved tensors were freed by the "
                 "first backward of '" + name_ + "'); pass retain_graph=true to the first backward if you need this");
@@ -42,10 +42,10 @@ std::vector<Tensor> Node::apply(const Tensor& grad) {
       unpacked.push_back(s.data);
     }
   }
-  return fn_(grad, BackwardArgs{unpacked, next_edges});
+  return fn_(grad, BackwardArgs{unpacked, next_edges, wanted});
 }
 
-std::vector<Tensor> GradAccumulator::apply(const Tensor&) { return {}; }
+std::vector<Tensor> GradAccumulator::apply(const Tensor&, const std::vector<bool>*) { return {}; }
 
 std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   if (!t.defined()) return nullptr;

@@ -25,12 +25,15 @@ struct SavedTensor {
 class Node;
 
 // What a backward function receives beside the output's gradient: the saved tensors (s[i]) and
-// which inputs need a gradient at all (s.needs(i)), so work for the others can be skipped.
+// which inputs need a gradient at all (s.needs(i)), so work for the others can be skipped: inputs
+// that do not require grad, and, in autograd::grad, inputs from which no requested tensor can be
+// reached (the weights, when attribution asks only for d/d(input)).
 struct BackwardArgs {
   const std::vector<Tensor>& saved;
   const std::vector<std::shared_ptr<Node>>& edges;
+  const std::vector<bool>* wanted = nullptr;  // null: every input with an edge
   const Tensor& operator[](std::size_t i) const { return saved[i]; }
-  bool needs(std::size_t i) const { return edges[i] != nullptr; }
+  bool needs(std::size_t i) const { return edges[i] != nullptr && (!wanted || (*wanted)[i]); }
 };
 
 class Node : public std::enable_shared_from_this<Node> {
@@ -49,8 +52,9 @@ class Node : public std::enable_shared_from_this<Node> {
   // The output tensor if it asked to keep .grad() (retain_grad).
   std::weak_ptr<TensorImpl> retained_output;
 
-  // Gradient w.r.t. each input, given the gradient w.r.t. the output.
-  virtual std::vector<Tensor> apply(const Tensor& grad);
+  // Gradient w.r.t. each input, given the gradient w.r.t. the output. wanted (one flag per input;
+  // null = all) lets the engine skip gradients nobody asked for; those entries may come back undefined.
+  virtual std::vector<Tensor> apply(const Tensor& grad, const std::vector<bool>* wanted = nullptr);
   // Frees saved tensors after a backward pass that did not retain the graph.
   virtual void release() {
     saved.clear();
@@ -68,7 +72,7 @@ class Node : public std::enable_shared_from_this<Node> {
 class GradAccumulator final : public Node {
  public:
   explicit GradAccumulator(std::weak_ptr<TensorImpl> leaf) : Node("GradAccumulator", nullptr), leaf_(std::move(leaf)) {}
-  std::vector<Tensor> apply(const Tensor& grad) override;
+  std::vector<Tensor> apply(const Tensor& grad, const std::vector<bool>* wanted = nullptr) override;
   void release() override {}
   bool is_accumulator() const override { return true; }
   std::shared_ptr<TensorImpl> leaf() const { return leaf_.lock(); }

@@ -31,6 +31,7 @@
 #include "nn/losses.h"
 #include "nn/models.h"
 #include "nn/optim.h"
+#include "gan/training.h"
 #include "xai/gradient.h"
 #include "xai/perturbation.h"
 
@@ -137,9 +138,31 @@ void bench_attribution(const std::string& bench_name, const std::string& what, c
   std::fflush(stdout);
 }
 
+// One step of the course's GAN (gan::GanTrainer::train_step: generator + style encoder update with
+// cycle L1 + adversarial CE, discriminator update, EMA of both): UNet depth 2, 64 feature maps,
+// batch 32 of random images with random labels.
+void bench_gan_step(const std::string& bench_name, const Args& args) {
+  gan::GanOptions opt;
+  opt.num_fmaps = 64;
+  opt.depth = 2;
+  opt.log = nullptr;
+  gan::GanTrainer trainer(opt);
+  Generator g(4);
+  const Tensor x = rand({32, 3, 28, 28}, {}, &g);
+  const Tensor y = randint(0, 4, {32}, kCPU, &g);
+  gan::StepLosses last;
+  const Result r = measure([&] { last = trainer.train_step(x, y); }, args);
+  std::printf(
+      "{\"name\": \"%s\", \"metric\": \"throughput\", \"value\": %.4f, \"unit\": \"steps/s\", "
+      "\"higher_is_better\": true, \"median_ms\": %.4f, \"best_ms\": %.4f, \"iters\": %ld, \"repeats\": %d, "
+      "\"cycle_loss\": %.6g}\n",
+      bench_name.c_str(), 1.0 / r.median_s, r.median_s * 1e3, r.best_s * 1e3, r.iters, args.repeats, last.cycle);
+  std::fflush(stdout);
+}
+
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr, "bench_nn: %s\nusage: bench_nn [--threads N] [--min-time S] [--repeats R] [--warmup W] "
-                       "[--only dense_train_step,conv_train_step,ig_dense,ig_conv,occlusion_dense,occlusion_conv]\n", msg);
+                       "[--only dense_train_step,conv_train_step,ig_dense,ig_conv,occlusion_dense,occlusion_conv,gan_step]\n", msg);
   std::exit(2);
 }
 
@@ -174,13 +197,15 @@ int main(int argc, char** argv) {
   // name, what, model
   const std::vector<std::array<std::string, 3>> benches = {
       {"dense_train_step", "train", "dense"}, {"conv_train_step", "train", "cnn"}, {"ig_dense", "ig", "dense"},
-      {"ig_conv", "ig", "cnn"}, {"occlusion_dense", "occlusion", "dense"}, {"occlusion_conv", "occlusion", "cnn"}};
+      {"ig_conv", "ig", "cnn"}, {"occlusion_dense", "occlusion", "dense"}, {"occlusion_conv", "occlusion", "cnn"}, {"gan_step", "gan", ""}};
   int failures = 0;
   for (const auto& [name, what, model] : benches) {
     if (!args.only.empty() && !args.only.count(name)) continue;
     try {
       if (what == "train")
         bench_train_step(name, model, args);
+      else if (what == "gan")
+        bench_gan_step(name, args);
       else
         bench_attribution(name, what, model, args);
     } catch (const std::exception& e) {  // report and go on with the others

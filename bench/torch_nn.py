@@ -8,6 +8,7 @@ dense_train_step  the course's MLP: Flatten, 2352-256-120-84-4 with ReLUs
 ig_dense, ig_conv        Integrated Gradients (50 Gauss-Legendre steps, zero baseline, one batched
                          pass, class 1) on 8 random images, natively (Captum's algorithm): images/s
 occlusion_dense/_conv    Occlusion (3x4x4 zero window, stride 4, 49 windows per pass): images/s
+gan_step                 one step of the course's GAN (UNet depth 2, 64 fmaps, batch 32): steps/s
 conv_train_step   Conv2d(3,16,3,p1) ReLU MaxPool2d(2) Conv2d(16,32,3,p1) ReLU MaxPool2d(2),
                   Flatten Linear(1568,64) ReLU Linear(64,4)   (lumen's ConvModel)
 One step = forward, cross-entropy, backward, torch.optim.Adam(lr=1e-4) with its defaults, on a fixed
@@ -145,6 +146,82 @@ def bench_attribution(bench_name, what, model_name, args):
           flush=True)
 
 
+class ConvBlock(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv_pass = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
+                                       nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU())
+
+    def forward(self, x):
+        return self.conv_pass(x)
+
+
+class UNet(nn.Module):
+    """The course's UNet, as gan/unet.cpp: depth 2, fmaps f then 2f, max-pool, nearest upsampling, skip
+    concatenation, 1x1 output conv, sigmoid."""
+
+    def __init__(self, cin, cout, fmaps=64):
+        super().__init__()
+        self.down = ConvBlock(cin, fmaps)
+        self.bottom = ConvBlock(fmaps, 2 * fmaps)
+        self.up = ConvBlock(3 * fmaps, fmaps)
+        self.final = nn.Conv2d(fmaps, cout, 1)
+
+    def forward(self, x):
+        skip = self.down(x)
+        h = self.bottom(F.max_pool2d(skip, 2))
+        h = self.up(torch.cat([skip, F.interpolate(h, scale_factor=2, mode="nearest")], 1))
+        return torch.sigmoid(self.final(h))
+
+
+def bench_gan_step(bench_name, args):
+    """One step of the course's GAN, as gan::GanTrainer::train_step: G + style encoder (cycle L1 +
+    adversarial CE, Adam 1e-4), D (1/2[CE(D(x), y) - CE(D(x_fake), y_t)], Adam 1e-5), EMA 0.999 of both."""
+    import copy
+    torch.manual_seed(3)
+    unet = UNet(3 + 3, 3)
+    enc = make_model("dense")
+    enc[-1] = nn.Linear(84, 3)
+    disc = make_model("dense")
+    unet_ema, enc_ema = copy.deepcopy(unet), copy.deepcopy(enc)
+    opt_g = torch.optim.Adam(list(unet.parameters()) + list(enc.parameters()), lr=1e-4)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=1e-5)
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(32, 3, 28, 28, generator=g)
+    y = torch.randint(0, 4, (32,), generator=g)
+    out = {}
+
+    def gen(img, style):
+        return unet(torch.cat([img, style[:, :, None, None].expand(-1, -1, 28, 28)], 1))
+
+    def step():
+        perm = torch.randperm(32)
+        x_t, y_t = x[perm], y[perm]
+        for p in disc.parameters():
+            p.requires_grad_(False)
+        opt_g.zero_grad(set_to_none=True)
+        s_t, s_x = enc(x_t), enc(x)
+        x_fake = gen(x, s_t)
+        cycle = F.l1_loss(gen(x_fake, s_x), x)
+        (cycle + F.cross_entropy(disc(x_fake), y_t)).backward()
+        opt_g.step()
+        for p in disc.parameters():
+            p.requires_grad_(True)
+        opt_d.zero_grad(set_to_none=True)
+        (0.5 * (F.cross_entropy(disc(x), y) - F.cross_entropy(disc(x_fake.detach()), y_t))).backward()
+        opt_d.step()
+        with torch.no_grad():
+            for ema, m in ((unet_ema, unet), (enc_ema, enc)):
+                for pe, p in zip(ema.parameters(), m.parameters()):
+                    pe.mul_(0.999).add_(p, alpha=0.001)
+        out["cycle"] = cycle.item()
+
+    med, best, iters = measure(step, args.min_time, args.repeats, args.warmup)
+    print(json.dumps({"name": bench_name, "metric": "throughput", "value": round(1.0 / med, 4), "unit": "steps/s",
+                      "higher_is_better": True, "median_ms": round(med * 1e3, 4), "best_ms": round(best * 1e3, 4),
+                      "iters": iters, "repeats": args.repeats, "cycle_loss": out["cycle"]}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
@@ -163,9 +240,12 @@ def main():
     only = set(filter(None, args.only.split(",")))
     for name, what, model in (("dense_train_step", "train", "dense"), ("conv_train_step", "train", "cnn"),
                               ("ig_dense", "ig", "dense"), ("ig_conv", "ig", "cnn"),
-                              ("occlusion_dense", "occlusion", "dense"), ("occlusion_conv", "occlusion", "cnn")):
+                              ("occlusion_dense", "occlusion", "dense"), ("occlusion_conv", "occlusion", "cnn"),
+                              ("gan_step", "gan", "")):
         if not only or name in only:
-            if what == "train":
+            if what == "gan":
+                bench_gan_step(name, args)
+            elif what == "train":
                 bench_train_step(name, model, args)
             else:
                 bench_attribution(name, what, model, args)

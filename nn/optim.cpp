@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <set>
+#include <string>
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
@@ -184,6 +185,77 @@ void Adam::step() {
     }
     adam_update(p, g, exp_avg_[i], exp_avg_sq_[i], max_exp_avg_sq_[i], {options, lr_, ++steps_[i], decoupled_});
   }
+}
+
+StateDict Adam::state_dict() const {
+  StateDict out;
+  out.emplace_back("lr", scalar_tensor(lr_, {.dtype = DType::float64}));
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!exp_avg_[i].defined()) continue;  // no step yet: nothing to save
+    const std::string k = "state." + std::to_string(i) + ".";
+    out.emplace_back(k + "step", tensor_from({steps_[i]}, {}));
+    out.emplace_back(k + "exp_avg", exp_avg_[i].clone());
+    out.emplace_back(k + "exp_avg_sq", exp_avg_sq_[i].clone());
+    if (max_exp_avg_sq_[i].defined()) out.emplace_back(k + "max_exp_avg_sq", max_exp_avg_sq_[i].clone());
+  }
+  return out;
+}
+
+void Adam::load_state_dict(const StateDict& state) {
+  const char* op = decoupled_ ? "AdamW::load_state_dict" : "Adam::load_state_dict";
+  autograd::NoGradGuard no_grad;
+  const std::size_t n = params_.size();
+  std::vector<std::int64_t> steps(n, 0);
+  std::vector<Tensor> m(n), v(n), vmax(n);
+  std::vector<bool> has_step(n, false);
+  double lr = lr_;
+  for (const auto& [name, t] : state) {
+    LUMEN_CHECK(t.defined(), op, "entry '", name, "' is an undefined tensor");
+    if (name == "lr") {
+      LUMEN_CHECK(t.numel() == 1, op, "'lr' must hold one value, got shape ", t.shape());
+      lr = t.item();
+      continue;
+    }
+    // "state.<i>.<field>"
+    const std::size_t dot = name.find('.', 6);
+    LUMEN_CHECK(name.rfind("state.", 0) == 0 && dot != std::string::npos && dot > 6, op, "unexpected entry '", name,
+                "': expected 'lr' or 'state.<i>.<step|exp_avg|exp_avg_sq|max_exp_avg_sq>'");
+    std::size_t i = 0;
+    try {
+      i = std::stoul(name.substr(6, dot - 6));
+    } catch (const std::exception&) {
+      LUMEN_CHECK(false, op, "entry '", name, "': '", name.substr(6, dot - 6), "' is not a parameter index");
+    }
+    LUMEN_CHECK(i < n, op, "entry '", name, "' names parameter ", i, " but the optimizer has ", n, " parameters");
+    const std::string field = name.substr(dot + 1);
+    const Tensor& p = params_[i];
+    if (field == "step") {
+      LUMEN_CHECK(t.numel() == 1, op, "'", name, "' must hold one value, got shape ", t.shape());
+      steps[i] = static_cast<std::int64_t>(t.item());
+      has_step[i] = true;
+      continue;
+    }
+    Tensor* slot = field == "exp_avg" ? &m[i] : field == "exp_avg_sq" ? &v[i] : field == "max_exp_avg_sq" ? &vmax[i] : nullptr;
+    LUMEN_CHECK(slot != nullptr, op, "unexpected entry '", name,
+                "': expected a field step, exp_avg, exp_avg_sq or max_exp_avg_sq");
+    LUMEN_CHECK(t.shape() == p.shape(), op, "'", name, "' has shape ", t.shape(), " but parameter ", i, " has shape ",
+                p.shape());
+    *slot = empty_like(p);
+    slot->copy_(t.to(p.dtype()).to(p.device()));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool any = has_step[i] || m[i].defined() || v[i].defined() || vmax[i].defined();
+    if (!any) continue;
+    LUMEN_CHECK(has_step[i] && m[i].defined() && v[i].defined(), op, "parameter ", i,
+                " has an incomplete state: expected step, exp_avg and exp_avg_sq");
+    LUMEN_CHECK(vmax[i].defined() == options.amsgrad, op, "parameter ", i,
+                options.amsgrad ? " lacks max_exp_avg_sq, which amsgrad needs" : " has max_exp_avg_sq but amsgrad is off");
+  }
+  steps_ = std::move(steps);
+  exp_avg_ = std::move(m);
+  exp_avg_sq_ = std::move(v);
+  max_exp_avg_sq_ = std::move(vmax);
+  lr_ = lr;
 }
 
 static AdamOptions as_adam(const AdamWOptions& o) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "autograd/tensor.h"
+#include "nn/module.h"  // StateDict
 
 namespace lumen::nn {
 
@@ -76,6 +77,17 @@ class Adam : public Optimizer {
   Adam(std::vector<Tensor> params, AdamOptions opt = {});
   void step() override;
   AdamOptions options;
+
+  // The state that makes a resumed run take exactly the steps an uninterrupted one would, named as
+  // PyTorch's optimizer.state_dict() flattened: "lr" (float64 scalar, the current lr) and, for each
+  // parameter i that has taken a step, "state.<i>.step" (int64 scalar), "state.<i>.exp_avg",
+  // "state.<i>.exp_avg_sq" and, with amsgrad, "state.<i>.max_exp_avg_sq" (copies, shaped as the
+  // parameter). Safe to store with nn::save_safetensors under a prefix.
+  StateDict state_dict() const;
+  // Restores what state_dict() returned (copied into fresh tensors on the parameters' device/dtype).
+  // Parameters with no "state.<i>" entries start afresh. Throws lumen::Error on an unknown name, a
+  // parameter index out of range, a shape that differs from the parameter's, or an incomplete entry.
+  void load_state_dict(const StateDict& state);
 
  protected:
   Adam(std::vector<Tensor> params, AdamOptions opt, bool decoupled_weight_decay);

@@ -6,7 +6,8 @@
 #
 # dense_train_step (the course's MLP) and conv_train_step (the small CNN): batch 32, cross-entropy,
 # Adam, float32; ig_dense/ig_conv (Integrated Gradients, 50 steps) and occlusion_dense/occlusion_conv
-# on 8 images, against the same algorithms written natively in PyTorch. Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
+# on 8 images, against the same algorithms written natively in PyTorch; gan_step (the course's GAN,
+# UNet depth 2, 64 feature maps, batch 32). Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
 # as in scripts/bench.sh: default environment, and OMP_WAIT_POLICY=PASSIVE (see bench/README.md).
 # Raw JSON lines are kept in <build>/bench/nn_*.jsonl.
 set -euo pipefail
@@ -108,7 +109,7 @@ header = ["benchmark", "unit", "lumen", "PyTorch", "ratio"]
 if passive and torch_ok:
     header += ["PyTorch(P)", "ratio(P)"]
 rows = []
-for name in ("dense_train_step", "conv_train_step", "ig_dense", "ig_conv", "occlusion_dense", "occlusion_conv"):
+for name in ("dense_train_step", "conv_train_step", "ig_dense", "ig_conv", "occlusion_dense", "occlusion_conv", "gan_step"):
     if name not in lumen and name not in torch:
         continue
     l, t, p = v(lumen.get(name)), v(torch.get(name)), v(tpass.get(name))

@@ -198,6 +198,23 @@ TEST_SUITE("engine") {
     CHECK(val(g[0])[0] == doctest::Approx(std::pow(1.0001, 20000)).epsilon(1e-9));
   }
 
+  TEST_CASE("autograd::grad skips gradients nobody asked for (a weight, when only d/dx is wanted)") {
+    Tensor x = vec({1, 2}), w = vec({3, 4});
+    std::vector<bool> asked;  // what s.needs(i) said for (x, w) in each backward call
+    auto op = [&](const Tensor& a, const Tensor& b) {
+      return record("probe", mul(a.detach(), b.detach()), {a, b}, {a, b}, [&](const Tensor& g, const BackwardArgs& s) {
+        asked = {s.needs(0), s.needs(1)};
+        return grads(s.needs(0) ? g * s[1] : Tensor(), s.needs(1) ? g * s[0] : Tensor());
+      });
+    };
+    auto gx = autograd::grad({op(x, w).sum()}, {x});
+    CHECK(asked == std::vector<bool>{true, false});
+    CHECK(val(gx[0]) == std::vector<double>{3, 4});
+    op(x, w).sum().backward();  // backward() wants every leaf's gradient
+    CHECK(asked == std::vector<bool>{true, true});
+    CHECK(val(w.grad()) == std::vector<double>{1, 2});
+  }
+
   TEST_CASE("grad_fn names the op") {
     Tensor x = vec({1});
     CHECK((x * 2.0).grad_fn()->name() == "mul_scalar");

@@ -28,12 +28,46 @@ template <class F> void for_planes(std::int64_t n, std::int64_t work, F&& f) {
 
 std::int64_t plane(const Tensor& t) { return t.size(2) * t.size(3); }
 
+// The winner of a against a challenger b that comes later in the window: b only if strictly larger
+// or NaN (NaN propagates, and ties keep the first, as in PyTorch).
+template <class T> inline void challenge(T& best, std::int64_t& arg, T v, std::int64_t at) {
+  const bool take = v > best || v != v;
+  best = take ? v : best;
+  arg = take ? at : arg;
+}
+
+// The common 2×2, stride 2, unpadded window (every CNN here): no bounds to clip, four reads per
+// output, selects instead of branches.
+template <class T> void max_pool_2x2(const T* px, T* po, std::int64_t* pi, std::int64_t planes, std::int64_t H,
+                                     std::int64_t W, std::int64_t OH, std::int64_t OW) {
+  for_planes(planes, OH * OW * 4, [&](std::int64_t p) {
+    const T* xp = px + p * H * W;
+    T* op = po + p * OH * OW;
+    std::int64_t* ip = pi + p * OH * OW;
+    for (std::int64_t oh = 0; oh < OH; ++oh) {
+      const std::int64_t r0 = 2 * oh * W, r1 = r0 + W;
+      for (std::int64_t ow = 0; ow < OW; ++ow) {
+        const std::int64_t c = 2 * ow;
+        T best = xp[r0 + c];
+        std::int64_t arg = r0 + c;
+        challenge(best, arg, xp[r0 + c + 1], r0 + c + 1);
+        challenge(best, arg, xp[r1 + c], r1 + c);
+        challenge(best, arg, xp[r1 + c + 1], r1 + c + 1);
+        op[oh * OW + ow] = best;
+        ip[oh * OW + ow] = arg;
+      }
+    }
+  });
+}
+
 template <class T> void max_pool_typed(const Tensor& x_in, const Tensor& out, const Tensor& indices, const MaxPool2dGeometry& g) {
   const Tensor x = dense(x_in);
   const std::int64_t H = x.size(2), W = x.size(3), OH = out.size(2), OW = out.size(3);
   const T* px = x.data<T>();
   T* po = out.data<T>();
   std::int64_t* pi = indices.data<std::int64_t>();
+  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && 2 * OH <= H && 2 * OW <= W)
+    return max_pool_2x2(px, po, pi, x.size(0) * x.size(1), H, W, OH, OW);
   for_planes(x.size(0) * x.size(1), OH * OW * g.kh * g.kw, [&](std::int64_t p) {
     const T* xp = px + p * H * W;
     for (std::int64_t oh = 0; oh < OH; ++oh) {
