@@ -48,6 +48,7 @@ Tensor lt(const Tensor& a, double s);
 
 // ---- activations (ops_elementwise.cpp)
 Tensor relu(const Tensor& x);
+Tensor relu_backward(const Tensor& grad, const Tensor& x);  // grad · 1[x > 0], ReLU's backward
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);

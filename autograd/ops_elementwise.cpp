@@ -251,10 +251,19 @@ Tensor sign(const Tensor& x) { return unary_forward(UnaryOp::sign, "sign", x); }
 
 // ---- activations
 
+// ReLU's backward as an op of its own, g · 1[x > 0] in one kernel pass. It is linear in g (its own
+// gradient w.r.t. g is relu_backward again) and piecewise constant in x (zero gradient there).
+Tensor relu_backward(const Tensor& g, const Tensor& x) {
+  Tensor out = binary_forward(BinaryOp::relu_grad, "relu_backward", g, x);
+  return record("relu_backward", out, {g, x}, {x}, [](const Tensor& gg, const BackwardArgs& s) {
+    return grads(s.needs(0) ? relu_backward(gg, s[0]) : Tensor(), Tensor());
+  });
+}
+
 Tensor relu(const Tensor& x) {
   Tensor y = unary_forward(UnaryOp::relu, "relu", x);
   return record("relu", y, {x}, {x}, [](const Tensor& g, const BackwardArgs& s) {
-    return grads(g * unary_forward(UnaryOp::relu_mask, "relu", s[0]));  // 1 where x > 0
+    return grads(relu_backward(g, s[0]));  // g where x > 0
   });
 }
 

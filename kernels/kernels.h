@@ -17,7 +17,8 @@ enum class UnaryOp {
   gelu, pow, clamp, clamp_mask, add_scalar, mul_scalar, rsub_scalar, reciprocal, square
 };
 // out = a (op) b with a and b broadcast to out's shape. Comparisons write 1 or 0.
-enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, gt, lt, ge, le, eq, ne };
+// relu_grad(g, x) = x > 0 ? g : 0: ReLU's backward in one pass (instead of a mask, then a product).
+enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, gt, lt, ge, le, eq, ne, relu_grad };
 enum class ReduceOp { sum, max, min };
 
 namespace cpu {

@@ -101,6 +101,7 @@ TEST_SUITE("elementwise") {
     CHECK_GRAD([](const V& v) { return v[0] * 3.0 + 1.0; }, {x});
     CHECK_GRAD([](const V& v) { return 2.0 - v[0]; }, {x});
     CHECK_GRAD([](const V& v) { return relu(v[0]); }, {x});
+    CHECK_GRAD([&](const V& v) { return relu_backward(v[0], x.detach()); }, {x});  // linear in the gradient
     CHECK_GRAD([](const V& v) { return leaky_relu(v[0], 0.2); }, {x});
     CHECK_GRAD([](const V& v) { return sigmoid(v[0]); }, {x});
     CHECK_GRAD([](const V& v) { return tanh(v[0]); }, {x});

@@ -102,6 +102,7 @@ template <class T> void binary_typed(BinaryOp op, const Tensor& a, const Tensor&
     case BinaryOp::le: return binary_loop<T>(a, b, out, [](T x, T y) { return T(x <= y); });
     case BinaryOp::eq: return binary_loop<T>(a, b, out, [](T x, T y) { return T(x == y); });
     case BinaryOp::ne: return binary_loop<T>(a, b, out, [](T x, T y) { return T(x != y); });
+    case BinaryOp::relu_grad: return binary_loop<T>(a, b, out, [](T g, T x) { return x > T(0) ? g : T(0); });
   }
 }
 
