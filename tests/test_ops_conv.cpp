@@ -84,6 +84,16 @@ Tensor ramp(std::int64_t n, const Shape& shape) { return arange(n, {.dtype = DTy
 }  // namespace
 
 TEST_SUITE("conv") {
+  TEST_CASE("conv2d's weight gradient is the same on every run (a resumed training run must match)") {
+    // Threads sum fixed chunks of the batch; their partial sums are added in a fixed order.
+    Generator g(5);
+    Tensor x = randn({64, 8, 14, 14}, {}, &g), w = randn({16, 8, 3, 3}, {}, &g).requires_grad_();
+    Tensor gy = randn({64, 16, 14, 14}, {}, &g);
+    auto dw = [&] { return autograd::grad({conv2d(x, w, {}, {.padding = {1, 1}})}, {w}, {gy})[0]; };
+    const std::vector<float> first = dw().to_vector<float>();
+    for (int run = 0; run < 3; ++run) CHECK(dw().to_vector<float>() == first);
+  }
+
   TEST_CASE("conv2d known values") {
     Tensor x = ramp(9, {1, 1, 3, 3});  // 1..9
     Tensor w = f64({1, 2, 3, 4}, {1, 1, 2, 2});

@@ -234,18 +234,21 @@ void weight_grad_typed(const Tensor& x_in, const Tensor& g_in, const Tensor& dw,
   const T* pg = go.data<T>();
   T* pdw = dw.data<T>();
   const std::int64_t wsize = g.O * s.K;
-  // Each thread sums its images into its own copy of dW (no races); the copies are added at the end.
-  // They hold each group's [Og, K] block column-major, which Eigen's GEMM fills ~8% faster.
+  // The images are cut into `threads` fixed, contiguous chunks; each chunk sums its images into its own
+  // copy of dW (no races) and the copies are added in chunk order at the end. Which thread runs a
+  // chunk does not matter, so the result is the same on every run (for a given thread count).
+  // The copies hold each group's [Og, K] block column-major, which Eigen's GEMM fills ~8% faster.
   const int threads = image_threads(g.N, s.macs);
   std::vector<T> partial(threads * wsize, T(0));
-  for_each_image<T>(g.N, threads, direct ? 0 : s.K * s.P, [&](std::int64_t n, T* col, int t) {
-    for (std::int64_t gi = 0; gi < g.groups; ++gi) {
-      const T* xg = px + (n * g.C + gi * s.Cg) * s.HW;
-      if (!direct) im2col(xg, g, s.Cg, col);
-      Eigen::Map<const RowMat<T>> G(pg + (n * g.O + gi * s.Og) * s.P, s.Og, s.P);
-      Eigen::Map<const ColMat<T>> XT(direct ? xg : col, s.P, s.K);  // col [K, P] row-major, read transposed
-      Eigen::Map<ColMat<T>>(partial.data() + t * wsize + gi * s.Og * s.K, s.Og, s.K).noalias() += G * XT;
-    }
+  for_each_image<T>(threads, threads, direct ? 0 : s.K * s.P, [&](std::int64_t chunk, T* col, int) {
+    for (std::int64_t n = chunk * g.N / threads; n < (chunk + 1) * g.N / threads; ++n)
+      for (std::int64_t gi = 0; gi < g.groups; ++gi) {
+        const T* xg = px + (n * g.C + gi * s.Cg) * s.HW;
+        if (!direct) im2col(xg, g, s.Cg, col);
+        Eigen::Map<const RowMat<T>> G(pg + (n * g.O + gi * s.Og) * s.P, s.Og, s.P);
+        Eigen::Map<const ColMat<T>> XT(direct ? xg : col, s.P, s.K);  // col [K, P] row-major, read transposed
+        Eigen::Map<ColMat<T>>(partial.data() + chunk * wsize + gi * s.Og * s.K, s.Og, s.K).noalias() += G * XT;
+      }
   });
   for (std::int64_t gi = 0; gi < g.groups; ++gi)
     for (std::int64_t o = 0; o < s.Og; ++o)
