@@ -17,4 +17,13 @@ for line in open(sys.argv[1]):
     counts["OK" if r == "OK" else "SKIP" if r == "SKIP" else "FAIL"] += 1
 print(f"tests: {counts['OK']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
 PY
+# Every doctest suite must be a meson test, or its cases would silently never run in CI.
+suites=$("$build/tests/lumen_tests" --list-test-suites --no-intro --no-version 2>/dev/null | grep -E '^[a-z_]+$' || true)
+registered=$(meson test -C "$build" --list 2>/dev/null | sed 's/.* \/ //; s/^ *//')
+for s in $suites; do
+  if ! grep -qx "$s" <<<"$registered"; then
+    echo "tests: doctest suite '$s' is not a meson test (add it to tests/meson.build)" >&2
+    status=1
+  fi
+done
 exit $status
