@@ -56,9 +56,9 @@ TEST_SUITE("pool") {
     CHECK(std::isnan(max_pool2d(f64({1, nan, 3, 4}, {1, 1, 2, 2})).item()));
     CHECK(std::isnan(max_pool2d(f64({1, 2, 3, nan}, {1, 1, 2, 2})).item()));  // last in the window too
     // ties: the first element of the window wins, in the 2×2 fast path as in the general one
-    Tensor t = f64({5, 5, 5, 5, 1, 7, 7, 0}, {1, 1, 2, 4}).requires_grad_();
+    Tensor t = f64({5, 5, 3, 3, 1, 5, 3, 3}, {1, 1, 2, 4}).requires_grad_();
     max_pool2d(t).sum().backward();
-    CHECK_VALUES(t.grad(), {1, 0, 0, 0, 0, 1, 0, 0});
+    CHECK_VALUES(t.grad(), {1, 0, 1, 0, 0, 0, 0, 0});
   }
 
   TEST_CASE("avg_pool2d known values") {
