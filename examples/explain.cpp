@@ -397,7 +397,7 @@ int main(int argc, char** argv) {
       summary << "]";
       // Passing: once every layer is random, the explanation no longer resembles the original.
       const bool passes = result.rows.back().mean_abs < 0.5;
-      std::printf("   %s\n", passes ? "passes (depends on the weights)" : "FAILS (ignores the weights)");
+      std::printf("   %s\n", passes ? "passes (the map changes with the weights)" : "FAILS (the map stays like the original)");
       sanity_table << " " << (passes ? "passes" : "fails") << " |\n";
       sanity_series.push_back(std::move(s));
       first = false;
