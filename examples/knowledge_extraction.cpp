@@ -19,6 +19,10 @@
 //
 // Trained models are kept in --out and reused on the next run (--fresh retrains everything; an
 // interrupted GAN resumes from its checkpoint).
+//
+// --stargan runs steps 4-6 with the StarGAN v2 option instead (gan/stargan.h, trained into
+// <out>/stargan/): counterfactuals come from random latents through the mapping network, --candidates
+// of them per image; the flip rate, figures and discriminative attribution are computed the same way.
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -37,6 +41,7 @@
 #include "autograd/random.h"
 #include "examples/lesson.h"
 #include "gan/counterfactuals.h"
+#include "gan/stargan.h"
 #include "gan/training.h"
 #include "nn/checkpoint.h"
 #include "nn/colored_mnist.h"
@@ -68,7 +73,12 @@ struct Options {
   std::int64_t fmaps = 12, depth = 2, gan_images = 0;
   double lr_g = 3e-4, ema_beta = 0.99;
   bool sigmoid = false;
-  std::int64_t candidates = 8;       // reference images tried per counterfactual
+  // --stargan: the StarGAN v2 option (gan/stargan.h) instead of the course's GAN in steps 4-6.
+  bool stargan = false;
+  int stargan_epochs = 7;  // 3,500 steps: measured ~175 s on 2 idle cores (flip rate 0.996 on 1000 test images × 4)
+  std::int64_t stargan_channels = 16, stargan_res_blocks = 1, stargan_batch = 16;
+  double stargan_lr = 3e-4, stargan_ema = 0.99;
+  std::int64_t candidates = 8;       // reference images (or, with --stargan, random latents) tried per counterfactual
   std::int64_t flip_images = 1000;   // test images × 4 targets for the flip rate
   std::int64_t dapi_images = 100;    // test images for discriminative attribution
   std::int64_t ig_steps = 50;
@@ -165,7 +175,25 @@ int main(int argc, char** argv) {
                "end the UNet with the course's sigmoid (on this mostly-black data it tends to collapse to black)");
   app.add_option("--gan-images", o.gan_images, "train the GAN on the first N training images (0: all 8,000)")
       ->capture_default_str();
-  app.add_option("--candidates", o.candidates, "reference images of the target class tried per counterfactual")
+  app.add_flag("--stargan", o.stargan,
+               "steps 4-6 with the StarGAN v2 option (gan/stargan.h: mapping network, AdaIN generator, per-class "
+               "discriminator with R1) trained into <out>/stargan/; counterfactuals from --candidates random latents "
+               "instead of reference images");
+  app.add_option("--stargan-epochs", o.stargan_epochs, "with --stargan: epochs over the training images")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--stargan-channels", o.stargan_channels, "with --stargan: generator feature maps")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--stargan-res-blocks", o.stargan_res_blocks, "with --stargan: encoder (and AdaIN decoder) residual blocks")
+      ->capture_default_str();
+  app.add_option("--stargan-batch", o.stargan_batch, "with --stargan: batch size")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--stargan-lr", o.stargan_lr,
+                 "with --stargan: Adam lr of G, E and D (the paper: 1e-4); the mapping network's is 1/100 of it")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--stargan-ema", o.stargan_ema, "with --stargan: EMA decay of G, F and E (the paper: 0.999)")
+      ->capture_default_str();
+  app.add_option("--candidates", o.candidates,
+                 "reference images of the target class (with --stargan: random latents) tried per counterfactual")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--flip-images", o.flip_images, "test images turned into every class for the flip rate")
       ->check(CLI::PositiveNumber)->capture_default_str();
@@ -252,43 +280,101 @@ int main(int argc, char** argv) {
             "the strokes carry both the shape and the color, and the maps cannot tell which one decides.</p>\n"
          << img("attributions.png", "attributions");
 
-    // ---- 4. the GAN
-    std::printf("\n4. the course's GAN (UNet depth %lld, %lld feature maps, %d epochs)\n", static_cast<long long>(o.depth),
-                static_cast<long long>(o.fmaps), o.gan_epochs);
-    gan::RunOptions run;
-    run.gan = gan::budget_recipe();
-    run.gan.lr_g = o.lr_g;
-    run.gan.ema_beta = o.ema_beta;
-    run.gan.sigmoid = o.sigmoid;
-    run.gan.epochs = o.gan_epochs;
-    run.gan.num_fmaps = o.fmaps;
-    run.gan.depth = o.depth;
-    run.gan.seed = o.seed;
-    run.data_dir = o.data_dir;
-    run.out_dir = (out / "gan").string();
-    run.max_images = o.gan_images;
-    run.color_seed = o.seed;
-    run.resume = !o.fresh;
-    if (o.fresh && fs::exists(out / "gan" / "checkpoint.safetensors")) fs::remove(out / "gan" / "checkpoint.safetensors");
-    const gan::RunSummary gs = gan::run_training(run);
-    std::printf("  %lld steps in %.1f s (%.2f steps/s); last losses: cycle %.4f, adversarial %.4f\n",
-                static_cast<long long>(gs.steps_run), gs.seconds, gs.steps_per_s, gs.last.cycle, gs.last.adversarial);
-    auto models = gan::load_gan_models(gs.checkpoint);
-    gan::Generator& G = *models->generator_ema;
-    gan::StyleEncoder& S = *models->style_encoder_ema;
-    G.eval();
-    S.eval();
-    json << "  \"gan\": {\"steps\": " << gs.steps << ", \"seconds\": " << gs.seconds << ", \"steps_per_s\": "
-         << gs.steps_per_s << ", \"fmaps\": " << o.fmaps << ", \"depth\": " << o.depth << ", \"epochs\": " << o.gan_epochs
-         << "},\n";
+    // ---- 4. the GAN (the course's, or with --stargan the StarGAN v2 option)
+    std::shared_ptr<gan::GanModels> models;
+    gan::Generator* G = nullptr;
+    gan::StyleEncoder* S = nullptr;
+    std::shared_ptr<gan::StarGanModels> sg;
+    std::int64_t gan_steps = 0;
+    double gan_seconds = 0, gan_steps_per_s = 0;
+    if (o.stargan) {
+      std::printf("\n4. the StarGAN v2 option (%lld channels, %lld residual blocks, batch %lld, %d epochs, lr %g, EMA %g)\n",
+                  static_cast<long long>(o.stargan_channels), static_cast<long long>(o.stargan_res_blocks),
+                  static_cast<long long>(o.stargan_batch), o.stargan_epochs, o.stargan_lr, o.stargan_ema);
+      gan::StarGanRunOptions run;
+      run.stargan.channels = o.stargan_channels;
+      run.stargan.res_blocks = o.stargan_res_blocks;
+      run.stargan.batch_size = o.stargan_batch;
+      run.stargan.epochs = o.stargan_epochs;
+      run.stargan.lr = o.stargan_lr;
+      run.stargan.lr_mapping = o.stargan_lr / 100;  // the paper's ratio
+      run.stargan.ema_beta = o.stargan_ema;
+      // The diversity weight decays to 0 over the whole run (the paper: over its 100k steps).
+      const std::int64_t n_gan = o.gan_images > 0 ? std::min<std::int64_t>(o.gan_images, train.size()) : train.size();
+      run.stargan.ds_decay_steps = o.stargan_epochs * ((n_gan + o.stargan_batch - 1) / o.stargan_batch);
+      run.stargan.seed = o.seed;
+      run.data_dir = o.data_dir;
+      run.out_dir = (out / "stargan").string();
+      run.max_images = o.gan_images;
+      run.color_seed = o.seed;
+      run.resume = !o.fresh;
+      if (o.fresh && fs::exists(out / "stargan" / "checkpoint.safetensors"))
+        fs::remove(out / "stargan" / "checkpoint.safetensors");
+      const gan::StarGanRunSummary gs = gan::run_stargan_training(run);
+      std::printf("  %lld steps in %.1f s (%.2f steps/s); last losses: adversarial %.4f, style %.4f, cycle %.4f, "
+                  "D %.4f\n",
+                  static_cast<long long>(gs.steps_run), gs.seconds, gs.steps_per_s, gs.last.adversarial, gs.last.style,
+                  gs.last.cycle, gs.last.discriminator());
+      sg = gan::load_stargan_models(gs.checkpoint);
+      sg->eval();
+      gan_steps = gs.steps, gan_seconds = gs.seconds, gan_steps_per_s = gs.steps_per_s;
+      json << "  \"stargan\": {\"steps\": " << gs.steps << ", \"seconds\": " << gs.seconds << ", \"steps_per_s\": "
+           << gs.steps_per_s << ", \"channels\": " << o.stargan_channels << ", \"res_blocks\": " << o.stargan_res_blocks
+           << ", \"batch\": " << o.stargan_batch << ", \"epochs\": " << o.stargan_epochs << ", \"lr\": " << o.stargan_lr
+           << ", \"ema\": " << o.stargan_ema << "},\n";
+    } else {
+      std::printf("\n4. the course's GAN (UNet depth %lld, %lld feature maps, %d epochs)\n", static_cast<long long>(o.depth),
+                  static_cast<long long>(o.fmaps), o.gan_epochs);
+      gan::RunOptions run;
+      run.gan = gan::budget_recipe();
+      run.gan.lr_g = o.lr_g;
+      run.gan.ema_beta = o.ema_beta;
+      run.gan.sigmoid = o.sigmoid;
+      run.gan.epochs = o.gan_epochs;
+      run.gan.num_fmaps = o.fmaps;
+      run.gan.depth = o.depth;
+      run.gan.seed = o.seed;
+      run.data_dir = o.data_dir;
+      run.out_dir = (out / "gan").string();
+      run.max_images = o.gan_images;
+      run.color_seed = o.seed;
+      run.resume = !o.fresh;
+      if (o.fresh && fs::exists(out / "gan" / "checkpoint.safetensors")) fs::remove(out / "gan" / "checkpoint.safetensors");
+      const gan::RunSummary gs = gan::run_training(run);
+      std::printf("  %lld steps in %.1f s (%.2f steps/s); last losses: cycle %.4f, adversarial %.4f\n",
+                  static_cast<long long>(gs.steps_run), gs.seconds, gs.steps_per_s, gs.last.cycle, gs.last.adversarial);
+      models = gan::load_gan_models(gs.checkpoint);
+      G = models->generator_ema.get();
+      S = models->style_encoder_ema.get();
+      G->eval();
+      S->eval();
+      gan_steps = gs.steps, gan_seconds = gs.seconds, gan_steps_per_s = gs.steps_per_s;
+      json << "  \"gan\": {\"steps\": " << gs.steps << ", \"seconds\": " << gs.seconds << ", \"steps_per_s\": "
+           << gs.steps_per_s << ", \"fmaps\": " << o.fmaps << ", \"depth\": " << o.depth << ", \"epochs\": " << o.gan_epochs
+           << "},\n";
+    }
+    // The counterfactual of x for `target`, chosen among o.candidates reference images (course) or random latents.
+    const auto counterfactual_of = [&](const Tensor& x, std::int64_t target, const gan::Prototypes& protos,
+                                       std::uint64_t latent_seed) {
+      if (sg)
+        return gan::counterfactual_v2_candidates(*sg->generator_ema, *sg->mapping_ema, x, target, *dense, o.candidates,
+                                                 latent_seed);
+      return gan::counterfactual(*G, *S, x, target, protos, {.max_candidates = o.candidates, .classifier = dense.get()});
+    };
 
     // ---- 5. counterfactuals and the flip rate
-    std::printf("\n5. counterfactuals (style from up to %lld reference images of the target class)\n",
+    std::printf(sg ? "\n5. counterfactuals (style from up to %lld random latents through the mapping network)\n"
+                   : "\n5. counterfactuals (style from up to %lld reference images of the target class)\n",
                 static_cast<long long>(o.candidates));
-    const gan::Prototypes protos = gan::select_prototypes(train.images, train.labels, 4, o.candidates, dense.get());
+    // StarGAN: random latents need no reference images. Latent seeds: flips o.seed + 20, DAPI o.seed + 30.
+    const gan::Prototypes protos =
+        sg ? gan::Prototypes{} : gan::select_prototypes(train.images, train.labels, 4, o.candidates, dense.get());
     const std::int64_t n_flip = std::min(o.flip_images, test.size());
-    const gan::FlipReport flips = gan::evaluate_flips(G, S, *dense, test.images.narrow(0, 0, n_flip),
-                                                      test.labels.narrow(0, 0, n_flip), protos, o.candidates);
+    const gan::FlipReport flips =
+        sg ? gan::evaluate_flips_v2(*sg->generator_ema, *sg->mapping_ema, *dense, test.images.narrow(0, 0, n_flip),
+                                    test.labels.narrow(0, 0, n_flip), o.candidates, o.seed + 20)
+           : gan::evaluate_flips(*G, *S, *dense, test.images.narrow(0, 0, n_flip), test.labels.narrow(0, 0, n_flip),
+                                 protos, o.candidates);
     std::vector<std::vector<double>> flip_counts(4, std::vector<double>(4));
     const auto fc = flips.confusion.to_vector<std::int64_t>();
     for (std::size_t i = 0; i < 16; ++i) flip_counts[i / 4][i % 4] = static_cast<double>(fc[i]);
@@ -299,15 +385,21 @@ int main(int argc, char** argv) {
     lesson::print_matrix(flip_cm, "target class", "classifier's prediction");
     xai::save_png((out / "flips.png").string(), xai::render_confusion_matrix(tensor(flip_cm, {4, 4}), short_names));
     Tensor sources = index_select(test.images, 0, tensor_from(picks));
-    xai::save_png((out / "counterfactuals.png").string(), gan::counterfactual_grid(G, S, sources, protos, 3));
+    if (sg) {  // one fixed latent for every source and class
+      Generator zg(o.seed + 21);
+      xai::save_png((out / "counterfactuals.png").string(),
+                    gan::counterfactual_grid_v2(*sg->generator_ema, *sg->mapping_ema, sources,
+                                                randn({1, sg->mapping_ema->latent_dim}, {}, &zg), 3));
+    } else {
+      xai::save_png((out / "counterfactuals.png").string(), gan::counterfactual_grid(*G, *S, sources, protos, 3));
+    }
     json << "  \"flip_rate\": " << flips.flip_rate << ", \"flip_rate_changed\": " << flips.flip_rate_changed
          << ", \"flip_pairs\": " << flips.pairs << ",\n";
 
     // The course's interpolation: α·x_cf + (1 − α)·x for 15 α in (0, 1), for one image and target.
     const std::int64_t src_class = 0, dst_class = 2;
     const Tensor xs = x4.narrow(0, src_class, 1);
-    const gan::Counterfactuals cf1 = gan::counterfactual(G, S, xs, dst_class, protos,
-                                                         {.max_candidates = o.candidates, .classifier = dense.get()});
+    const gan::Counterfactuals cf1 = counterfactual_of(xs, dst_class, protos, o.seed + 22);
     std::vector<Tensor> blend;
     std::vector<std::string> blend_titles;
     for (int k = 1; k <= 15; ++k) {
@@ -327,7 +419,9 @@ int main(int argc, char** argv) {
     Tensor styles;
     {
       autograd::NoGradGuard no_grad;
-      styles = S(test.images.narrow(0, 0, n_style));
+      // StarGAN: the EMA style encoder's head of each image's own class.
+      styles = sg ? (*sg->style_encoder_ema)(test.images.narrow(0, 0, n_style), test.labels.narrow(0, 0, n_style))
+                  : (*S)(test.images.narrow(0, 0, n_style));
     }
     const auto [pts, explained] = pca2(styles);
     const auto lab = test.labels.narrow(0, 0, n_style).to_vector<std::int64_t>();
@@ -343,13 +437,17 @@ int main(int argc, char** argv) {
     xai::save_png((out / "style_space.png").string(),
                   cat({scatter(pts, by_class, class_legend, "style vectors by class", xl, yl),
                        scatter(pts, by_color, {}, "style vectors by the image's color", xl, yl)}, 2));
-    html << "<h2>4–5. Counterfactuals: what would make it another class?</h2>\n<p>The course's GAN (a UNet "
-            "generator fed the image and a style vector, a style encoder, a 4-class discriminator, cycle + "
-            "adversarial losses, an EMA generator) trained "
-         << gs.steps << " steps (" << fmt("%.1f", gs.seconds) << " s, " << fmt("%.2f", gs.steps_per_s)
+    html << "<h2>4–5. Counterfactuals: what would make it another class?</h2>\n<p>"
+         << (sg ? "The StarGAN v2 option (a mapping network from a random latent to a per-class style, an AdaIN "
+                  "generator, a per-class style encoder, a discriminator with one real/fake logit per class and R1; "
+                  "adversarial + style + diversity + cycle losses; EMA copies) trained "
+                : "The course's GAN (a UNet generator fed the image and a style vector, a style encoder, a 4-class "
+                  "discriminator, cycle + adversarial losses, an EMA generator) trained ")
+         << gan_steps << " steps (" << fmt("%.1f", gan_seconds) << " s, " << fmt("%.2f", gan_steps_per_s)
          << " steps/s). Each test image is turned into every class, with the style of up to " << o.candidates
-         << " reference images of the target class (the first the classifier accepts is kept). Rows: source; columns: "
-            "each target class.</p>\n"
+         << (sg ? " random latents mapped to the target class's style" : " reference images of the target class")
+         << " (the first the classifier accepts is kept). Rows: source; columns: each target class"
+         << (sg ? " (one fixed latent)" : "") << ".</p>\n"
          << img("counterfactuals.png", "counterfactuals")
          << "<p>The classifier judges the counterfactuals of " << n_flip << " test images × 4 targets: the flip rate "
             "(predicted = target) is <b>"
@@ -359,7 +457,8 @@ int main(int argc, char** argv) {
          << "<p>Blending an image into its counterfactual: the classifier's belief moves from the source to the "
             "target class; titles are p(source) | p(target).</p>\n"
          << img("interpolation.png", "interpolation")
-         << "<p>The style space: the style encoder's vectors of " << n_style << " test images, projected on their two "
+         << "<p>The style space: the style encoder's vectors of " << n_style << " test images"
+         << (sg ? " (StarGAN: the head of each image's own class)" : "") << ", projected on their two "
             "principal components (" << fmt("%.0f", 100 * (explained[0] + explained[1]))
          << "% of the variance), colored by class (left) and by each image's own color (right). Where points of "
             "similar color lie together, the encoder has captured color — what the GAN changes.</p>\n"
@@ -386,8 +485,7 @@ int main(int argc, char** argv) {
         if (target_cls[static_cast<std::size_t>(i)] == c) idx.push_back(i);
       if (idx.empty()) continue;
       const Tensor sel = tensor_from(idx);
-      const gan::Counterfactuals cf = gan::counterfactual(G, S, index_select(xd, 0, sel), c, protos,
-                                                          {.max_candidates = o.candidates, .classifier = dense.get()});
+      const gan::Counterfactuals cf = counterfactual_of(index_select(xd, 0, sel), c, protos, o.seed + 30);
       xcf = index_add(xcf, 0, sel, cf.images);
       const auto pred = cf.predicted.to_vector<std::int64_t>();
       for (std::size_t j = 0; j < idx.size(); ++j) flipped[static_cast<std::size_t>(idx[j])] = pred[j] == c;

@@ -1,10 +1,20 @@
 #include "gan/stargan.h"
 
+#include <omp.h>
+
+#include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <map>
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
+#include "nn/colored_mnist.h"
+#include "nn/dataloader.h"
 #include "nn/losses.h"
+#include "nn/mnist.h"
+#include "nn/safetensors.h"
+#include "xai/image.h"
 
 namespace lumen::gan {
 
@@ -39,6 +49,51 @@ class Frozen {
 
 nn::AdamOptions adam(const StarGanOptions& o, double lr) {
   return {.lr = lr, .beta1 = o.beta1, .beta2 = o.beta2, .weight_decay = o.weight_decay};
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::int64_t meta_int(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
+  auto it = meta.find(key);
+  LUMEN_CHECK(it != meta.end(), "StarGanTrainer::load_checkpoint", "'", path, "' has no '", key,
+              "' in its metadata: not a checkpoint written by StarGanTrainer");
+  try {
+    return std::stoll(it->second);
+  } catch (const std::exception&) {
+    LUMEN_CHECK(false, "StarGanTrainer::load_checkpoint", "'", path, "': metadata '", key, "' = '", it->second,
+                "' is not an integer");
+  }
+  return 0;
+}
+
+// The architecture fields of StarGanOptions, by their metadata names.
+const char* const kArchKeys[] = {"image_channels", "image_size", "num_classes", "latent_dim",
+                                 "style_dim",      "channels",   "res_blocks",  "mapping_hidden"};
+
+std::vector<std::int64_t*> arch_fields(StarGanOptions& o) {
+  return {&o.image_channels, &o.image_size, &o.num_classes, &o.latent_dim,
+          &o.style_dim,      &o.channels,   &o.res_blocks,  &o.mapping_hidden};
+}
+
+StarGanOptions architecture_of(const std::map<std::string, std::string>& meta, const std::string& path) {
+  StarGanOptions o;
+  const auto fields = arch_fields(o);
+  for (std::size_t i = 0; i < fields.size(); ++i) *fields[i] = meta_int(meta, kArchKeys[i], path);
+  return o;
+}
+
+std::map<std::string, Tensor> network_tensors(std::map<std::string, Tensor> all) {
+  for (auto it = all.begin(); it != all.end();) it = it->first.rfind("optim_", 0) == 0 ? all.erase(it) : std::next(it);
+  return all;
+}
+
+nn::StateDict with_prefix(const std::map<std::string, Tensor>& all, const std::string& prefix) {
+  nn::StateDict out;
+  for (const auto& [k, t] : all)
+    if (k.rfind(prefix, 0) == 0) out.emplace_back(k.substr(prefix.size()), t);
+  return out;
 }
 
 }  // namespace
@@ -357,7 +412,96 @@ StarGanLosses StarGanTrainer::train_step(const Tensor& x, const Tensor& y) {
   ema_update(*models->mapping_ema, F, o.ema_beta);
   ema_update(*models->style_encoder_ema, E, o.ema_beta);
   ++step_;
+  last_ = l;
   return l;
+}
+
+void StarGanTrainer::fit(const Tensor& images, const Tensor& labels,
+                         const std::function<void(StarGanTrainer&)>& on_epoch_end) {
+  LUMEN_CHECK(options.batch_size >= 1 && options.epochs >= 0, "StarGanTrainer::fit",
+              "expected batch_size >= 1 and epochs >= 0, got ", options.batch_size, " and ", options.epochs);
+  nn::DataLoader loader(images, labels, {.batch_size = options.batch_size, .shuffle = true, .seed = options.seed + 2});
+  for (std::int64_t e = 0; e < epoch_; ++e) loader.start_epoch();  // replay the finished epochs' orders
+  const std::int64_t steps_per_epoch = loader.size();
+  while (epoch_ < options.epochs) {
+    loader.start_epoch();
+    StarGanLosses sum;
+    std::int64_t in_window = 0;
+    auto t_window = std::chrono::steady_clock::now();
+    for (; step_in_epoch_ < steps_per_epoch; ++step_in_epoch_) {
+      if (options.max_steps > 0 && step_ >= options.max_steps) return;
+      const nn::Batch b = loader.batch(step_in_epoch_);
+      const StarGanLosses l = train_step(b.x, b.y);  // step_ += 1
+      sum.d_real += l.d_real, sum.d_fake += l.d_fake, sum.r1 += l.r1, sum.adversarial += l.adversarial;
+      sum.style += l.style, sum.diversity += l.diversity, sum.cycle += l.cycle;
+      ++in_window;
+      const bool last = step_in_epoch_ + 1 == steps_per_epoch;
+      if (options.log_every > 0 && options.log && (in_window == options.log_every || last)) {
+        const double k = static_cast<double>(in_window), dt = seconds_since(t_window);
+        std::fprintf(options.log,
+                     "epoch %lld/%lld step %lld/%lld  adv %.4f sty %.4f ds %.4f cyc %.4f  | D real %.4f fake %.4f "
+                     "r1 %.4f  %.2f steps/s\n",
+                     static_cast<long long>(epoch_ + 1), static_cast<long long>(options.epochs),
+                     static_cast<long long>(step_in_epoch_ + 1), static_cast<long long>(steps_per_epoch),
+                     sum.adversarial / k, sum.style / k, sum.diversity / k, sum.cycle / k, sum.d_real / k,
+                     sum.d_fake / k, sum.r1 / k, k / std::max(dt, 1e-9));
+        std::fflush(options.log);
+        sum = {};
+        in_window = 0;
+        t_window = std::chrono::steady_clock::now();
+      }
+    }
+    ++epoch_;
+    step_in_epoch_ = 0;
+    if (on_epoch_end) on_epoch_end(*this);
+  }
+}
+
+void StarGanTrainer::save_checkpoint(const std::string& path) const {
+  nn::StateDict all = models->state_dict();
+  const std::pair<const char*, const nn::Adam*> optims[] = {
+      {"optim_g.", &opt_g}, {"optim_f.", &opt_f}, {"optim_e.", &opt_e}, {"optim_d.", &opt_d}};
+  for (const auto& [prefix, o] : optims)
+    for (auto& [k, t] : o->state_dict()) all.emplace_back(prefix + k, t);
+  const auto s = [](auto v) { return std::to_string(v); };
+  std::map<std::string, std::string> meta = {{"format", "lumen StarGAN v2 (gan/stargan.h)"},
+                                             {"epoch", s(epoch_)},
+                                             {"step", s(step_)},
+                                             {"step_in_epoch", s(step_in_epoch_)},
+                                             {"sample_seed", s(sample_gen.seed())},
+                                             {"sample_offset", s(sample_gen.offset())},
+                                             {"batch_size", s(options.batch_size)},
+                                             {"seed", s(options.seed)}};
+  StarGanOptions arch = options;
+  const auto fields = arch_fields(arch);
+  for (std::size_t i = 0; i < fields.size(); ++i) meta[kArchKeys[i]] = s(*fields[i]);
+  nn::save_safetensors(path, all, meta);
+}
+
+void StarGanTrainer::load_checkpoint(const std::string& path) {
+  const auto meta = nn::read_safetensors_metadata(path);
+  StarGanOptions arch = architecture_of(meta, path), mine = options;
+  const auto theirs = arch_fields(arch), ours = arch_fields(mine);
+  for (std::size_t i = 0; i < theirs.size(); ++i)
+    LUMEN_CHECK(*theirs[i] == *ours[i], "StarGanTrainer::load_checkpoint", "'", path, "' holds ", kArchKeys[i], " ",
+                *theirs[i], " but this trainer has ", *ours[i]);
+  const std::map<std::string, Tensor> all = nn::load_safetensors(path);
+  models->load_state_dict(network_tensors(all), /*strict=*/true);
+  opt_g.load_state_dict(with_prefix(all, "optim_g."));
+  opt_f.load_state_dict(with_prefix(all, "optim_f."));
+  opt_e.load_state_dict(with_prefix(all, "optim_e."));
+  opt_d.load_state_dict(with_prefix(all, "optim_d."));
+  epoch_ = meta_int(meta, "epoch", path);
+  step_ = meta_int(meta, "step", path);
+  step_in_epoch_ = meta_int(meta, "step_in_epoch", path);
+  sample_gen.manual_seed(static_cast<std::uint64_t>(meta_int(meta, "sample_seed", path)));
+  sample_gen.advance(static_cast<std::uint64_t>(meta_int(meta, "sample_offset", path)));
+}
+
+std::shared_ptr<StarGanModels> load_stargan_models(const std::string& path) {
+  auto models = std::make_shared<StarGanModels>(architecture_of(nn::read_safetensors_metadata(path), path));
+  models->load_state_dict(network_tensors(nn::load_safetensors(path)), /*strict=*/true);
+  return models;
 }
 
 // ---- counterfactuals
@@ -379,6 +523,115 @@ Tensor counterfactual_v2(StarGanGenerator& generator, MappingNetwork& mapping, c
   LUMEN_CHECK(x.dim() == 4, "counterfactual_v2", "expected x [N, C, H, W], got ", x.shape());
   lumen::Generator g(seed);
   return counterfactual_v2(generator, mapping, x, target, randn({x.size(0), mapping.latent_dim}, options_of(x), &g));
+}
+
+Counterfactuals counterfactual_v2_candidates(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& x,
+                                             std::int64_t target, nn::Module& classifier, std::int64_t max_candidates,
+                                             std::uint64_t seed) {
+  LUMEN_CHECK(max_candidates >= 1, "counterfactual_v2_candidates", "expected max_candidates >= 1, got ",
+              max_candidates);
+  auto make = [&](std::int64_t m) {
+    return counterfactual_v2(generator, mapping, x, target, seed + static_cast<std::uint64_t>(m));
+  };
+  return select_candidates(max_candidates, make, classifier, target);
+}
+
+FlipReport evaluate_flips_v2(StarGanGenerator& generator, MappingNetwork& mapping, nn::Module& classifier,
+                             const Tensor& images, const Tensor& labels, std::int64_t max_candidates,
+                             std::uint64_t seed, std::int64_t batch) {
+  LUMEN_CHECK(images.dim() == 4 && labels.dim() == 1 && labels.size(0) == images.size(0), "evaluate_flips_v2",
+              "expected images [N, C, H, W] and labels [N], got ", images.shape(), " and ", labels.shape());
+  LUMEN_CHECK(batch >= 1, "evaluate_flips_v2", "expected batch >= 1, got ", batch);
+  const std::int64_t k = mapping.num_classes, n = images.size(0);
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(k * k), 0);
+  std::int64_t flips = 0, changed = 0, changed_flips = 0;
+  const std::vector<std::int64_t> y = labels.to_vector<std::int64_t>();
+  for (std::int64_t s = 0; s < n; s += batch) {
+    const std::int64_t b = std::min(batch, n - s);
+    const Tensor x = images.narrow(0, s, b);
+    for (std::int64_t t = 0; t < k; ++t) {
+      const Counterfactuals cf = counterfactual_v2_candidates(generator, mapping, x, t, classifier, max_candidates, seed);
+      const std::vector<std::int64_t> pred = cf.predicted.to_vector<std::int64_t>();
+      for (std::int64_t i = 0; i < b; ++i) {
+        LUMEN_CHECK(pred[i] >= 0 && pred[i] < k, "evaluate_flips_v2", "the classifier predicted class ", pred[i],
+                    " but the mapping network has ", k, " classes");
+        ++counts[static_cast<std::size_t>(t * k + pred[i])];
+        flips += pred[i] == t;
+        if (y[s + i] != t) ++changed, changed_flips += pred[i] == t;
+      }
+    }
+  }
+  FlipReport r;
+  r.confusion = tensor_from(counts, {k, k});
+  r.pairs = n * k;
+  r.flip_rate = r.pairs ? static_cast<double>(flips) / static_cast<double>(r.pairs) : 0.0;
+  r.flip_rate_changed = changed ? static_cast<double>(changed_flips) / static_cast<double>(changed) : 0.0;
+  return r;
+}
+
+Tensor counterfactual_grid_v2(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& sources,
+                              const Tensor& z, std::int64_t scale) {
+  LUMEN_CHECK(sources.dim() == 4 && sources.size(0) >= 1 && z.defined() && z.dim() == 2 && z.size(0) == 1,
+              "counterfactual_grid_v2", "expected sources [N >= 1, C, H, W] and z [1, latent_dim], got ",
+              sources.shape(), " and ", z.defined() ? z.shape() : Shape{});
+  autograd::NoGradGuard no_grad;
+  const std::int64_t k = mapping.num_classes, n = sources.size(0);
+  std::vector<Tensor> columns{sources};
+  for (std::int64_t c = 0; c < k; ++c) columns.push_back(counterfactual_v2(generator, mapping, sources, c, z));
+  Tensor tiles = stack(columns, 1).reshape({n * (k + 1), sources.size(1), sources.size(2), sources.size(3)});
+  return xai::upscale(xai::make_grid(tiles, k + 1, 2, 1.0), scale);
+}
+
+// ---- the entry point
+
+StarGanRunSummary run_stargan_training(const StarGanRunOptions& opt) {
+  namespace fs = std::filesystem;
+  if (opt.threads > 0) omp_set_num_threads(opt.threads);
+  const nn::MnistSplit split = nn::split_mnist(nn::load_mnist((fs::path(opt.data_dir) / "mnist").string()));
+  const nn::ColoredMnist train = nn::make_colored_mnist(split.train, opt.color_seed);
+  Tensor images = train.images, labels = train.labels;
+  if (opt.max_images > 0 && opt.max_images < train.size()) {
+    images = images.narrow(0, 0, opt.max_images).contiguous();
+    labels = labels.narrow(0, 0, opt.max_images).contiguous();
+  }
+  const std::int64_t k = opt.stargan.num_classes;
+  LUMEN_CHECK(opt.sample_rows >= k, "run_stargan_training", "expected sample_rows >= ", k, " (one per class), got ",
+              opt.sample_rows);
+  const Prototypes per_class = select_prototypes(images, labels, k, opt.sample_rows / k);
+  const Tensor sample_sources = cat(per_class.images, 0);
+  lumen::Generator zg(opt.stargan.seed + 3);
+  const Tensor sample_z = randn({1, opt.stargan.latent_dim}, {}, &zg);
+
+  fs::create_directories(opt.out_dir);
+  StarGanRunSummary summary;
+  summary.checkpoint = (fs::path(opt.out_dir) / "checkpoint.safetensors").string();
+  summary.samples = (fs::path(opt.out_dir) / "samples.png").string();
+
+  StarGanTrainer trainer(opt.stargan);
+  if (opt.resume && fs::exists(summary.checkpoint)) {
+    trainer.load_checkpoint(summary.checkpoint);
+    if (opt.stargan.log)
+      std::fprintf(opt.stargan.log, "resumed from %s at epoch %lld, step %lld\n", summary.checkpoint.c_str(),
+                   static_cast<long long>(trainer.epoch()), static_cast<long long>(trainer.steps()));
+  }
+  const std::int64_t first_step = trainer.steps();
+  double output_s = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  trainer.fit(images, labels, [&](StarGanTrainer& t) {
+    const auto t_out = std::chrono::steady_clock::now();
+    xai::save_png(summary.samples,
+                  counterfactual_grid_v2(*t.models->generator_ema, *t.models->mapping_ema, sample_sources, sample_z));
+    t.save_checkpoint(summary.checkpoint);
+    output_s += seconds_since(t_out);
+  });
+  summary.seconds = seconds_since(t0) - output_s;
+  summary.epochs = trainer.epoch();
+  summary.steps = trainer.steps();
+  summary.steps_run = trainer.steps() - first_step;
+  summary.steps_per_s = summary.seconds > 0 ? static_cast<double>(summary.steps_run) / summary.seconds : 0.0;
+  summary.last = trainer.last_losses();
+  if (trainer.step_in_epoch() > 0) trainer.save_checkpoint(summary.checkpoint);  // stopped mid-epoch (max_steps)
+  return summary;
 }
 
 }  // namespace lumen::gan

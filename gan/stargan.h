@@ -20,12 +20,20 @@
 // of 4 and equal to options.image_size.
 //
 // All weights are drawn from lumen's default generator: call manual_seed first for a reproducible set.
+//
+// Training end to end: StarGanTrainer::fit (epochs of shuffled batches), save/load_checkpoint (exact
+// resumption, mid-epoch included), and run_stargan_training (ColoredMNIST, samples.png and a checkpoint
+// every epoch), as gan/training.h does for the course's GAN. Counterfactuals from random latents:
+// counterfactual_v2, counterfactual_v2_candidates (chosen by a classifier) and evaluate_flips_v2.
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "autograd/random.h"
+#include "gan/counterfactuals.h"
 #include "gan/networks.h"
 #include "nn/layers.h"
 #include "nn/optim.h"
@@ -53,7 +61,13 @@ struct StarGanOptions {
   std::int64_t ds_decay_steps = 0;  // 0: no decay
   double lambda_cyc = 1.0;
   double ema_beta = 0.999;
-  std::uint64_t seed = 0;           // weights (seed) and the latents/targets of each step (seed + 1)
+  std::uint64_t seed = 0;           // weights (seed), the latents/targets of each step (seed + 1), batch order (seed + 2)
+  // ---- fit() (StarGanTrainer::fit; train_step ignores these)
+  std::int64_t epochs = 5;
+  std::int64_t batch_size = 8;      // the paper's
+  std::int64_t log_every = 50;      // a progress line every this many steps (0: none)
+  std::FILE* log = stderr;
+  std::int64_t max_steps = 0;       // fit() stops before this total step count (0: no limit)
 };
 
 // Every class's output of a head bank picked per sample: all [N, K, ...] and int64 y [N] → [N, ...].
@@ -203,14 +217,37 @@ class StarGanTrainer {
   double lambda_ds_at(std::int64_t step) const;
   std::int64_t steps() const { return step_; }
 
+  // Trains on (images [N, C, S, S], int64 labels [N]) from the current position to options.epochs (or
+  // options.max_steps), in batches of options.batch_size from an nn::DataLoader shuffled with seed + 2
+  // and replayed up to the current position, so a resumed run sees the batches the uninterrupted one
+  // would. on_epoch_end runs after each epoch (e.g. to write samples and a checkpoint). Unlike the
+  // course's GAN, the EMA weights are not copied back into the networks (as the paper).
+  void fit(const Tensor& images, const Tensor& labels,
+           const std::function<void(StarGanTrainer&)>& on_epoch_end = {});
+
+  // One safetensors file: every network of StarGanModels (EMA copies included) under its name, the four
+  // Adam states ("optim_g.*", "optim_f.*", "optim_e.*", "optim_d.*") and, in the metadata, the position
+  // (epoch, step, step_in_epoch, the latent generator's seed and offset) and the architecture.
+  void save_checkpoint(const std::string& path) const;
+  // Restores networks, optimizers and position. The architecture must match (lumen::Error otherwise).
+  void load_checkpoint(const std::string& path);
+
+  std::int64_t epoch() const { return epoch_; }                  // completed epochs
+  std::int64_t step_in_epoch() const { return step_in_epoch_; }  // steps taken in the current epoch
+  const StarGanLosses& last_losses() const { return last_; }
+
   StarGanOptions options;
   std::shared_ptr<StarGanModels> models;
   nn::Adam opt_g, opt_f, opt_e, opt_d;
   lumen::Generator sample_gen;  // the latents and targets
 
  private:
-  std::int64_t step_ = 0;
+  std::int64_t step_ = 0, epoch_ = 0, step_in_epoch_ = 0;
+  StarGanLosses last_;
 };
+
+// The networks of a checkpoint written by StarGanTrainer, built from the architecture in its metadata.
+std::shared_ptr<StarGanModels> load_stargan_models(const std::string& path);
 
 // A counterfactual of x [N, C, H, W] for class `target` from a random latent: clamp(G(x, F(z, target)),
 // 0, 1), without a graph. z is [N, latent_dim] or [1, latent_dim] (shared by the batch); the seed form
@@ -219,5 +256,53 @@ Tensor counterfactual_v2(StarGanGenerator& generator, MappingNetwork& mapping, c
                          const Tensor& z);
 Tensor counterfactual_v2(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& x, std::int64_t target,
                          std::uint64_t seed);
+
+// Counterfactuals of x [N, C, H, W] for class `target` from random latents: candidate m (m = 0 ..
+// max_candidates − 1) is counterfactual_v2(G, F, x, target, seed + m); each input keeps its first
+// candidate the classifier assigns to `target`, else the one of highest p(target) (select_candidates).
+Counterfactuals counterfactual_v2_candidates(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& x,
+                                             std::int64_t target, nn::Module& classifier,
+                                             std::int64_t max_candidates = 1, std::uint64_t seed = 0);
+
+// evaluate_flips for the StarGAN v2 option: every image of (images, labels) turned into every class
+// 0..K−1 (K = mapping.num_classes) with counterfactual_v2_candidates (each batch of `batch` images uses
+// the latents of seeds seed .. seed + max_candidates − 1) and classified.
+FlipReport evaluate_flips_v2(StarGanGenerator& generator, MappingNetwork& mapping, nn::Module& classifier,
+                             const Tensor& images, const Tensor& labels, std::int64_t max_candidates = 1,
+                             std::uint64_t seed = 0, std::int64_t batch = 500);
+
+// A picture of counterfactuals: one row per source (sources [N, C, H, W]): the source, then
+// counterfactual_v2 for each class 0..K−1 from the one latent z [1, latent_dim], tiled with
+// xai::make_grid and upscaled ×scale: an RGB image [3, H', W'] for xai::save_png.
+Tensor counterfactual_grid_v2(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& sources,
+                              const Tensor& z, std::int64_t scale = 2);
+
+// ---- an entry point for examples: StarGAN v2 on ColoredMNIST (as gan::run_training for the course's GAN)
+
+struct StarGanRunOptions {
+  StarGanOptions stargan;
+  std::string data_dir = "data";        // holds mnist/ (scripts/get_data.sh)
+  std::string out_dir = "out/stargan";  // checkpoint.safetensors and samples.png (rewritten every epoch)
+  std::int64_t max_images = 0;          // train on the first N of the 8,000 training images (0: all)
+  std::uint64_t color_seed = 0;         // the training colors: keep the classifier's
+  bool resume = true;                   // continue from out_dir/checkpoint.safetensors when it exists
+  int threads = 0;                      // OpenMP threads (0: leave as is)
+  std::int64_t sample_rows = 8;         // source images in samples.png (rows; 2 per class by default)
+};
+
+struct StarGanRunSummary {
+  std::int64_t epochs = 0, steps = 0;  // the position reached
+  std::int64_t steps_run = 0;          // steps taken by this call
+  double seconds = 0;                  // training time of this call (data loading and outputs excluded)
+  double steps_per_s = 0;
+  StarGanLosses last;
+  std::string checkpoint, samples;     // paths written
+};
+
+// Loads ColoredMNIST's training split (split_mnist's 8,000 images, colored with color_seed), trains
+// (resuming if asked), and after every epoch writes samples.png (counterfactual_grid_v2 of the first
+// images of each class with the EMA networks, from the fixed latent randn [1, latent_dim] of
+// lumen::Generator(seed + 3)) and checkpoint.safetensors.
+StarGanRunSummary run_stargan_training(const StarGanRunOptions& opt);
 
 }  // namespace lumen::gan

@@ -1,7 +1,9 @@
 // The StarGAN v2 option (gan/stargan.h): R1 by double backward against finite differences (its value
 // and its gradient in the discriminator's weights), the networks' shapes and per-class heads, AdaIN's
-// statistics, and a few training steps on small synthetic data.
+// statistics, a few training steps on small synthetic data, checkpoint/resume, and counterfactuals
+// from random latents chosen among candidates by a toy classifier.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 
@@ -9,9 +11,12 @@
 #include "autograd/ops.h"
 #include "autograd/random.h"
 #include "gan/stargan.h"
+#include "nn/safetensors.h"
+#include "tests/fixtures/fixtures.h"
 
 using namespace lumen;
 using namespace lumen::gan;
+using lumen::testing::TempDir;
 
 namespace {
 
@@ -38,6 +43,28 @@ std::pair<Tensor, Tensor> tinted(std::int64_t n, std::uint64_t seed) {
 StarGanOptions small() {
   return {.latent_dim = 8, .style_dim = 8, .channels = 8, .mapping_hidden = 16, .seed = 3};
 }
+
+// A tiny 8×8 configuration for fit/resume.
+StarGanOptions tiny8(std::int64_t epochs) {
+  return {.image_size = 8, .latent_dim = 4, .style_dim = 4, .channels = 4, .res_blocks = 1, .mapping_hidden = 8,
+          .seed = 21, .epochs = epochs, .batch_size = 4, .log_every = 0};
+}
+
+// logits = 10 · (mean of each of the 3 channels): the class is the dominant color channel.
+class ChannelClassifier : public nn::Module {
+ public:
+  Tensor forward(const Tensor& x) override { return mean(x, {2, 3}) * 10.0; }
+  std::string type_name() const override { return "ChannelClassifier"; }
+};
+
+// logits = 10 · the 3 channels of the centre pixel: one pixel varies more from latent to latent.
+class PixelClassifier : public nn::Module {
+ public:
+  Tensor forward(const Tensor& x) override {
+    return x.narrow(2, x.size(2) / 2, 1).narrow(3, x.size(3) / 2, 1).reshape({x.size(0), x.size(1)}) * 10.0;
+  }
+  std::string type_name() const override { return "PixelClassifier"; }
+};
 
 }  // namespace
 
@@ -230,5 +257,170 @@ TEST_SUITE("gan") {
     const Tensor z = randn({1, o.latent_dim});  // one latent for the whole batch
     CHECK(counterfactual_v2(G, F, x, 0, z).shape() == x.shape());
     CHECK_THROWS_AS(counterfactual_v2(G, F, x, 4, z), Error);
+  }
+
+  TEST_CASE("StarGanTrainer: an interrupted run resumed from its checkpoint ends exactly as an uninterrupted one") {
+    // One thread: several sum per-thread weight gradients in a varying order (rounding-level differences).
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    struct Restore {
+      int n;
+      ~Restore() { omp_set_num_threads(n); }
+    } restore{threads};
+    lumen::Generator g(9);
+    const Tensor x = rand({10, 3, 8, 8}, {}, &g), y = randint(0, 4, {10}, kCPU, &g);  // batches 4, 4, 2
+    StarGanTrainer full(tiny8(2));
+    std::int64_t epoch_ends = 0;
+    full.fit(x, y, [&](StarGanTrainer&) { ++epoch_ends; });
+    CHECK(epoch_ends == 2);
+    CHECK(full.steps() == 6);
+    CHECK(full.epoch() == 2);
+    CHECK(std::isfinite(full.last_losses().cycle));
+    const nn::StateDict want = full.models->state_dict();
+
+    TempDir dir("stargan-resume");
+    for (std::int64_t stop : {2, 3, 4}) {  // mid-epoch, at the epoch boundary, mid second epoch
+      CAPTURE(stop);
+      StarGanOptions o = tiny8(2);
+      o.max_steps = stop;
+      StarGanTrainer first(o);
+      first.fit(x, y);
+      CHECK(first.steps() == stop);
+      first.save_checkpoint(dir / "ckpt.safetensors");
+
+      StarGanTrainer resumed(tiny8(2));
+      resumed.load_checkpoint(dir / "ckpt.safetensors");
+      CHECK(resumed.steps() == stop);
+      CHECK(resumed.epoch() == stop / 3);
+      CHECK(resumed.step_in_epoch() == stop % 3);
+      resumed.fit(x, y);
+      CHECK(resumed.steps() == 6);
+      const nn::StateDict got = resumed.models->state_dict();
+      REQUIRE(got.size() == want.size());
+      std::int64_t differing = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        const bool d = !same_values(got[i].second, want[i].second);
+        differing += d;
+        if (d) MESSAGE(got[i].first, " differs by up to ", amax(abs(got[i].second - want[i].second)).item());
+      }
+      CHECK(differing == 0);
+      for (auto [a, b] : {std::pair{&resumed.opt_g, &full.opt_g}, std::pair{&resumed.opt_f, &full.opt_f},
+                          std::pair{&resumed.opt_e, &full.opt_e}, std::pair{&resumed.opt_d, &full.opt_d}}) {
+        const auto sa = a->state_dict(), sb = b->state_dict();
+        REQUIRE(sa.size() == sb.size());
+        for (std::size_t i = 0; i < sa.size(); ++i) CHECK(same_values(sa[i].second, sb[i].second));
+      }
+    }
+
+    // The networks alone load from the checkpoint, built from its metadata; a mismatched architecture throws.
+    full.save_checkpoint(dir / "full.safetensors");
+    auto models = load_stargan_models(dir / "full.safetensors");
+    CHECK(models->mapping->latent_dim == 4);
+    CHECK(same_values(models->generator_ema->parameters()[3], full.models->generator_ema->parameters()[3]));
+    StarGanOptions wider = tiny8(2);
+    wider.channels = 6;
+    StarGanTrainer other(wider);
+    CHECK_THROWS_WITH_AS(other.load_checkpoint(dir / "full.safetensors"), doctest::Contains("holds channels 4"), Error);
+  }
+
+  TEST_CASE("counterfactual_v2_candidates: candidate m from latent seed + m; first flip kept, else best p(target)") {
+    manual_seed(5);
+    StarGanOptions o = tiny8(1);
+    o.num_classes = 3;
+    StarGanGenerator G(o);
+    MappingNetwork F(o.latent_dim, o.style_dim, o.num_classes, o.mapping_hidden);
+    lumen::Generator g(13);
+    const Tensor x = rand({12, 3, 8, 8}, {}, &g);
+    {  // stronger styles, so that the latent changes the classifier's answer (both selection branches)
+      autograd::NoGradGuard no_grad;
+      for (auto& block : G.decoder)
+        for (auto* n : {block->norm1.get(), block->norm2.get()}) n->fc->weight.copy_(n->fc->weight * 30.0);
+    }
+    PixelClassifier clf;
+    const std::uint64_t seed = 40;
+    const std::int64_t m_max = 5;
+    std::int64_t later_flips = 0, never_flipped = 0;  // both branches of the selection are exercised
+    for (std::int64_t target = 0; target < 3; ++target) {
+      CAPTURE(target);
+      const Counterfactuals cf = counterfactual_v2_candidates(G, F, x, target, clf, m_max, seed);
+      REQUIRE(cf.images.shape() == x.shape());
+      const auto cand = cf.candidate.to_vector<std::int64_t>();
+      const auto pred = cf.predicted.to_vector<std::int64_t>();
+      const auto pt = cf.p_target.to_vector<float>();
+      std::vector<std::vector<float>> p_all;  // p(target) of every candidate
+      std::vector<std::vector<std::int64_t>> pred_all;
+      std::vector<Tensor> imgs;
+      for (std::int64_t m = 0; m < m_max; ++m) {
+        imgs.push_back(counterfactual_v2(G, F, x, target, seed + static_cast<std::uint64_t>(m)));
+        autograd::NoGradGuard no_grad;
+        const Tensor logits = clf(imgs.back());
+        p_all.push_back(softmax(logits, 1).select(1, target).contiguous().to_vector<float>());
+        pred_all.push_back(argmax(logits, 1).to_vector<std::int64_t>());
+      }
+      for (std::int64_t i = 0; i < x.size(0); ++i) {
+        CAPTURE(i);
+        const std::int64_t m = cand[i];
+        REQUIRE(m >= 0);
+        REQUIRE(m < m_max);
+        CHECK(same_values(cf.images[i], imgs[m][i]));
+        CHECK(pred[i] == pred_all[m][i]);
+        CHECK(pt[i] == p_all[m][i]);
+        std::int64_t first_flip = -1;
+        for (std::int64_t k = 0; k < m_max && first_flip < 0; ++k)
+          if (pred_all[k][i] == target) first_flip = k;
+        later_flips += first_flip > 0;
+        never_flipped += first_flip < 0;
+        if (first_flip >= 0) {
+          CHECK(m == first_flip);
+        } else {
+          for (std::int64_t k = 0; k < m_max; ++k) CHECK(pt[i] >= p_all[k][i]);
+        }
+      }
+    }
+    MESSAGE("later flips ", later_flips, ", never flipped ", never_flipped);
+    CHECK(later_flips > 0);
+    CHECK(never_flipped > 0);
+    // One candidate: counterfactual_v2 from the seed itself.
+    const Counterfactuals one = counterfactual_v2_candidates(G, F, x, 1, clf, 1, seed);
+    CHECK(same_values(one.images, counterfactual_v2(G, F, x, 1, seed)));
+    for (std::int64_t m : one.candidate.to_vector<std::int64_t>()) CHECK(m == 0);
+    CHECK_THROWS_AS(counterfactual_v2_candidates(G, F, x, 1, clf, 0, seed), Error);
+  }
+
+  TEST_CASE("evaluate_flips_v2: a K×K confusion of targets × predictions and consistent flip rates") {
+    manual_seed(6);
+    StarGanOptions o = tiny8(1);
+    o.num_classes = 3;
+    StarGanGenerator G(o);
+    MappingNetwork F(o.latent_dim, o.style_dim, o.num_classes, o.mapping_hidden);
+    lumen::Generator g(17);
+    const Tensor x = rand({7, 3, 8, 8}, {}, &g);
+    const Tensor y = tensor_from({0, 1, 2, 0, 1, 2, 0});
+    ChannelClassifier clf;
+    const FlipReport r = evaluate_flips_v2(G, F, clf, x, y, /*max_candidates=*/3, /*seed=*/2, /*batch=*/100);
+    REQUIRE(r.confusion.shape() == Shape{3, 3});
+    CHECK(r.pairs == 21);
+    const auto c = r.confusion.to_vector<std::int64_t>();
+    std::int64_t diag = 0;
+    for (std::int64_t t = 0; t < 3; ++t) {
+      CHECK(c[t * 3] + c[t * 3 + 1] + c[t * 3 + 2] == 7);  // each target: every image once
+      diag += c[t * 3 + t];
+    }
+    CHECK(r.flip_rate == doctest::Approx(diag / 21.0));
+    // One batch: the same as counterfactual_v2_candidates per target.
+    const auto yv = y.to_vector<std::int64_t>();
+    std::int64_t changed = 0, changed_flips = 0;
+    for (std::int64_t t = 0; t < 3; ++t) {
+      const auto pred = counterfactual_v2_candidates(G, F, x, t, clf, 3, 2).predicted.to_vector<std::int64_t>();
+      for (std::size_t i = 0; i < pred.size(); ++i)
+        if (yv[i] != t) ++changed, changed_flips += pred[i] == t;
+    }
+    CHECK(r.flip_rate_changed == doctest::Approx(static_cast<double>(changed_flips) / changed));
+    const FlipReport small_batches = evaluate_flips_v2(G, F, clf, x, y, 3, 2, /*batch=*/3);
+    CHECK(small_batches.pairs == 21);
+    std::int64_t total = 0;
+    for (std::int64_t v : small_batches.confusion.to_vector<std::int64_t>()) total += v;
+    CHECK(total == 21);
+    CHECK_THROWS_AS(evaluate_flips_v2(G, F, clf, x, y.narrow(0, 0, 5)), Error);
   }
 }
