@@ -155,27 +155,25 @@ Tensor counterfactual_grid(Generator& generator, StyleEncoder& style_encoder, co
   return xai::upscale(xai::make_grid(tiles, k + 1, 2, 1.0), scale);
 }
 
-FlipReport evaluate_flips(Generator& generator, StyleEncoder& style_encoder, nn::Module& classifier,
-                          const Tensor& images, const Tensor& labels, const Prototypes& prototypes,
-                          std::int64_t max_candidates, std::int64_t batch) {
-  LUMEN_CHECK(images.dim() == 4 && labels.dim() == 1 && labels.size(0) == images.size(0), "evaluate_flips",
+FlipReport count_flips(const Tensor& images, const Tensor& labels, std::int64_t k, std::int64_t batch,
+                       const std::function<Counterfactuals(const Tensor& x, std::int64_t target)>& make,
+                       const char* op) {
+  LUMEN_CHECK(images.dim() == 4 && labels.dim() == 1 && labels.size(0) == images.size(0), op,
               "expected images [N, C, H, W] and labels [N], got ", images.shape(), " and ", labels.shape());
-  LUMEN_CHECK(batch >= 1, "evaluate_flips", "expected batch >= 1, got ", batch);
-  const std::int64_t k = prototypes.num_classes(), n = images.size(0);
-  std::vector<std::int64_t> counts(k * k, 0);
+  LUMEN_CHECK(batch >= 1, op, "expected batch >= 1, got ", batch);
+  const std::int64_t n = images.size(0);
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(k * k), 0);
   std::int64_t flips = 0, changed = 0, changed_flips = 0;
   const std::vector<std::int64_t> y = labels.to_vector<std::int64_t>();
   for (std::int64_t s = 0; s < n; s += batch) {
     const std::int64_t b = std::min(batch, n - s);
-    Tensor x = images.narrow(0, s, b);
+    const Tensor x = images.narrow(0, s, b);
     for (std::int64_t t = 0; t < k; ++t) {
-      Counterfactuals cf = counterfactual(generator, style_encoder, x, t, prototypes,
-                                          {.max_candidates = max_candidates, .classifier = &classifier});
-      const std::vector<std::int64_t> pred = cf.predicted.to_vector<std::int64_t>();
+      const std::vector<std::int64_t> pred = make(x, t).predicted.to_vector<std::int64_t>();
       for (std::int64_t i = 0; i < b; ++i) {
-        LUMEN_CHECK(pred[i] >= 0 && pred[i] < k, "evaluate_flips", "the classifier predicted class ", pred[i],
-                    " but prototypes cover ", k, " classes");
-        ++counts[t * k + pred[i]];
+        LUMEN_CHECK(pred[i] >= 0 && pred[i] < k, op, "the classifier predicted class ", pred[i], " but there are ", k,
+                    " target classes");
+        ++counts[static_cast<std::size_t>(t * k + pred[i])];
         flips += pred[i] == t;
         if (y[s + i] != t) ++changed, changed_flips += pred[i] == t;
       }
@@ -187,6 +185,15 @@ FlipReport evaluate_flips(Generator& generator, StyleEncoder& style_encoder, nn:
   r.flip_rate = r.pairs ? static_cast<double>(flips) / static_cast<double>(r.pairs) : 0.0;
   r.flip_rate_changed = changed ? static_cast<double>(changed_flips) / static_cast<double>(changed) : 0.0;
   return r;
+}
+
+FlipReport evaluate_flips(Generator& generator, StyleEncoder& style_encoder, nn::Module& classifier,
+                          const Tensor& images, const Tensor& labels, const Prototypes& prototypes,
+                          std::int64_t max_candidates, std::int64_t batch) {
+  return count_flips(images, labels, prototypes.num_classes(), batch, [&](const Tensor& x, std::int64_t t) {
+    return counterfactual(generator, style_encoder, x, t, prototypes,
+                          {.max_candidates = max_candidates, .classifier = &classifier});
+  }, "evaluate_flips");
 }
 
 }  // namespace lumen::gan

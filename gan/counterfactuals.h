@@ -70,6 +70,13 @@ struct FlipReport {
   std::int64_t pairs = 0;
 };
 
+// The flip-rate bookkeeping shared by both GANs: every image of (images, labels) turned into every
+// class 0..k-1 by make(x, t) (which returns the chosen Counterfactuals, with `predicted` set), in
+// batches of `batch`, counted into a target × predicted confusion matrix. `op` names the caller in errors.
+FlipReport count_flips(const Tensor& images, const Tensor& labels, std::int64_t k, std::int64_t batch,
+                       const std::function<Counterfactuals(const Tensor& x, std::int64_t target)>& make,
+                       const char* op);
+
 // Every image of (images, labels) turned into every class 0..K-1 (K = prototypes.num_classes()), in
 // batches of `batch`, and classified. Uses opt.max_candidates reference images per target (the
 // classifier is always the one passed here).

@@ -14,6 +14,7 @@
 #include "nn/losses.h"
 #include "nn/mnist.h"
 #include "nn/safetensors.h"
+#include "gan/run_loop.h"
 #include "xai/image.h"
 
 namespace lumen::gan {
@@ -539,34 +540,9 @@ Counterfactuals counterfactual_v2_candidates(StarGanGenerator& generator, Mappin
 FlipReport evaluate_flips_v2(StarGanGenerator& generator, MappingNetwork& mapping, nn::Module& classifier,
                              const Tensor& images, const Tensor& labels, std::int64_t max_candidates,
                              std::uint64_t seed, std::int64_t batch) {
-  LUMEN_CHECK(images.dim() == 4 && labels.dim() == 1 && labels.size(0) == images.size(0), "evaluate_flips_v2",
-              "expected images [N, C, H, W] and labels [N], got ", images.shape(), " and ", labels.shape());
-  LUMEN_CHECK(batch >= 1, "evaluate_flips_v2", "expected batch >= 1, got ", batch);
-  const std::int64_t k = mapping.num_classes, n = images.size(0);
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(k * k), 0);
-  std::int64_t flips = 0, changed = 0, changed_flips = 0;
-  const std::vector<std::int64_t> y = labels.to_vector<std::int64_t>();
-  for (std::int64_t s = 0; s < n; s += batch) {
-    const std::int64_t b = std::min(batch, n - s);
-    const Tensor x = images.narrow(0, s, b);
-    for (std::int64_t t = 0; t < k; ++t) {
-      const Counterfactuals cf = counterfactual_v2_candidates(generator, mapping, x, t, classifier, max_candidates, seed);
-      const std::vector<std::int64_t> pred = cf.predicted.to_vector<std::int64_t>();
-      for (std::int64_t i = 0; i < b; ++i) {
-        LUMEN_CHECK(pred[i] >= 0 && pred[i] < k, "evaluate_flips_v2", "the classifier predicted class ", pred[i],
-                    " but the mapping network has ", k, " classes");
-        ++counts[static_cast<std::size_t>(t * k + pred[i])];
-        flips += pred[i] == t;
-        if (y[s + i] != t) ++changed, changed_flips += pred[i] == t;
-      }
-    }
-  }
-  FlipReport r;
-  r.confusion = tensor_from(counts, {k, k});
-  r.pairs = n * k;
-  r.flip_rate = r.pairs ? static_cast<double>(flips) / static_cast<double>(r.pairs) : 0.0;
-  r.flip_rate_changed = changed ? static_cast<double>(changed_flips) / static_cast<double>(changed) : 0.0;
-  return r;
+  return count_flips(images, labels, mapping.num_classes, batch, [&](const Tensor& x, std::int64_t t) {
+    return counterfactual_v2_candidates(generator, mapping, x, t, classifier, max_candidates, seed);
+  }, "evaluate_flips_v2");
 }
 
 Tensor counterfactual_grid_v2(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& sources,
@@ -583,6 +559,8 @@ Tensor counterfactual_grid_v2(StarGanGenerator& generator, MappingNetwork& mappi
 }
 
 // ---- the entry point
+
+std::int64_t steps_of(const StarGanTrainer& t) { return t.steps(); }  // for detail::run_epochs
 
 StarGanRunSummary run_stargan_training(const StarGanRunOptions& opt) {
   namespace fs = std::filesystem;
@@ -602,36 +580,11 @@ StarGanRunSummary run_stargan_training(const StarGanRunOptions& opt) {
   lumen::Generator zg(opt.stargan.seed + 3);
   const Tensor sample_z = randn({1, opt.stargan.latent_dim}, {}, &zg);
 
-  fs::create_directories(opt.out_dir);
-  StarGanRunSummary summary;
-  summary.checkpoint = (fs::path(opt.out_dir) / "checkpoint.safetensors").string();
-  summary.samples = (fs::path(opt.out_dir) / "samples.png").string();
-
   StarGanTrainer trainer(opt.stargan);
-  if (opt.resume && fs::exists(summary.checkpoint)) {
-    trainer.load_checkpoint(summary.checkpoint);
-    if (opt.stargan.log)
-      std::fprintf(opt.stargan.log, "resumed from %s at epoch %lld, step %lld\n", summary.checkpoint.c_str(),
-                   static_cast<long long>(trainer.epoch()), static_cast<long long>(trainer.steps()));
-  }
-  const std::int64_t first_step = trainer.steps();
-  double output_s = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  trainer.fit(images, labels, [&](StarGanTrainer& t) {
-    const auto t_out = std::chrono::steady_clock::now();
-    xai::save_png(summary.samples,
-                  counterfactual_grid_v2(*t.models->generator_ema, *t.models->mapping_ema, sample_sources, sample_z));
-    t.save_checkpoint(summary.checkpoint);
-    output_s += seconds_since(t_out);
-  });
-  summary.seconds = seconds_since(t0) - output_s;
-  summary.epochs = trainer.epoch();
-  summary.steps = trainer.steps();
-  summary.steps_run = trainer.steps() - first_step;
-  summary.steps_per_s = summary.seconds > 0 ? static_cast<double>(summary.steps_run) / summary.seconds : 0.0;
-  summary.last = trainer.last_losses();
-  if (trainer.step_in_epoch() > 0) trainer.save_checkpoint(summary.checkpoint);  // stopped mid-epoch (max_steps)
-  return summary;
+  return detail::run_epochs<StarGanTrainer, StarGanRunSummary>(
+      trainer, opt.out_dir, opt.resume, opt.stargan.log, images, labels, [&](StarGanTrainer& t) {
+        return counterfactual_grid_v2(*t.models->generator_ema, *t.models->mapping_ema, sample_sources, sample_z);
+      });
 }
 
 }  // namespace lumen::gan

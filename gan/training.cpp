@@ -13,6 +13,7 @@
 #include "nn/losses.h"
 #include "nn/mnist.h"
 #include "nn/safetensors.h"
+#include "gan/run_loop.h"
 #include "xai/image.h"
 
 namespace lumen::gan {
@@ -258,6 +259,8 @@ void GanTrainer::load_checkpoint(const std::string& path) {
 
 // ---- the course's recipe on ColoredMNIST
 
+std::int64_t steps_of(const GanTrainer& t) { return t.step(); }  // for detail::run_epochs
+
 RunSummary run_training(const RunOptions& opt) {
   if (opt.threads > 0) omp_set_num_threads(opt.threads);
   const nn::MnistSplit split = nn::split_mnist(nn::load_mnist((fs::path(opt.data_dir) / "mnist").string()));
@@ -281,36 +284,13 @@ RunSummary run_training(const RunOptions& opt) {
   }
   const Tensor sample_sources = cat(sources, 0);
 
-  fs::create_directories(opt.out_dir);
-  RunSummary summary;
-  summary.checkpoint = (fs::path(opt.out_dir) / "checkpoint.safetensors").string();
-  summary.samples = (fs::path(opt.out_dir) / "samples.png").string();
-
   GanTrainer trainer(opt.gan);
-  if (opt.resume && fs::exists(summary.checkpoint)) {
-    trainer.load_checkpoint(summary.checkpoint);
-    if (opt.gan.log)
-      std::fprintf(opt.gan.log, "resumed from %s at epoch %lld, step %lld\n", summary.checkpoint.c_str(),
-                   static_cast<long long>(trainer.epoch()), static_cast<long long>(trainer.step()));
-  }
-  const std::int64_t first_step = trainer.step();
-  double output_s = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  trainer.fit(images, labels, [&](GanTrainer& t) {
-    const auto t_out = std::chrono::steady_clock::now();
-    xai::save_png(summary.samples,
-                  counterfactual_grid(*t.models->generator, *t.models->style_encoder, sample_sources, styles));
-    t.save_checkpoint(summary.checkpoint);
-    output_s += seconds_since(t_out);
-  });
-  summary.seconds = seconds_since(t0) - output_s;
-  summary.epochs = trainer.epoch();
-  summary.steps = trainer.step();
-  summary.steps_run = trainer.step() - first_step;
-  summary.steps_per_s = summary.seconds > 0 ? static_cast<double>(summary.steps_run) / summary.seconds : 0.0;
-  summary.last = trainer.last_losses();
-  if (trainer.step_in_epoch() > 0) trainer.save_checkpoint(summary.checkpoint);  // stopped mid-epoch (max_steps)
-  return summary;
+  return detail::run_epochs<GanTrainer, RunSummary>(trainer, opt.out_dir, opt.resume, opt.gan.log, images, labels,
+                                                    [&](GanTrainer& t) {
+                                                      return counterfactual_grid(*t.models->generator,
+                                                                                 *t.models->style_encoder,
+                                                                                 sample_sources, styles);
+                                                    });
 }
 
 }  // namespace lumen::gan

@@ -28,6 +28,11 @@ namespace lumen::xai {
 // [N, ...] -> [N, K]: what the methods call. Must be a pure function of its input (eval mode).
 using ForwardFn = std::function<Tensor(const Tensor&)>;
 
+// Any attribution method as a function (inputs [N, ...], their targets) -> attributions: what
+// NoiseTunnel and the evaluation metrics take.
+class Target;
+using AttributionFn = std::function<Tensor(const Tensor& inputs, const Target& target)>;
+
 // m(x), hooks included (so layer methods can observe it). Holds a reference: m must outlive it.
 ForwardFn forward_of(nn::Module& m);
 

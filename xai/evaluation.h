@@ -26,8 +26,6 @@ class Module;
 
 namespace lumen::xai {
 
-// An attribution method as a function: inputs [N, ...] and their targets -> attributions like inputs.
-using AttributionFn = std::function<Tensor(const Tensor& inputs, const Target& target)>;
 // The same, for a method that must be rebuilt on (possibly randomised) model weights.
 using ModelAttributionFn = std::function<Tensor(nn::Module& model, const Tensor& inputs, const Target& target)>;
 

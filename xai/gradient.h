@@ -19,8 +19,6 @@
 
 namespace lumen::xai {
 
-// Any attribution method as a function: what NoiseTunnel and the evaluation metrics take.
-using AttributionFn = std::function<Tensor(const Tensor& inputs, const Target& target)>;
 
 class Saliency {
  public:
