@@ -202,6 +202,28 @@ TEST_SUITE("conv") {
       }
   }
 
+  TEST_CASE("float32 through the packed GEMM, im2col in several chunks: same as float64") {
+    // K = 48 * 9 = 432 rows of im2col at 28x28 is more than one chunk (kernels/cpu/conv.cpp: tap_chunk),
+    // and O = 20 leaves a ragged GEMM panel: forward, input and weight gradients against float64.
+    Generator gen(11);
+    for (const Conv2dOptions& o : {opts(1, 1), opts(2, 1)}) {
+      Tensor x = randn({3, 48, 28, 28}, {.dtype = DType::float64}, &gen), w = mul(randn({20, 48, 3, 3}, {.dtype = DType::float64}, &gen), 0.1);
+      Tensor b = randn({20}, {.dtype = DType::float64}, &gen);
+      auto run = [&](DType dt) {
+        Tensor xd = x.to(dt).detach().requires_grad_(), wd = w.to(dt).detach().requires_grad_();
+        Tensor bd = b.to(dt).detach().requires_grad_();
+        Tensor y = conv2d(xd, wd, bd, o);
+        std::vector<Tensor> g = autograd::grad({y}, {xd, wd}, {ones(y.shape(), {.dtype = dt})});
+        return std::vector<Tensor>{y, g[0], g[1]};
+      };
+      const std::vector<Tensor> want = run(DType::float64), got = run(DType::float32);
+      for (int i = 0; i < 3; ++i) {
+        INFO("output " << i << " stride " << o.stride.first);
+        CHECK(allclose(got[i], want[i].to_vector<double>(), 1e-4));
+      }
+    }
+  }
+
   TEST_CASE("conv_transpose2d matches the direct loops") {
     Generator gen(8);
     struct Case {
