@@ -156,6 +156,9 @@ TEST_SUITE("pool") {
       CHECK_GRAD([size](const V& v) { return upsample_bilinear2d(v[0], size, true); }, {x});
       CHECK_GRAD([size](const V& v) { return upsample_bilinear2d(v[0], size, false); }, {x});
     }
+    // whole factors take the plain-copy path (kernels/cpu/pool.cpp: Resampler::repeat_factor)
+    for (auto size : {std::pair<std::int64_t, std::int64_t>{10, 12}, {15, 6}, {5, 18}})
+      CHECK_GRAD([size](const V& v) { return upsample_nearest2d(v[0], size); }, {x});
     // non-contiguous inputs (NHWC storage, a strided slice) and a 3-D input
     Tensor nhwc = leaf({2, 5, 6, 2}, -1, 1, 51);
     CHECK_GRAD([](const V& v) { return max_pool2d(v[0].permute({0, 3, 1, 2}), pool(2)); }, {nhwc});
@@ -168,6 +171,7 @@ TEST_SUITE("pool") {
     CHECK_GRADGRAD(ap(pool(3, 2, 1, true, false)), {s});
     CHECK_GRADGRAD([](const V& v) { return adaptive_avg_pool2d(v[0], {3, 2}); }, {s});
     CHECK_GRADGRAD([](const V& v) { return upsample_nearest2d(v[0], {5, 7}); }, {s});
+    CHECK_GRADGRAD([](const V& v) { return upsample_nearest2d(v[0], {8, 10}); }, {s});
     CHECK_GRADGRAD([](const V& v) { return upsample_bilinear2d(v[0], {6, 3}, false); }, {s});
     CHECK_GRADGRAD([](const V& v) { return square(upsample_bilinear2d(v[0], {5, 7}, true)); }, {s});  // curvature
   }

@@ -98,10 +98,30 @@ template <class T> void max_pool_typed(const Tensor& x_in, const Tensor& out, co
 template <class T> struct Resampler {
   const Taps &th, &tw;
   std::vector<T> wh, ww;  // the tap weights in T, converted once
-  Resampler(const Taps& h, const Taps& w) : th(h), tw(w), wh(h.weight.begin(), h.weight.end()), ww(w.weight.begin(), w.weight.end()) {}
+  std::int64_t fh, fw;    // nearest upsampling by whole factors (both > 0): plain copies, no tap loops
+  Resampler(const Taps& h, const Taps& w)
+      : th(h), tw(w), wh(h.weight.begin(), h.weight.end()), ww(w.weight.begin(), w.weight.end()),
+        fh(repeat_factor(h)), fw(repeat_factor(w)) {}
+
+  // f when output o is exactly input o / f (one tap of weight 1 each), else 0.
+  static std::int64_t repeat_factor(const Taps& t) {
+    if (t.in_size == 0 || t.out_size() % t.in_size != 0) return 0;
+    const std::int64_t f = t.out_size() / t.in_size;
+    for (std::int64_t o = 0; o < t.out_size(); ++o)
+      if (t.start[o + 1] != t.start[o] + 1 || t.index[t.start[o]] != o / f || t.weight[t.start[o]] != 1.0) return 0;
+    return f;
+  }
 
   void forward(const T* x, T* out, T* tmp) const {
     const std::int64_t H = th.in_size, W = tw.in_size, OH = th.out_size(), OW = tw.out_size();
+    if (fh && fw) {
+      for (std::int64_t h = 0; h < H; ++h) {
+        T* o = out + h * fh * OW;
+        for (std::int64_t w = 0; w < W; ++w) std::fill(o + w * fw, o + (w + 1) * fw, x[h * W + w]);
+        for (std::int64_t r = 1; r < fh; ++r) std::copy(o, o + OW, o + r * OW);
+      }
+      return;
+    }
     for (std::int64_t h = 0; h < H; ++h)
       for (std::int64_t ow = 0; ow < OW; ++ow) {
         T s = 0;
@@ -121,6 +141,16 @@ template <class T> struct Resampler {
   // dx = A_hᵀ G A_w: the same two passes in reverse, each scattering where forward gathered.
   void adjoint(const T* g, T* dx, T* tmp) const {
     const std::int64_t H = th.in_size, W = tw.in_size, OH = th.out_size(), OW = tw.out_size();
+    if (fh && fw) {  // each input pixel sums its fh × fw block
+      for (std::int64_t h = 0; h < H; ++h)
+        for (std::int64_t w = 0; w < W; ++w) {
+          T s = 0;
+          for (std::int64_t r = 0; r < fh; ++r)
+            for (std::int64_t c = 0; c < fw; ++c) s += g[(h * fh + r) * OW + w * fw + c];
+          dx[h * W + w] = s;
+        }
+      return;
+    }
     std::fill(tmp, tmp + H * OW, T(0));
     for (std::int64_t oh = 0; oh < OH; ++oh)
       for (std::int64_t k = th.start[oh]; k < th.start[oh + 1]; ++k) {
