@@ -311,10 +311,13 @@ int main(int argc, char** argv) {
       if (o.fresh && fs::exists(out / "stargan" / "checkpoint.safetensors"))
         fs::remove(out / "stargan" / "checkpoint.safetensors");
       const gan::StarGanRunSummary gs = gan::run_stargan_training(run);
-      std::printf("  %lld steps in %.1f s (%.2f steps/s); last losses: adversarial %.4f, style %.4f, cycle %.4f, "
-                  "D %.4f\n",
-                  static_cast<long long>(gs.steps_run), gs.seconds, gs.steps_per_s, gs.last.adversarial, gs.last.style,
-                  gs.last.cycle, gs.last.discriminator());
+      if (gs.steps_run == 0)
+        std::printf("  the checkpoint has all %lld steps already (--fresh retrains)\n", static_cast<long long>(gs.steps));
+      else
+        std::printf("  %lld steps in %.1f s (%.2f steps/s); last losses: adversarial %.4f, style %.4f, cycle %.4f, "
+                    "D %.4f\n",
+                    static_cast<long long>(gs.steps_run), gs.seconds, gs.steps_per_s, gs.last.adversarial, gs.last.style,
+                    gs.last.cycle, gs.last.discriminator());
       sg = gan::load_stargan_models(gs.checkpoint);
       sg->eval();
       gan_steps = gs.steps, gan_seconds = gs.seconds, gan_steps_per_s = gs.steps_per_s;
@@ -341,8 +344,11 @@ int main(int argc, char** argv) {
       run.resume = !o.fresh;
       if (o.fresh && fs::exists(out / "gan" / "checkpoint.safetensors")) fs::remove(out / "gan" / "checkpoint.safetensors");
       const gan::RunSummary gs = gan::run_training(run);
-      std::printf("  %lld steps in %.1f s (%.2f steps/s); last losses: cycle %.4f, adversarial %.4f\n",
-                  static_cast<long long>(gs.steps_run), gs.seconds, gs.steps_per_s, gs.last.cycle, gs.last.adversarial);
+      if (gs.steps_run == 0)
+        std::printf("  the checkpoint has all %lld steps already (--fresh retrains)\n", static_cast<long long>(gs.steps));
+      else
+        std::printf("  %lld steps in %.1f s (%.2f steps/s); last losses: cycle %.4f, adversarial %.4f\n",
+                    static_cast<long long>(gs.steps_run), gs.seconds, gs.steps_per_s, gs.last.cycle, gs.last.adversarial);
       models = gan::load_gan_models(gs.checkpoint);
       G = models->generator_ema.get();
       S = models->style_encoder_ema.get();
