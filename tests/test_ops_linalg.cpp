@@ -47,6 +47,31 @@ TEST_SUITE("linalg") {
                    1e-4));
   }
 
+  TEST_CASE("float32: every operand layout, products split across threads, batches, padded rows") {
+    // Sizes above the split threshold (M·N·K >= 2^18) in both orientations (M >= N splits rows, else
+    // columns), a batch of small products (one per thread), and a leading dimension of 1024 floats
+    // (kernels/cpu/sgemm.cpp packs such an A instead of reading it in place).
+    Generator g(4);
+    struct Case {
+      std::int64_t batch, M, K, N;
+    };
+    for (const Case& c : {Case{1, 300, 130, 70}, Case{1, 40, 150, 333}, Case{5, 17, 31, 9}, Case{1, 96, 64, 1024},
+                         Case{1, 1, 300, 7}, Case{3, 5, 1, 4}}) {
+      Tensor a = randn({c.batch, c.M, c.K}, {.dtype = DType::float64}, &g);
+      Tensor b = randn({c.batch, c.K, c.N}, {.dtype = DType::float64}, &g);
+      const std::vector<double> want = matmul(a, b).to_vector<double>();
+      Tensor af = a.to(DType::float32), bf = b.to(DType::float32);
+      Tensor at = af.transpose(1, 2).contiguous().transpose(1, 2);  // same values, column-major storage
+      Tensor bt = bf.transpose(1, 2).contiguous().transpose(1, 2);
+      for (const Tensor& x : {af, at})
+        for (const Tensor& y : {bf, bt}) {
+          INFO("batch " << c.batch << " M " << c.M << " K " << c.K << " N " << c.N << " a col-major "
+                        << (x.stride(1) == 1) << " b col-major " << (y.stride(1) == 1));
+          CHECK(allclose(matmul(x, y), want, 1e-4));
+        }
+    }
+  }
+
   TEST_CASE("gradcheck and gradgradcheck") {
     Tensor a = leaf({3, 4}, -1, 1, 41), b = leaf({4, 2}, -1, 1, 42);
     Tensor ba = leaf({2, 3, 4}, -1, 1, 43), bb = leaf({2, 4, 2}, -1, 1, 44), v = leaf({4}, -1, 1, 45);

@@ -1,4 +1,5 @@
-// Batched GEMM through Eigen. Each operand matrix is mapped in place when one of its two last dims is
+// Batched GEMM: float through packed_sgemm (kernels/cpu/sgemm.h) where the CPU has AVX-512, everything
+// else through Eigen. Each operand matrix is mapped in place when one of its two last dims is
 // unit-stride (row-major, or column-major, which is how a transposed view looks), so backward's
 // a^T and b^T cost no copy. Small batched products run one matrix per thread; a single large product
 // is split into row or column blocks, one per thread, each a single-threaded Eigen GEMM. (Eigen's own
@@ -7,7 +8,10 @@
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 
+#include <type_traits>
+
 #include "kernels/cpu/loops.h"
+#include "kernels/cpu/sgemm.h"
 #include "kernels/kernels.h"
 
 namespace lumen::kernels::cpu {
@@ -32,6 +36,29 @@ Operand as_operand(const Tensor& x) {
   return {c, false, cols};
 }
 
+// Product i of a float batch through packed_sgemm (sgemm.h), computed as Cᵀ = Bᵀ · Aᵀ: C's contiguous
+// rows become the kernel's contiguous columns, so whole tiles are stored straight into C. Large
+// products are split across threads as in gemm_batch below.
+void packed_one(const Operand& a, const Operand& b, float* c, std::int64_t i, std::int64_t M, std::int64_t N,
+                std::int64_t K, bool parallel_batches) {
+  // (row stride, column stride) of A(r, p) and B(p, j) as stored
+  const std::int64_t ars = a.col_major ? 1 : a.ld, acs = a.col_major ? a.ld : 1;
+  const std::int64_t brs = b.col_major ? 1 : b.ld, bcs = b.col_major ? b.ld : 1;
+  const float* pa = a.t.data<float>() + i * a.t.stride(0);
+  const float* pb = b.t.data<float>() + i * b.t.stride(0);
+  auto block = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
+    // Cᵀ(j, r) = Σ_p Bᵀ(j, p) Aᵀ(p, r) for rows r0..r1, columns c0..c1 of C
+    packed_sgemm(c1 - c0, r1 - r0, K, {pb + c0 * bcs, bcs, brs}, {pa + r0 * ars, acs, ars}, {c + r0 * N + c0, 1, N},
+                 false);
+  };
+  if (parallel_batches || M * N * K < (1 << 18))
+    block(0, M, 0, N);
+  else if (M >= N)
+    parallel_for(M, 32, [&](std::int64_t r0, std::int64_t r1) { block(r0, r1, 0, N); });
+  else
+    parallel_for(N, 32, [&](std::int64_t c0, std::int64_t c1) { block(0, M, c0, c1); });
+}
+
 template <class T, int OA, int OB>
 void gemm_batch(const Operand& a, const Operand& b, const Tensor& out, std::int64_t batch, bool parallel_batches) {
   const std::int64_t M = out.size(1), N = out.size(2), K = a.t.size(2);
@@ -39,6 +66,8 @@ void gemm_batch(const Operand& a, const Operand& b, const Tensor& out, std::int6
   const T* pb = b.t.template data<T>();
   T* po = out.data<T>();
   auto one = [&](std::int64_t i) {
+    if constexpr (std::is_same_v<T, float>)
+      if (packed_sgemm_available()) return packed_one(a, b, po + i * M * N, i, M, N, K, parallel_batches);
     MatMap<T, OA> A(pa + i * a.t.stride(0), M, K, Eigen::OuterStride<>(a.ld));
     MatMap<T, OB> B(pb + i * b.t.stride(0), K, N, Eigen::OuterStride<>(b.ld));
     Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> C(po + i * M * N, M, N);
