@@ -15,11 +15,18 @@
 #include "nn/mnist.h"
 #include "nn/safetensors.h"
 #include "gan/run_loop.h"
+#include "gan/trainer_util.h"
 #include "xai/image.h"
 
 namespace lumen::gan {
 
 namespace {
+
+using detail::meta_int;
+using detail::network_tensors;
+using detail::seconds_since;
+using detail::set_requires_grad;
+using detail::with_prefix;
 
 constexpr double kSlope = 0.2;  // LeakyReLU slope, as the paper
 const double kInvSqrt2 = 1.0 / std::sqrt(2.0);
@@ -30,10 +37,6 @@ void check_labels(const char* op, const Tensor& y, std::int64_t n) {
   LUMEN_CHECK(y.defined() && y.dim() == 1 && y.size(0) == n && y.dtype() == DType::int64, op,
               "expected int64 class indices [", n, "], got ",
               y.defined() ? y.shape() : Shape{}, y.defined() ? std::string(" (") + dtype_name(y.dtype()) + ")" : " (undefined)");
-}
-
-void set_requires_grad(nn::Module& m, bool on) {
-  for (Tensor p : m.parameters()) p.requires_grad_(on);
 }
 
 // Freezes a module's parameters for a scope (no gradient computed for them), even if the scope throws.
@@ -52,21 +55,8 @@ nn::AdamOptions adam(const StarGanOptions& o, double lr) {
   return {.lr = lr, .beta1 = o.beta1, .beta2 = o.beta2, .weight_decay = o.weight_decay};
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 std::int64_t meta_int(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
-  auto it = meta.find(key);
-  LUMEN_CHECK(it != meta.end(), "StarGanTrainer::load_checkpoint", "'", path, "' has no '", key,
-              "' in its metadata: not a checkpoint written by StarGanTrainer");
-  try {
-    return std::stoll(it->second);
-  } catch (const std::exception&) {
-    LUMEN_CHECK(false, "StarGanTrainer::load_checkpoint", "'", path, "': metadata '", key, "' = '", it->second,
-                "' is not an integer");
-  }
-  return 0;
+  return meta_int(meta, key, path, "StarGanTrainer::load_checkpoint", "StarGanTrainer");
 }
 
 // The architecture fields of StarGanOptions, by their metadata names.
@@ -83,18 +73,6 @@ StarGanOptions architecture_of(const std::map<std::string, std::string>& meta, c
   const auto fields = arch_fields(o);
   for (std::size_t i = 0; i < fields.size(); ++i) *fields[i] = meta_int(meta, kArchKeys[i], path);
   return o;
-}
-
-std::map<std::string, Tensor> network_tensors(std::map<std::string, Tensor> all) {
-  for (auto it = all.begin(); it != all.end();) it = it->first.rfind("optim_", 0) == 0 ? all.erase(it) : std::next(it);
-  return all;
-}
-
-nn::StateDict with_prefix(const std::map<std::string, Tensor>& all, const std::string& prefix) {
-  nn::StateDict out;
-  for (const auto& [k, t] : all)
-    if (k.rfind(prefix, 0) == 0) out.emplace_back(k.substr(prefix.size()), t);
-  return out;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "nn/mnist.h"
 #include "nn/safetensors.h"
 #include "gan/run_loop.h"
+#include "gan/trainer_util.h"
 #include "xai/image.h"
 
 namespace lumen::gan {
@@ -21,6 +22,12 @@ namespace lumen::gan {
 namespace fs = std::filesystem;
 
 namespace {
+
+using detail::meta_int;
+using detail::network_tensors;
+using detail::seconds_since;
+using detail::set_requires_grad;
+using detail::with_prefix;
 
 GeneratorOptions generator_options(const GanOptions& o) {
   return {.image_channels = 3, .style_size = o.style_size, .depth = o.depth, .num_fmaps = o.num_fmaps,
@@ -32,25 +39,8 @@ std::vector<Tensor> concat(std::vector<Tensor> a, const std::vector<Tensor>& b) 
   return a;
 }
 
-void set_requires_grad(nn::Module& m, bool on) {
-  for (Tensor p : m.parameters()) p.requires_grad_(on);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 std::int64_t meta_int(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
-  auto it = meta.find(key);
-  LUMEN_CHECK(it != meta.end(), "GanTrainer::load_checkpoint", "'", path, "' has no '", key,
-              "' in its metadata: not a GAN checkpoint written by GanTrainer");
-  try {
-    return std::stoll(it->second);
-  } catch (const std::exception&) {
-    LUMEN_CHECK(false, "GanTrainer::load_checkpoint", "'", path, "': metadata '", key, "' = '", it->second,
-                "' is not an integer");
-  }
-  return 0;
+  return meta_int(meta, key, path, "GanTrainer::load_checkpoint", "GanTrainer");
 }
 
 // The architecture a checkpoint was written with, from its metadata.
@@ -62,19 +52,6 @@ GanOptions architecture_of(const std::map<std::string, std::string>& meta, const
   o.num_classes = meta_int(meta, "num_classes", path);
   o.sigmoid = meta.count("sigmoid") ? meta_int(meta, "sigmoid", path) != 0 : true;
   return o;
-}
-
-// The networks' tensors of a checkpoint (everything but the optimizers' "optim_*" entries).
-std::map<std::string, Tensor> network_tensors(std::map<std::string, Tensor> all) {
-  for (auto it = all.begin(); it != all.end();) it = it->first.rfind("optim_", 0) == 0 ? all.erase(it) : std::next(it);
-  return all;
-}
-
-nn::StateDict with_prefix(const std::map<std::string, Tensor>& all, const std::string& prefix) {
-  nn::StateDict out;
-  for (const auto& [k, t] : all)
-    if (k.rfind(prefix, 0) == 0) out.emplace_back(k.substr(prefix.size()), t);
-  return out;
 }
 
 }  // namespace
