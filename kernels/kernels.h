@@ -21,39 +21,32 @@ enum class UnaryOp {
 enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum, gt, lt, ge, le, eq, ne, relu_grad };
 enum class ReduceOp { sum, max, min };
 
-namespace cpu {
-void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b);
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
-void copy(const Tensor& src, const Tensor& dst);
-void fill(const Tensor& dst, double value);
-void axpy(const Tensor& dst, const Tensor& src, double alpha);
-void reduce(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out);
-void arg_reduce(ReduceOp op, const Tensor& x, std::int64_t dim, const Tensor& values, const Tensor& indices);
-void softmax(const Tensor& x, std::int64_t dim, bool log, const Tensor& out);
-void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
-void random_uniform(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi);
-void random_normal(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std);
-void random_int(const Tensor& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi);
-}  // namespace cpu
+// Each device implements the same set, declared once here for both namespaces.
+#define LUMEN_CORE_KERNELS_DECLARE \
+void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b); \
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out); \
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out); \
+void copy(const Tensor& src, const Tensor& dst); \
+void fill(const Tensor& dst, double value); \
+void axpy(const Tensor& dst, const Tensor& src, double alpha); \
+void reduce(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out); \
+void arg_reduce(ReduceOp op, const Tensor& x, std::int64_t dim, const Tensor& values, const Tensor& indices); \
+void softmax(const Tensor& x, std::int64_t dim, bool log, const Tensor& out); \
+void matmul(const Tensor& a, const Tensor& b, const Tensor& out); \
+void random_uniform(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi); \
+void random_normal(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std); \
+void random_int(const Tensor& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi); \
+  /* end */
 
+namespace cpu {
+LUMEN_CORE_KERNELS_DECLARE
+}  // namespace cpu
 #ifdef LUMEN_WITH_CUDA
 namespace cuda {
-void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b);
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
-void copy(const Tensor& src, const Tensor& dst);
-void fill(const Tensor& dst, double value);
-void axpy(const Tensor& dst, const Tensor& src, double alpha);
-void reduce(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out);
-void arg_reduce(ReduceOp op, const Tensor& x, std::int64_t dim, const Tensor& values, const Tensor& indices);
-void softmax(const Tensor& x, std::int64_t dim, bool log, const Tensor& out);
-void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
-void random_uniform(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi);
-void random_normal(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std);
-void random_int(const Tensor& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi);
+LUMEN_CORE_KERNELS_DECLARE
 }  // namespace cuda
 #endif
+#undef LUMEN_CORE_KERNELS_DECLARE
 
 inline void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a = 0, double b = 0) {
   LUMEN_DISPATCH_GPU("unary", x.device(), unary, op, x, out, a, b);

@@ -63,11 +63,8 @@ template <class T> __device__ T binary_op(BinaryOp op, T x, T y) {
   return x;
 }
 
-#define GRID_STRIDE(i, n) \
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < (n); i += std::int64_t(gridDim.x) * blockDim.x)
-
 template <class T> __global__ void unary_kernel(UnaryOp op, Indexer<2> ix, const T* x, T* out, T a, T b) {
-  GRID_STRIDE(i, ix.numel) {
+  LUMEN_GRID_STRIDE(i, ix.numel) {
     std::int64_t off[2];
     ix.offsets(i, off);
     out[off[0]] = unary_op<T>(op, x[off[1]], a, b);
@@ -75,7 +72,7 @@ template <class T> __global__ void unary_kernel(UnaryOp op, Indexer<2> ix, const
 }
 
 template <class T> __global__ void binary_kernel(BinaryOp op, Indexer<3> ix, const T* a, const T* b, T* out) {
-  GRID_STRIDE(i, ix.numel) {
+  LUMEN_GRID_STRIDE(i, ix.numel) {
     std::int64_t off[3];
     ix.offsets(i, off);
     out[off[0]] = binary_op<T>(op, a[off[1]], b[off[2]]);
@@ -83,7 +80,7 @@ template <class T> __global__ void binary_kernel(BinaryOp op, Indexer<3> ix, con
 }
 
 template <class T, class C> __global__ void where_kernel(Indexer<4> ix, const C* cond, const T* a, const T* b, T* out) {
-  GRID_STRIDE(i, ix.numel) {
+  LUMEN_GRID_STRIDE(i, ix.numel) {
     std::int64_t off[4];
     ix.offsets(i, off);
     out[off[0]] = cond[off[1]] != C(0) ? a[off[2]] : b[off[3]];
@@ -91,7 +88,7 @@ template <class T, class C> __global__ void where_kernel(Indexer<4> ix, const C*
 }
 
 template <class D, class S> __global__ void copy_kernel(Indexer<2> ix, const S* src, D* dst) {
-  GRID_STRIDE(i, ix.numel) {
+  LUMEN_GRID_STRIDE(i, ix.numel) {
     std::int64_t off[2];
     ix.offsets(i, off);
     dst[off[0]] = static_cast<D>(src[off[1]]);
@@ -99,7 +96,7 @@ template <class D, class S> __global__ void copy_kernel(Indexer<2> ix, const S* 
 }
 
 template <class T> __global__ void fill_kernel(Indexer<1> ix, T* dst, T value) {
-  GRID_STRIDE(i, ix.numel) {
+  LUMEN_GRID_STRIDE(i, ix.numel) {
     std::int64_t off[1];
     ix.offsets(i, off);
     dst[off[0]] = value;
@@ -107,7 +104,7 @@ template <class T> __global__ void fill_kernel(Indexer<1> ix, T* dst, T value) {
 }
 
 template <class T> __global__ void axpy_kernel(Indexer<2> ix, T* dst, const T* src, T alpha) {
-  GRID_STRIDE(i, ix.numel) {
+  LUMEN_GRID_STRIDE(i, ix.numel) {
     std::int64_t off[2];
     ix.offsets(i, off);
     dst[off[0]] += alpha * src[off[1]];

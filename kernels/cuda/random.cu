@@ -10,11 +10,8 @@
 namespace lumen::kernels::cuda {
 namespace {
 
-#define GRID_STRIDE(i, n) \
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < (n); i += std::int64_t(gridDim.x) * blockDim.x)
-
 template <class T> __global__ void uniform_kernel(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset, double lo, double hi) {
-  GRID_STRIDE(i, n) {
+  LUMEN_GRID_STRIDE(i, n) {
     const Philox4 r = philox4x32(offset + i, seed);
     const double u = std::is_same_v<T, float> ? uniform_float(r.v[0]) : uniform_double(r.v[0], r.v[1]);
     p[i] = static_cast<T>(lo + (hi - lo) * u);
@@ -22,7 +19,7 @@ template <class T> __global__ void uniform_kernel(T* p, std::int64_t n, std::uin
 }
 
 template <class T> __global__ void normal_kernel(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset, double mean, double std) {
-  GRID_STRIDE(i, n) {
+  LUMEN_GRID_STRIDE(i, n) {
     const Philox4 r = philox4x32(offset + i, seed);
     const double u1 = 1.0 - uniform_double(r.v[0], r.v[1]);
     const double u2 = uniform_double(r.v[2], r.v[3]);
@@ -31,7 +28,7 @@ template <class T> __global__ void normal_kernel(T* p, std::int64_t n, std::uint
 }
 
 template <class T> __global__ void int_kernel(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::uint64_t range) {
-  GRID_STRIDE(i, n) {
+  LUMEN_GRID_STRIDE(i, n) {
     const Philox4 r = philox4x32(offset + i, seed);
     const std::uint64_t w = (static_cast<std::uint64_t>(r.v[0]) << 32) | r.v[1];
     p[i] = static_cast<T>(lo + static_cast<std::int64_t>(w % range));

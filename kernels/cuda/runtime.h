@@ -27,6 +27,12 @@ inline unsigned blocks_for(std::int64_t n, int threads = 256) {
   return static_cast<unsigned>(b < 1 ? 1 : (b > 65535 * 8 ? 65535 * 8 : b));
 }
 
+#ifdef __CUDACC__
+// for (i = this thread's first index; i < n; i += all threads in the grid): any n, any grid size.
+#define LUMEN_GRID_STRIDE(i, n) \
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < (n); i += std::int64_t(gridDim.x) * blockDim.x)
+#endif
+
 // Offsets of N operands for a flat index into an output shape (row-major), for up to kMaxDims dims;
 // a stride of 0 broadcasts. Passed to kernels by value.
 constexpr int kMaxDims = 8;
