@@ -24,7 +24,6 @@ namespace {
 
 using detail::meta_int;
 using detail::network_tensors;
-using detail::seconds_since;
 using detail::set_requires_grad;
 using detail::with_prefix;
 
@@ -404,30 +403,23 @@ void StarGanTrainer::fit(const Tensor& images, const Tensor& labels,
   const std::int64_t steps_per_epoch = loader.size();
   while (epoch_ < options.epochs) {
     loader.start_epoch();
-    StarGanLosses sum;
-    std::int64_t in_window = 0;
-    auto t_window = std::chrono::steady_clock::now();
+    detail::LossWindow<StarGanLosses> window;
     for (; step_in_epoch_ < steps_per_epoch; ++step_in_epoch_) {
       if (options.max_steps > 0 && step_ >= options.max_steps) return;
       const nn::Batch b = loader.batch(step_in_epoch_);
-      const StarGanLosses l = train_step(b.x, b.y);  // step_ += 1
-      sum.d_real += l.d_real, sum.d_fake += l.d_fake, sum.r1 += l.r1, sum.adversarial += l.adversarial;
-      sum.style += l.style, sum.diversity += l.diversity, sum.cycle += l.cycle;
-      ++in_window;
-      const bool last = step_in_epoch_ + 1 == steps_per_epoch;
-      if (options.log_every > 0 && options.log && (in_window == options.log_every || last)) {
-        const double k = static_cast<double>(in_window), dt = seconds_since(t_window);
+      window.add(train_step(b.x, b.y));  // step_ += 1
+      if (options.log && window.due(options.log_every, step_in_epoch_ + 1 == steps_per_epoch)) {
+        const StarGanLosses& sum = window.sum;
+        const double k = static_cast<double>(window.steps);
         std::fprintf(options.log,
                      "epoch %lld/%lld step %lld/%lld  adv %.4f sty %.4f ds %.4f cyc %.4f  | D real %.4f fake %.4f "
                      "r1 %.4f  %.2f steps/s\n",
                      static_cast<long long>(epoch_ + 1), static_cast<long long>(options.epochs),
                      static_cast<long long>(step_in_epoch_ + 1), static_cast<long long>(steps_per_epoch),
                      sum.adversarial / k, sum.style / k, sum.diversity / k, sum.cycle / k, sum.d_real / k,
-                     sum.d_fake / k, sum.r1 / k, k / std::max(dt, 1e-9));
+                     sum.d_fake / k, sum.r1 / k, window.steps_per_s());
         std::fflush(options.log);
-        sum = {};
-        in_window = 0;
-        t_window = std::chrono::steady_clock::now();
+        window.reset();
       }
     }
     ++epoch_;

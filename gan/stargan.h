@@ -197,6 +197,11 @@ struct StarGanLosses {
   double adversarial = 0, style = 0, diversity = 0, cycle = 0;
   double lambda_ds = 0;  // the diversity weight used at this step
   double discriminator(double lambda_r1 = 1.0) const { return d_real + d_fake + lambda_r1 * r1; }
+  StarGanLosses& operator+=(const StarGanLosses& o) {  // sums every term (lambda_ds too), for averages
+    d_real += o.d_real, d_fake += o.d_fake, r1 += o.r1, adversarial += o.adversarial, style += o.style;
+    diversity += o.diversity, cycle += o.cycle, lambda_ds += o.lambda_ds;
+    return *this;
+  }
 };
 
 // Latent-guided StarGAN v2 training: every step, for a batch (x, y),

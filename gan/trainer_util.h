@@ -1,7 +1,8 @@
 #pragma once
 // Helpers shared by the two trainers (gan/training.cpp, gan/stargan.cpp): freezing a network, timing,
-// and reading their safetensors checkpoints back (integer metadata, network tensors vs the optimizers'
+// the progress line's averaging window, and reading their safetensors checkpoints back (integer metadata, network tensors vs the optimizers'
 // "optim_*" entries). Internal to gan/.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -19,6 +20,19 @@ inline void set_requires_grad(nn::Module& m, bool on) {
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+// The losses of the steps since the last progress line (Losses needs +=), and their rate.
+template <class Losses> struct LossWindow {
+  Losses sum{};
+  std::int64_t steps = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  void add(const Losses& l) { sum += l, ++steps; }
+  // A line is due every `every` steps and at the end of an epoch (`last`); every <= 0: never.
+  bool due(std::int64_t every, bool last) const { return every > 0 && (steps == every || last); }
+  double steps_per_s() const { return static_cast<double>(steps) / std::max(seconds_since(start), 1e-9); }
+  void reset() { *this = LossWindow{}; }
+};
 
 // meta[key] as an integer; errors name `op` and say which trainer writes such checkpoints.
 inline std::int64_t meta_int(const std::map<std::string, std::string>& meta, const std::string& key,

@@ -25,7 +25,6 @@ namespace {
 
 using detail::meta_int;
 using detail::network_tensors;
-using detail::seconds_since;
 using detail::set_requires_grad;
 using detail::with_prefix;
 
@@ -158,30 +157,24 @@ void GanTrainer::fit(const Tensor& images, const Tensor& labels, const std::func
   const std::int64_t steps_per_epoch = loader.size();
   while (epoch_ < options.epochs) {
     loader.start_epoch();
-    StepLosses sum;
-    std::int64_t in_window = 0;
-    auto t_window = std::chrono::steady_clock::now();
+    detail::LossWindow<StepLosses> window;
     for (; step_in_epoch_ < steps_per_epoch; ++step_in_epoch_, ++step_) {
       if (options.max_steps > 0 && step_ >= options.max_steps) return;
       nn::Batch b = loader.batch(step_in_epoch_);
       if (b.x.size(0) < 2) continue;  // a last batch of one image has no other target to take
-      const StepLosses l = train_step(b.x, b.y);
-      sum.cycle += l.cycle, sum.adversarial += l.adversarial, sum.d_real += l.d_real, sum.d_fake += l.d_fake;
-      ++in_window;
-      const bool last = step_in_epoch_ + 1 == steps_per_epoch;
-      if (options.log_every > 0 && options.log && (in_window == options.log_every || last)) {
-        const double k = static_cast<double>(in_window), dt = seconds_since(t_window);
+      window.add(train_step(b.x, b.y));
+      if (options.log && window.due(options.log_every, step_in_epoch_ + 1 == steps_per_epoch)) {
+        const StepLosses& sum = window.sum;
+        const double k = static_cast<double>(window.steps);
         std::fprintf(options.log,
                      "epoch %lld/%lld step %lld/%lld  cycle %.4f  adv %.4f  | D real %.4f fake %.4f loss %.4f  "
                      "%.2f steps/s\n",
                      static_cast<long long>(epoch_ + 1), static_cast<long long>(options.epochs),
                      static_cast<long long>(step_in_epoch_ + 1), static_cast<long long>(steps_per_epoch),
                      sum.cycle / k, sum.adversarial / k, sum.d_real / k, sum.d_fake / k, sum.discriminator() / k,
-                     k / std::max(dt, 1e-9));
+                     window.steps_per_s());
         std::fflush(options.log);
-        sum = {};
-        in_window = 0;
-        t_window = std::chrono::steady_clock::now();
+        window.reset();
       }
     }
     // The course's end of epoch: the generator continues from its smoothed weights.

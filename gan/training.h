@@ -77,6 +77,10 @@ struct StepLosses {
   double d_real = 0, d_fake = 0;      // CE(D(x), y) and CE(D(x_fake), y_t) as seen by the discriminator
   double generator() const { return cycle + adversarial; }
   double discriminator() const { return 0.5 * (d_real - d_fake); }
+  StepLosses& operator+=(const StepLosses& o) {
+    cycle += o.cycle, adversarial += o.adversarial, d_real += o.d_real, d_fake += o.d_fake;
+    return *this;
+  }
 };
 
 class GanTrainer {
