@@ -13,17 +13,14 @@
 #include "gan/stargan.h"
 #include "nn/safetensors.h"
 #include "tests/fixtures/fixtures.h"
+#include "tests/gan/gan_test_util.h"
 
 using namespace lumen;
 using namespace lumen::gan;
 using lumen::testing::TempDir;
+using namespace lumen::gan::testing;
 
 namespace {
-
-bool same_values(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() &&
-         a.contiguous().to(DType::float64).to_vector<double>() == b.contiguous().to(DType::float64).to_vector<double>();
-}
 
 bool close(double a, double b, double rel, double abs_tol = 1e-12) {
   return std::abs(a - b) <= rel * std::max(std::abs(a), std::abs(b)) + abs_tol;
@@ -261,12 +258,7 @@ TEST_SUITE("gan") {
 
   TEST_CASE("StarGanTrainer: an interrupted run resumed from its checkpoint ends exactly as an uninterrupted one") {
     // One thread: several sum per-thread weight gradients in a varying order (rounding-level differences).
-    const int threads = omp_get_max_threads();
-    omp_set_num_threads(1);
-    struct Restore {
-      int n;
-      ~Restore() { omp_set_num_threads(n); }
-    } restore{threads};
+    const SingleThread one_thread;
     lumen::Generator g(9);
     const Tensor x = rand({10, 3, 8, 8}, {}, &g), y = randint(0, 4, {10}, kCPU, &g);  // batches 4, 4, 2
     StarGanTrainer full(tiny8(2));
@@ -296,19 +288,10 @@ TEST_SUITE("gan") {
       resumed.fit(x, y);
       CHECK(resumed.steps() == 6);
       const nn::StateDict got = resumed.models->state_dict();
-      REQUIRE(got.size() == want.size());
-      std::int64_t differing = 0;
-      for (std::size_t i = 0; i < got.size(); ++i) {
-        const bool d = !same_values(got[i].second, want[i].second);
-        differing += d;
-        if (d) MESSAGE(got[i].first, " differs by up to ", amax(abs(got[i].second - want[i].second)).item());
-      }
-      CHECK(differing == 0);
+      CHECK(differing_entries(got, want) == 0);
       for (auto [a, b] : {std::pair{&resumed.opt_g, &full.opt_g}, std::pair{&resumed.opt_f, &full.opt_f},
                           std::pair{&resumed.opt_e, &full.opt_e}, std::pair{&resumed.opt_d, &full.opt_d}}) {
-        const auto sa = a->state_dict(), sb = b->state_dict();
-        REQUIRE(sa.size() == sb.size());
-        for (std::size_t i = 0; i < sa.size(); ++i) CHECK(same_values(sa[i].second, sb[i].second));
+        CHECK(differing_entries(a->state_dict(), b->state_dict()) == 0);
       }
     }
 

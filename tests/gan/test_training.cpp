@@ -14,10 +14,12 @@
 #include "gan/training.h"
 #include "nn/safetensors.h"
 #include "tests/fixtures/fixtures.h"
+#include "tests/gan/gan_test_util.h"
 
 using namespace lumen;
 using namespace lumen::gan;
 using lumen::testing::TempDir;
+using namespace lumen::gan::testing;
 
 namespace {
 
@@ -30,11 +32,6 @@ std::pair<Tensor, Tensor> tinted(std::int64_t n, std::uint64_t seed) {
   std::vector<double> c;
   for (std::int64_t l : y) c.insert(c.end(), colors[l], colors[l] + 3);
   return {rand({n, 1, 28, 28}, {}, &g) * tensor(c, {n, 3, 1, 1}), labels};
-}
-
-bool same_values(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() &&
-         a.contiguous().to(DType::float64).to_vector<double>() == b.contiguous().to(DType::float64).to_vector<double>();
 }
 
 GanOptions tiny(std::int64_t epochs) {
@@ -90,12 +87,7 @@ TEST_SUITE("gan") {
     // One thread: with several, the convolution kernels hand images to threads dynamically and sum
     // the per-thread weight gradients in an order that varies from run to run (rounding-level
     // differences, in two uninterrupted runs alike). Resumption itself is exact at any thread count.
-    const int threads = omp_get_max_threads();
-    omp_set_num_threads(1);
-    struct Restore {
-      int n;
-      ~Restore() { omp_set_num_threads(n); }
-    } restore{threads};
+    const SingleThread one_thread;
     auto [x, y] = tinted(20, 2);  // batches of 8, 8, 4: 3 steps per epoch
     GanTrainer full(tiny(2));
     std::int64_t epoch_ends = 0;
@@ -122,17 +114,8 @@ TEST_SUITE("gan") {
       resumed.fit(x, y);
       CHECK(resumed.step() == 6);
       const nn::StateDict got = resumed.models->state_dict();
-      REQUIRE(got.size() == want.size());
-      std::int64_t differing = 0;
-      for (std::size_t i = 0; i < got.size(); ++i) {
-        const bool d = !same_values(got[i].second, want[i].second);
-        differing += d;
-        if (d) MESSAGE(got[i].first, " differs by up to ", amax(abs(got[i].second - want[i].second)).item());
-      }
-      CHECK(differing == 0);
-      const auto og = resumed.opt_g.state_dict(), ow = full.opt_g.state_dict();
-      REQUIRE(og.size() == ow.size());
-      for (std::size_t i = 0; i < og.size(); ++i) CHECK(same_values(og[i].second, ow[i].second));
+      CHECK(differing_entries(got, want) == 0);
+      CHECK(differing_entries(resumed.opt_g.state_dict(), full.opt_g.state_dict()) == 0);
     }
 
     // The networks alone load from the checkpoint, built from its metadata.
