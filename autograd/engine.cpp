@@ -25,8 +25,9 @@ struct NodeState {
 
 // Adds g into a leaf's .grad(). Without create_graph the sum is done in place into a buffer we own;
 // with it, out of place so the sum stays differentiable.
-void accumulate_into(TensorImpl& leaf, Tensor g, bool create_graph) {
+void accumulate_into(std::shared_ptr<TensorImpl> leaf_impl, Tensor g, bool create_graph) {
   if (!create_graph) g = g.detach();
+  AutogradMeta& leaf = Tensor(std::move(leaf_impl)).mutable_autograd_meta();
   if (!leaf.grad) {
     const bool exclusive = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous();
     leaf.grad = (create_graph || exclusive ? g : g.clone()).impl_ptr();
@@ -133,11 +134,11 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
 
     if (n->is_accumulator()) {
       if (!inputs && g.defined())
-        if (auto leaf = static_cast<GradAccumulator*>(n)->leaf()) accumulate_into(*leaf, std::move(g), opt.create_graph);
+        if (auto leaf = static_cast<GradAccumulator*>(n)->leaf()) accumulate_into(std::move(leaf), std::move(g), opt.create_graph);
       continue;
     }
     if (!inputs && g.defined())
-      if (auto kept = n->retained_output.lock()) accumulate_into(*kept, g, opt.create_graph);
+      if (auto kept = n->retained_output.lock()) accumulate_into(std::move(kept), g, opt.create_graph);
 
     std::vector<Tensor> in_grads;
     if (g.defined()) {

@@ -10,8 +10,8 @@ Node::~Node() {
   std::vector<std::shared_ptr<Node>> stack = std::move(next_edges);
   auto take_saved = [&](std::vector<SavedTensor>& ss) {
     for (SavedTensor& st : ss)
-      if (st.data.defined() && st.data.impl_ptr().use_count() == 1 && st.data.impl()->grad_fn)
-        stack.push_back(std::move(st.data.impl()->grad_fn));
+      if (st.data.defined() && st.data.impl_ptr().use_count() == 1 && st.data.grad_fn())
+        stack.push_back(std::move(st.data.autograd_meta()->grad_fn));
     ss.clear();
   };
   take_saved(saved);
@@ -35,8 +35,9 @@ std::vector<Tensor> Node::apply(const Tensor& grad, const std::vector<bool>* wan
     if (s.is_output && autograd::grad_enabled()) {
       // Re-attach this node as the output's history, so a create_graph backward differentiates through it.
       Tensor t = make_view(s.data, s.data.shape(), s.data.strides(), s.data.offset());
-      t.impl()->requires_grad = true;
-      t.impl()->grad_fn = shared_from_this();
+      AutogradMeta& m = t.mutable_autograd_meta();
+      m.requires_grad = true;
+      m.grad_fn = shared_from_this();
       unpacked.push_back(std::move(t));
     } else {
       unpacked.push_back(s.data);
@@ -49,11 +50,11 @@ std::vector<Tensor> GradAccumulator::apply(const Tensor&, const std::vector<bool
 
 std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   if (!t.defined()) return nullptr;
-  TensorImpl* impl = t.impl();
-  if (impl->grad_fn) return impl->grad_fn;
-  if (!impl->requires_grad) return nullptr;
-  if (!impl->grad_accumulator) impl->grad_accumulator = std::make_shared<GradAccumulator>(t.impl_ptr());
-  return impl->grad_accumulator;
+  AutogradMeta* m = t.autograd_meta();
+  if (!m || !m->requires_grad) return nullptr;
+  if (m->grad_fn) return m->grad_fn;
+  if (!m->grad_accumulator) m->grad_accumulator = std::make_shared<GradAccumulator>(t.impl_ptr());
+  return m->grad_accumulator;
 }
 
 Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, std::vector<Tensor> saved,
@@ -79,8 +80,9 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, s
     if (s.is_same(out)) node->saved.push_back({out.detach(), true});
     else node->saved.push_back({std::move(s), false});
   }
-  out.impl()->grad_fn = std::move(node);
-  out.impl()->requires_grad = true;
+  AutogradMeta& m = out.mutable_autograd_meta();
+  m.grad_fn = std::move(node);
+  m.requires_grad = true;
   return out;
 }
 

@@ -89,10 +89,11 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t);
 // input requires grad. `saved` are the tensors `backward` receives (the output itself may be among
 // them). Returns `out`. The typical op reads:
 //
-//   Tensor sigmoid(const Tensor& x) {
-//     Tensor y = kernels::unary(UnaryOp::sigmoid, x);
+//   Tensor sigmoid(const Tensor& x) {                   // autograd/ops_elementwise.cpp
+//     Tensor y = empty(x.shape(), options_of(x));
+//     kernels::unary(kernels::UnaryOp::sigmoid, x, y);   // the forward: a kernel writes y
 //     return record("sigmoid", y, {x}, {y}, [](const Tensor& g, const BackwardArgs& s) {
-//       return grads(g * s[0] * (1.0 - s[0]));   // dσ/dx = σ(1-σ)
+//       return grads(g * s[0] * (1.0 - s[0]));          // dσ/dx = σ(1-σ), itself made of ops
 //     });
 //   }
 Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, std::vector<Tensor> saved,

@@ -150,8 +150,7 @@ inline Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
 inline Tensor operator/(const Tensor& a, double s) { return mul(a, 1.0 / s); }
 inline Tensor operator/(double s, const Tensor& a) { return mul(reciprocal(a), s); }
 
-// ---- shape helpers shared by the ops
-std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op);
+// ---- shape helpers shared by the ops (wrap_dim is in kernels/core/tensor_base.h)
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 void check_same_device_dtype(const char* op, const Tensor& a, const Tensor& b);
 

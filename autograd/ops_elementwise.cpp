@@ -13,12 +13,6 @@ using kernels::UnaryOp;
 
 // ---- shape helpers
 
-std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
-  const std::int64_t n = std::max<std::int64_t>(ndim, 1);
-  LUMEN_CHECK(dim >= -n && dim < n, op, "dim ", dim, " is out of range for a tensor with ", ndim, " dims");
-  return dim < 0 ? dim + n : dim;
-}
-
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   const std::size_t n = std::max(a.size(), b.size());
   Shape out(n);

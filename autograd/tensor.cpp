@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <iomanip>
-#include <sstream>
 
 #include "autograd/engine.h"
 #include "autograd/graph.h"
@@ -11,53 +10,21 @@
 
 namespace lumen {
 
-std::string shape_str(const Shape& s) {
-  std::ostringstream os;
-  os << s;
-  return os.str();
+// ---- autograd state
+
+AutogradMeta& Tensor::mutable_autograd_meta() const {
+  auto& slot = impl_ptr()->autograd_meta;
+  if (!slot) slot = std::make_unique<AutogradMeta>();
+  return static_cast<AutogradMeta&>(*slot);
 }
 
-std::int64_t shape_numel(const Shape& s) {
-  std::int64_t n = 1;
-  for (auto d : s) n *= d;
-  return n;
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+  static const std::shared_ptr<Node> none;
+  const AutogradMeta* m = autograd_meta();
+  return m ? m->grad_fn : none;
 }
 
-Shape contiguous_strides(const Shape& s) {
-  Shape st(s.size());
-  std::int64_t acc = 1;
-  for (std::int64_t d = static_cast<std::int64_t>(s.size()) - 1; d >= 0; --d) {
-    st[d] = acc;
-    acc *= std::max<std::int64_t>(s[d], 1);
-  }
-  return st;
-}
-
-std::int64_t Tensor::size(std::int64_t d) const { return shape()[wrap_dim(d, dim(), "Tensor::size")]; }
-std::int64_t Tensor::stride(std::int64_t d) const { return strides()[wrap_dim(d, dim(), "Tensor::stride")]; }
-
-bool Tensor::is_contiguous() const {
-  const auto& s = shape();
-  const auto& st = strides();
-  std::int64_t expected = 1;
-  for (std::int64_t d = dim() - 1; d >= 0; --d) {
-    if (s[d] != 1 && st[d] != expected) return false;
-    expected *= s[d];
-  }
-  return true;
-}
-
-std::string Tensor::str() const {
-  if (!defined()) return "Tensor[undefined]";
-  std::ostringstream os;
-  os << "Tensor[" << dtype_name(dtype()) << ", " << device().str() << ", shape " << shape() << "]";
-  return os.str();
-}
-
-void* Tensor::raw_data() const {
-  const auto& i = checked();
-  return static_cast<char*>(i.storage->data()) + i.offset * static_cast<std::int64_t>(itemsize(i.dtype));
-}
+// ---- host access
 
 double Tensor::item() const {
   LUMEN_CHECK(numel() == 1, "Tensor::item", "expected a tensor with one element, got shape ", shape());
@@ -80,25 +47,28 @@ Tensor& Tensor::requires_grad_(bool on) {
               "only leaf tensors can change requires_grad; use detach() for a non-leaf (", str(), ")");
   LUMEN_CHECK(!on || is_floating(dtype()), "Tensor::requires_grad_", "only floating tensors can require grad, got ",
               dtype_name(dtype()));
-  impl_->requires_grad = on;
+  if (on || autograd_meta()) mutable_autograd_meta().requires_grad = on;
   return *this;
 }
 
-Tensor Tensor::grad() const { return checked().grad ? Tensor(impl_->grad) : Tensor(); }
+Tensor Tensor::grad() const {
+  const AutogradMeta* m = autograd_meta();
+  return m && m->grad ? Tensor(m->grad) : Tensor();
+}
 
 void Tensor::set_grad(const Tensor& g) const {
   checked();
   if (g.defined())
     LUMEN_CHECK(g.shape() == shape(), "Tensor::set_grad", "gradient of shape ", g.shape(), " for a tensor of shape ",
                 shape());
-  impl_->grad = g.impl_ptr();
+  if (g.defined() || autograd_meta()) mutable_autograd_meta().grad = g.impl_ptr();
 }
 
 void Tensor::retain_grad() const {
   LUMEN_CHECK(requires_grad(), "Tensor::retain_grad", "the tensor does not require grad");
   if (is_leaf()) return;
-  impl_->retains_grad = true;
-  impl_->grad_fn->retained_output = impl_;
+  mutable_autograd_meta().retains_grad = true;
+  grad_fn()->retained_output = impl_ptr();
 }
 
 void Tensor::backward(const Tensor& grad, bool retain_graph, bool create_graph) const {
@@ -124,16 +94,6 @@ void Tensor::remove_hook(int handle) const {
 }
 
 Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
-
-Tensor make_view(const Tensor& base, Shape shape, Shape strides, std::int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = base.impl()->storage;
-  impl->shape = std::move(shape);
-  impl->strides = std::move(strides);
-  impl->offset = offset;
-  impl->dtype = base.dtype();
-  return Tensor(std::move(impl));
-}
 
 TensorOptions options_of(const Tensor& like) { return {like.dtype(), like.device(), false}; }
 
@@ -229,13 +189,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
 // ---- factories
 
 Tensor empty(const Shape& shape, TensorOptions opt) {
-  for (auto d : shape) LUMEN_CHECK(d >= 0, "empty", "negative dimension in shape ", shape);
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape_numel(shape)) * itemsize(opt.dtype), opt.device);
-  impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
-  impl->dtype = opt.dtype;
-  Tensor t(std::move(impl));
+  Tensor t = allocate(shape, opt.dtype, opt.device);
   if (opt.requires_grad) t.requires_grad_();
   return t;
 }

@@ -1,8 +1,10 @@
 #pragma once
-// Tensor: a cheap shared handle (one shared_ptr) over TensorImpl, which holds a Storage plus the
-// shape, strides (in elements) and offset that say how to read it. Copying a Tensor copies the handle;
-// views share the Storage. Autograd state lives here too: requires_grad, the accumulated .grad(), and
-// grad_fn, the graph node of the op that produced the tensor (see graph.h).
+// Tensor: what users hold. A TensorBase (kernels/core/tensor_base.h: storage, shape, strides, offset,
+// dtype; views share storage) plus autograd: requires_grad, the accumulated .grad(), and grad_fn, the
+// graph node of the op that produced the tensor (see graph.h). That state lives in AutogradMeta, in
+// the slot the ground floor's TensorImpl leaves for it, created only for tensors that take part in
+// autograd. The methods here that compute (reshape, sum, to, ...) are differentiable ops: they record
+// history (autograd/ops_*.cpp, autograd/tensor.cpp).
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -11,17 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "autograd/device.h"
-#include "autograd/dtype.h"
-#include "autograd/error.h"
-#include "autograd/storage.h"
+#include "kernels/core/tensor_base.h"
 
 namespace lumen {
-
-using Shape = std::vector<std::int64_t>;
-std::string shape_str(const Shape& s);
-std::int64_t shape_numel(const Shape& s);
-Shape contiguous_strides(const Shape& s);
 
 class Node;
 
@@ -31,13 +25,8 @@ struct TensorOptions {
   bool requires_grad = false;
 };
 
-struct TensorImpl {
-  std::shared_ptr<Storage> storage;
-  Shape shape;
-  Shape strides;
-  std::int64_t offset = 0;  // in elements
-  DType dtype = DType::float32;
-
+// A tensor's autograd state (TensorImpl::autograd_meta).
+struct AutogradMeta final : AutogradMetaInterface {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;           // accumulated by backward() (leaves, or retain_grad)
   std::shared_ptr<Node> grad_fn;              // op that produced this tensor; null for leaves
@@ -47,44 +36,25 @@ struct TensorImpl {
 
 using GradHook = std::function<class Tensor(const class Tensor&)>;
 
-class Tensor {
+class Tensor : public TensorBase {
  public:
   Tensor() = default;  // undefined: no storage, used for "no gradient"
-  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : TensorBase(std::move(impl)) {}
+  // A kernel's result (or any TensorBase) is a Tensor with no history: same impl, nothing copied.
+  Tensor(TensorBase base) : TensorBase(std::move(base)) {}
 
-  bool defined() const { return impl_ != nullptr; }
-  TensorImpl* impl() const { return impl_.get(); }
-  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
-  bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
-
-  // --- metadata
-  const Shape& shape() const { return checked().shape; }
-  const Shape& strides() const { return checked().strides; }
-  std::int64_t dim() const { return static_cast<std::int64_t>(shape().size()); }
-  std::int64_t size(std::int64_t d) const;    // negative d counts from the end
-  std::int64_t stride(std::int64_t d) const;
-  std::int64_t offset() const { return checked().offset; }
-  std::int64_t numel() const { return shape_numel(shape()); }
-  DType dtype() const { return checked().dtype; }
-  Device device() const { return checked().storage->device(); }
-  bool is_contiguous() const;
-  std::string str() const;  // "Tensor[float32, cpu, shape [2, 3]]"
-
-  // --- data access (the first element of this view)
-  void* raw_data() const;
-  template <class T> T* data() const {
-    LUMEN_CHECK(dtype_of<T>() == dtype(), "Tensor::data", "requested ", dtype_name(dtype_of<T>()),
-                " but the tensor is ", dtype_name(dtype()));
-    return static_cast<T*>(raw_data());
-  }
+  // --- data access to host memory (copies from any device, converts the dtype)
   double item() const;  // single-element tensor on any device
-  template <class T> std::vector<T> to_vector() const;  // copies to host, row-major
+  template <class T> std::vector<T> to_vector() const;  // row-major
 
   // --- autograd
-  bool requires_grad() const { return checked().requires_grad; }
+  bool requires_grad() const {
+    const AutogradMeta* m = autograd_meta();
+    return m && m->requires_grad;
+  }
   Tensor& requires_grad_(bool on = true);  // leaves only
-  bool is_leaf() const { return checked().grad_fn == nullptr; }
-  const std::shared_ptr<Node>& grad_fn() const { return checked().grad_fn; }
+  bool is_leaf() const { return grad_fn() == nullptr; }
+  const std::shared_ptr<Node>& grad_fn() const;
   Tensor grad() const;
   void set_grad(const Tensor& g) const;
   void retain_grad() const;  // keep .grad() on a non-leaf after backward()
@@ -110,7 +80,11 @@ class Tensor {
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   Tensor& mul_(double s);
 
-  // --- method forms of common ops (defined in ops.cpp; see ops.h for the rest)
+  // The autograd state, or null when the tensor has none (no grad, no history).
+  AutogradMeta* autograd_meta() const { return static_cast<AutogradMeta*>(checked().autograd_meta.get()); }
+  AutogradMeta& mutable_autograd_meta() const;  // created on first use
+
+  // --- method forms of common ops (defined in ops_*.cpp beside the ops; see ops.h for the rest)
   Tensor reshape(const Shape& s) const;
   Tensor view(const Shape& s) const;
   Tensor permute(const Shape& dims) const;
@@ -134,13 +108,6 @@ class Tensor {
   Tensor matmul(const Tensor& other) const;
   Tensor operator-() const;
   Tensor operator[](std::int64_t i) const { return select(0, i); }
-
- private:
-  const TensorImpl& checked() const {
-    if (!impl_) throw Error("Tensor: use of an undefined tensor");
-    return *impl_;
-  }
-  std::shared_ptr<TensorImpl> impl_;
 };
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
@@ -163,9 +130,5 @@ Tensor full_like(const Tensor& t, double value);
 
 // Same dtype and device as `like`.
 TensorOptions options_of(const Tensor& like);
-
-// A tensor reading base's storage with the given shape, strides and offset. No autograd: this is the
-// primitive under the differentiable view ops of ops.h, and a tool for kernels.
-Tensor make_view(const Tensor& base, Shape shape, Shape strides, std::int64_t offset);
 
 }  // namespace lumen

@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "autograd/error.h"
+#include "kernels/core/error.h"
 #include "nn/module.h"
 
 namespace lumen::gan::detail {

@@ -10,7 +10,7 @@
 // when the output size is not the one the usual formula gives (conv_transpose2d's output_padding).
 #include <cstdint>
 
-#include "autograd/tensor.h"
+#include "kernels/core/tensor_base.h"
 #include "kernels/dispatch.h"
 
 namespace lumen::kernels {
@@ -24,22 +24,22 @@ struct Conv2dGeometry {
 };
 
 namespace cpu {
-void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out, const Conv2dGeometry& g);
-void conv2d_input_grad(const Tensor& gout, const Tensor& w, const Tensor& dx, const Conv2dGeometry& g);
-void conv2d_weight_grad(const Tensor& x, const Tensor& gout, const Tensor& dw, const Conv2dGeometry& g);
+void conv2d_forward(const TensorBase& x, const TensorBase& w, const TensorBase& bias, const TensorBase& out, const Conv2dGeometry& g);
+void conv2d_input_grad(const TensorBase& gout, const TensorBase& w, const TensorBase& dx, const Conv2dGeometry& g);
+void conv2d_weight_grad(const TensorBase& x, const TensorBase& gout, const TensorBase& dw, const Conv2dGeometry& g);
 }  // namespace cpu
 
 // Inputs may have any strides; outputs are contiguous and allocated by the caller. bias may be undefined.
-inline void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out,
+inline void conv2d_forward(const TensorBase& x, const TensorBase& w, const TensorBase& bias, const TensorBase& out,
                            const Conv2dGeometry& g) {
   LUMEN_DISPATCH("conv2d", out.device(), conv2d_forward, x, w, bias, out, g);
 }
 // dx [N, C, H, W] from gout [N, O, OH, OW]: overwritten, not accumulated.
-inline void conv2d_input_grad(const Tensor& gout, const Tensor& w, const Tensor& dx, const Conv2dGeometry& g) {
+inline void conv2d_input_grad(const TensorBase& gout, const TensorBase& w, const TensorBase& dx, const Conv2dGeometry& g) {
   LUMEN_DISPATCH("conv2d_input_grad", dx.device(), conv2d_input_grad, gout, w, dx, g);
 }
 // dw [O, C / groups, kh, kw] from x and gout: overwritten, not accumulated.
-inline void conv2d_weight_grad(const Tensor& x, const Tensor& gout, const Tensor& dw, const Conv2dGeometry& g) {
+inline void conv2d_weight_grad(const TensorBase& x, const TensorBase& gout, const TensorBase& dw, const Conv2dGeometry& g) {
   LUMEN_DISPATCH("conv2d_weight_grad", dw.device(), conv2d_weight_grad, x, gout, dw, g);
 }
 

@@ -4,8 +4,8 @@
 // kernels::cuda (kernels/cuda/); the entry point in namespace kernels reads
 //   inline void unary(...) { LUMEN_DISPATCH_GPU("unary", x.device(), unary, op, x, out, a, b); }
 // Ops in autograd/ only ever call the entry points, so a new device is new kernels, not new ops.
-#include "autograd/error.h"
-#include "autograd/tensor.h"
+#include "kernels/core/error.h"
+#include "kernels/core/tensor_base.h"
 
 namespace lumen::kernels {
 

@@ -5,7 +5,7 @@
 // layer (autograd/ops) already checked.
 #include <cstdint>
 
-#include "autograd/tensor.h"
+#include "kernels/core/tensor_base.h"
 #include "kernels/dispatch.h"
 
 namespace lumen::kernels {
@@ -23,19 +23,19 @@ enum class ReduceOp { sum, max, min };
 
 // Each device implements the same set, declared once here for both namespaces.
 #define LUMEN_CORE_KERNELS_DECLARE \
-void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b); \
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out); \
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out); \
-void copy(const Tensor& src, const Tensor& dst); \
-void fill(const Tensor& dst, double value); \
-void axpy(const Tensor& dst, const Tensor& src, double alpha); \
-void reduce(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out); \
-void arg_reduce(ReduceOp op, const Tensor& x, std::int64_t dim, const Tensor& values, const Tensor& indices); \
-void softmax(const Tensor& x, std::int64_t dim, bool log, const Tensor& out); \
-void matmul(const Tensor& a, const Tensor& b, const Tensor& out); \
-void random_uniform(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi); \
-void random_normal(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std); \
-void random_int(const Tensor& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi); \
+void unary(UnaryOp op, const TensorBase& x, const TensorBase& out, double a, double b); \
+void binary(BinaryOp op, const TensorBase& a, const TensorBase& b, const TensorBase& out); \
+void where(const TensorBase& cond, const TensorBase& a, const TensorBase& b, const TensorBase& out); \
+void copy(const TensorBase& src, const TensorBase& dst); \
+void fill(const TensorBase& dst, double value); \
+void axpy(const TensorBase& dst, const TensorBase& src, double alpha); \
+void reduce(ReduceOp op, const TensorBase& x, const Shape& dims, const TensorBase& out); \
+void arg_reduce(ReduceOp op, const TensorBase& x, std::int64_t dim, const TensorBase& values, const TensorBase& indices); \
+void softmax(const TensorBase& x, std::int64_t dim, bool log, const TensorBase& out); \
+void matmul(const TensorBase& a, const TensorBase& b, const TensorBase& out); \
+void random_uniform(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi); \
+void random_normal(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, double mean, double std); \
+void random_int(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi); \
   /* end */
 
 namespace cpu {
@@ -48,48 +48,48 @@ LUMEN_CORE_KERNELS_DECLARE
 #endif
 #undef LUMEN_CORE_KERNELS_DECLARE
 
-inline void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a = 0, double b = 0) {
+inline void unary(UnaryOp op, const TensorBase& x, const TensorBase& out, double a = 0, double b = 0) {
   LUMEN_DISPATCH_GPU("unary", x.device(), unary, op, x, out, a, b);
 }
-inline void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+inline void binary(BinaryOp op, const TensorBase& a, const TensorBase& b, const TensorBase& out) {
   LUMEN_DISPATCH_GPU("binary", out.device(), binary, op, a, b, out);
 }
-inline void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+inline void where(const TensorBase& cond, const TensorBase& a, const TensorBase& b, const TensorBase& out) {
   LUMEN_DISPATCH_GPU("where", out.device(), where, cond, a, b, out);
 }
 // dst = src elementwise (same shape, any strides, converting dtype). Both on one device; cross-device
-// copies go through Tensor::to.
-inline void copy(const Tensor& src, const Tensor& dst) { LUMEN_DISPATCH_GPU("copy", dst.device(), copy, src, dst); }
-inline void fill(const Tensor& dst, double value) { LUMEN_DISPATCH_GPU("fill", dst.device(), fill, dst, value); }
+// copies go through Tensor::to (autograd/tensor.h).
+inline void copy(const TensorBase& src, const TensorBase& dst) { LUMEN_DISPATCH_GPU("copy", dst.device(), copy, src, dst); }
+inline void fill(const TensorBase& dst, double value) { LUMEN_DISPATCH_GPU("fill", dst.device(), fill, dst, value); }
 // dst += alpha * src (same shape; src may be any strides, dst contiguous). Gradient accumulation, optimizers.
-inline void axpy(const Tensor& dst, const Tensor& src, double alpha) {
+inline void axpy(const TensorBase& dst, const TensorBase& src, double alpha) {
   LUMEN_DISPATCH_GPU("axpy", dst.device(), axpy, dst, src, alpha);
 }
 // out has x's shape with `dims` (sorted, unique) set to 1.
-inline void reduce(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out) {
+inline void reduce(ReduceOp op, const TensorBase& x, const Shape& dims, const TensorBase& out) {
   LUMEN_DISPATCH_GPU("reduce", x.device(), reduce, op, x, dims, out);
 }
 // max/min along one dim: values and int64 indices shaped like x with dim set to 1.
-inline void arg_reduce(ReduceOp op, const Tensor& x, std::int64_t dim, const Tensor& values, const Tensor& indices) {
+inline void arg_reduce(ReduceOp op, const TensorBase& x, std::int64_t dim, const TensorBase& values, const TensorBase& indices) {
   LUMEN_DISPATCH_GPU("arg_reduce", x.device(), arg_reduce, op, x, dim, values, indices);
 }
-inline void softmax(const Tensor& x, std::int64_t dim, bool log, const Tensor& out) {
+inline void softmax(const TensorBase& x, std::int64_t dim, bool log, const TensorBase& out) {
   LUMEN_DISPATCH_GPU("softmax", x.device(), softmax, x, dim, log, out);
 }
 // a [B, M, K] x b [B, K, N] -> out [B, M, N]. a and b may have any strides (batch stride 0 broadcasts).
-inline void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+inline void matmul(const TensorBase& a, const TensorBase& b, const TensorBase& out) {
   LUMEN_DISPATCH_GPU("matmul", out.device(), matmul, a, b, out);
 }
 // Counter-based (Philox 4x32-10): element i of the fill depends only on (seed, offset + i), so any
 // device and any thread count give the same numbers.
-inline void random_uniform(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi) {
+inline void random_uniform(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi) {
   LUMEN_DISPATCH_GPU("random_uniform", out.device(), random_uniform, out, seed, offset, lo, hi);
 }
-inline void random_normal(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) {
+inline void random_normal(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) {
   LUMEN_DISPATCH_GPU("random_normal", out.device(), random_normal, out, seed, offset, mean, std);
 }
 // Integers in [lo, hi).
-inline void random_int(const Tensor& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi) {
+inline void random_int(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi) {
   LUMEN_DISPATCH_GPU("random_int", out.device(), random_int, out, seed, offset, lo, hi);
 }
 

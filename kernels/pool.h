@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "autograd/tensor.h"
+#include "kernels/core/tensor_base.h"
 #include "kernels/dispatch.h"
 
 namespace lumen::kernels {
@@ -35,32 +35,32 @@ struct MaxPool2dGeometry {
 };
 
 namespace cpu {
-void max_pool2d(const Tensor& x, const Tensor& out, const Tensor& indices, const MaxPool2dGeometry& g);
-void plane_scatter_add(const Tensor& src, const Tensor& indices, const Tensor& out);
-void plane_gather(const Tensor& x, const Tensor& indices, const Tensor& out);
-void resample2d(const Tensor& x, const Taps& th, const Taps& tw, const Tensor& out);
-void resample2d_adjoint(const Tensor& g, const Taps& th, const Taps& tw, const Tensor& dx);
+void max_pool2d(const TensorBase& x, const TensorBase& out, const TensorBase& indices, const MaxPool2dGeometry& g);
+void plane_scatter_add(const TensorBase& src, const TensorBase& indices, const TensorBase& out);
+void plane_gather(const TensorBase& x, const TensorBase& indices, const TensorBase& out);
+void resample2d(const TensorBase& x, const Taps& th, const Taps& tw, const TensorBase& out);
+void resample2d_adjoint(const TensorBase& g, const Taps& th, const Taps& tw, const TensorBase& dx);
 }  // namespace cpu
 
 // Inputs may have any strides; outputs are contiguous and allocated by the caller.
 // x [N, C, H, W] -> out and int64 indices [N, C, OH, OW]. Padding counts as -inf; NaN wins, as in PyTorch.
-inline void max_pool2d(const Tensor& x, const Tensor& out, const Tensor& indices, const MaxPool2dGeometry& g) {
+inline void max_pool2d(const TensorBase& x, const TensorBase& out, const TensorBase& indices, const MaxPool2dGeometry& g) {
   LUMEN_DISPATCH("max_pool2d", x.device(), max_pool2d, x, out, indices, g);
 }
 // out [N, C, H, W] = 0, then out[n, c].flat[indices[n, c, j]] += src[n, c, j] for every j.
-inline void plane_scatter_add(const Tensor& src, const Tensor& indices, const Tensor& out) {
+inline void plane_scatter_add(const TensorBase& src, const TensorBase& indices, const TensorBase& out) {
   LUMEN_DISPATCH("plane_scatter_add", out.device(), plane_scatter_add, src, indices, out);
 }
 // out[n, c, j] = x[n, c].flat[indices[n, c, j]]; out has the indices' shape.
-inline void plane_gather(const Tensor& x, const Tensor& indices, const Tensor& out) {
+inline void plane_gather(const TensorBase& x, const TensorBase& indices, const TensorBase& out) {
   LUMEN_DISPATCH("plane_gather", out.device(), plane_gather, x, indices, out);
 }
 // x [N, C, th.in_size, tw.in_size] -> out [N, C, th.out_size(), tw.out_size()].
-inline void resample2d(const Tensor& x, const Taps& th, const Taps& tw, const Tensor& out) {
+inline void resample2d(const TensorBase& x, const Taps& th, const Taps& tw, const TensorBase& out) {
   LUMEN_DISPATCH("resample2d", out.device(), resample2d, x, th, tw, out);
 }
 // The adjoint: g [N, C, th.out_size(), tw.out_size()] -> dx [N, C, th.in_size, tw.in_size] (overwritten).
-inline void resample2d_adjoint(const Tensor& g, const Taps& th, const Taps& tw, const Tensor& dx) {
+inline void resample2d_adjoint(const TensorBase& g, const Taps& th, const Taps& tw, const TensorBase& dx) {
   LUMEN_DISPATCH("resample2d_adjoint", dx.device(), resample2d_adjoint, g, th, tw, dx);
 }
 

@@ -1,7 +1,6 @@
-// Optimizers: each update is one fused loop over a parameter's data, in the same order of float
-// operations as PyTorch's single-tensor implementation (so trajectories agree to rounding). The loops
-// are per device: the CPU ones are here; a CUDA kernel would be added beside each *_cpu function and
-// picked in the matching *_update dispatcher.
+// Optimizers: the bookkeeping (state created at a parameter's first step, step counts, checks,
+// state dicts). The update arithmetic is a fused kernel per parameter (kernels/optim.h), dispatched
+// on the parameter's device like every other kernel.
 #include "nn/optim.h"
 
 #include <cmath>
@@ -10,106 +9,20 @@
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
-#include "kernels/cpu/loops.h"
+#include "kernels/optim.h"
 
 namespace lumen::nn {
 
-using kernels::cpu::kParallelGrain;
-using kernels::cpu::parallel_for;
-
 namespace {
 
-// The gradient of p in the form the fused loops read: same dtype, contiguous, on the CPU.
+// The gradient of p in the form the update kernels read: same dtype, contiguous.
 Tensor update_grad(const char* who, const Tensor& p) {
   Tensor g = p.grad();
   if (!g.defined()) return g;
-  LUMEN_CHECK(p.device().is_cpu(), who, "parameters on ", p.device().str(),
-              " are not supported yet (only CPU update kernels exist)");
   LUMEN_CHECK(p.is_contiguous(), who, "expected a contiguous parameter, got ", p.str());
   LUMEN_CHECK(g.dtype() == p.dtype(), who, "gradient dtype ", dtype_name(g.dtype()), " differs from the parameter's ",
               dtype_name(p.dtype()));
   return g.is_contiguous() ? g : g.contiguous();
-}
-
-// ---- SGD
-
-template <class T>
-void sgd_cpu(const Tensor& p, const Tensor& g, const Tensor& buf, bool first_step, const SGDOptions& o, double lr) {
-  T* pp = p.data<T>();
-  const T* pg = g.data<T>();
-  T* pb = buf.defined() ? buf.data<T>() : nullptr;
-  const T sign = o.maximize ? T(-1) : T(1), wd = T(o.weight_decay), mu = T(o.momentum), keep = T(1 - o.dampening),
-          neg_lr = T(-lr);
-  const bool nesterov = o.nesterov;
-  parallel_for(p.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      T d = sign * pg[i];
-      if (wd != T(0)) d = d + wd * pp[i];
-      if (pb) {
-        pb[i] = first_step ? d : pb[i] * mu + keep * d;
-        d = nesterov ? d + mu * pb[i] : pb[i];
-      }
-      pp[i] = pp[i] + neg_lr * d;
-    }
-  });
-}
-
-void sgd_update(const Tensor& p, const Tensor& g, const Tensor& buf, bool first_step, const SGDOptions& o, double lr) {
-  visit_floating(p.dtype(), "SGD", [&]<class T>() { sgd_cpu<T>(p, g, buf, first_step, o, lr); });
-}
-
-// ---- Adam / AdamW
-
-struct AdamStep {
-  const AdamOptions& o;
-  double lr;
-  std::int64_t t;  // step count, from 1
-  bool decoupled;
-};
-
-template <class T>
-void adam_cpu(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax, const AdamStep& s) {
-  const AdamOptions& o = s.o;
-  T* pp = p.data<T>();
-  const T* pg = g.data<T>();
-  T* pm = m.data<T>();
-  T* pv = v.data<T>();
-  T* pvmax = vmax.defined() ? vmax.data<T>() : nullptr;
-  const double t = static_cast<double>(s.t);
-  const T sign = o.maximize ? T(-1) : T(1), b1 = T(o.beta1), b2 = T(o.beta2), one_b1 = T(1 - o.beta1),
-          one_b2 = T(1 - o.beta2), eps = T(o.eps);
-  const T l2 = s.decoupled ? T(0) : T(o.weight_decay);
-  const T decay = T(1 - s.lr * (s.decoupled ? o.weight_decay : 0.0));
-  const T neg_step_size = T(-(s.lr / (1 - std::pow(o.beta1, t))));  // lr / bias correction 1
-  const T bc2_sqrt = T(std::sqrt(1 - std::pow(o.beta2, t)));        // √(bias correction 2)
-  // Copied into locals with restrict pointers: through [&] every constant is a reference that a
-  // store to p, m or v might alias, so the compiler reloads them each iteration and cannot vectorize.
-  const bool amsgrad = pvmax != nullptr;
-  parallel_for(p.numel(), kParallelGrain, [=](std::int64_t b, std::int64_t e) {
-    T* __restrict P = pp;
-    const T* __restrict G = pg;
-    T* __restrict M = pm;
-    T* __restrict V = pv;
-    T* __restrict VM = pvmax;
-    const T sg = sign, b1_ = b1, b2_ = b2, ob1 = one_b1, ob2 = one_b2, ep = eps, l2_ = l2, dc = decay,
-            nss = neg_step_size, bc2 = bc2_sqrt;
-    for (std::int64_t i = b; i < e; ++i) {
-      T gi = sg * G[i];
-      if (l2_ != T(0)) gi = gi + l2_ * P[i];
-      if (dc != T(1)) P[i] = P[i] * dc;
-      M[i] = M[i] * b1_ + ob1 * gi;
-      V[i] = V[i] * b2_ + ob2 * gi * gi;
-      T second = V[i];
-      if (amsgrad) second = VM[i] = std::max(VM[i], V[i]);
-      const T denom = std::sqrt(second) / bc2 + ep;
-      P[i] = P[i] + nss * (M[i] / denom);
-    }
-  });
-}
-
-void adam_update(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, const Tensor& vmax,
-                 const AdamStep& s) {
-  visit_floating(p.dtype(), "Adam", [&]<class T>() { adam_cpu<T>(p, g, m, v, vmax, s); });
 }
 
 }  // namespace
@@ -150,7 +63,8 @@ void SGD::step() {
     Tensor& buf = momentum_buffers_[i];
     const bool first = options.momentum != 0 && !buf.defined();
     if (first) buf = empty_like(p);
-    sgd_update(p, g, buf, first, options, lr_);
+    kernels::sgd_update(p, g, buf, {lr_, options.momentum, options.dampening, options.weight_decay, options.nesterov,
+                                    options.maximize, first});
   }
 }
 
@@ -183,7 +97,9 @@ void Adam::step() {
       exp_avg_sq_[i] = zeros_like(p);
       if (options.amsgrad) max_exp_avg_sq_[i] = zeros_like(p);
     }
-    adam_update(p, g, exp_avg_[i], exp_avg_sq_[i], max_exp_avg_sq_[i], {options, lr_, ++steps_[i], decoupled_});
+    kernels::adam_update(p, g, exp_avg_[i], exp_avg_sq_[i], max_exp_avg_sq_[i],
+                         {lr_, options.beta1, options.beta2, options.eps, options.weight_decay, decoupled_,
+                          options.maximize, ++steps_[i]});
   }
 }
 

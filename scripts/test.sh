@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The floors run one way (kernels/core → kernels → autograd → nn → xai → gan → examples).
+python3 scripts/check_floors.py --self-test
+python3 scripts/check_floors.py
 [ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
 build=${BUILD_DIR:-build}
 ninja -C "$build"

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "autograd/device.h"
+#include "kernels/core/device.h"
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)

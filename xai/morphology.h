@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "autograd/error.h"
+#include "kernels/core/error.h"
 
 namespace lumen::xai::morphology {
 

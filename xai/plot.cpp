@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/error.h"
+#include "kernels/core/error.h"
 #include "xai/canvas.h"
 
 namespace lumen::xai {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/error.h"
+#include "kernels/core/error.h"
 #include "xai/canvas.h"
 #include "xai/image.h"
 

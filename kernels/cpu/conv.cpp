@@ -33,9 +33,9 @@ template <class T> using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynami
 template <class T> using ColMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 template <class T> using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
-Tensor dense(const Tensor& t) {
+TensorBase dense(const TensorBase& t) {
   if (!t.defined() || t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), options_of(t));
+  TensorBase c = allocate(t.shape(), t.dtype(), t.device());
   copy(t, c);
   return c;
 }
@@ -190,8 +190,8 @@ struct Sizes {
 };
 
 template <class T>
-void forward_typed(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const Tensor& out, const Conv2dGeometry& g) {
-  const Tensor x = dense(x_in), w = dense(w_in), b = dense(b_in);
+void forward_typed(const TensorBase& x_in, const TensorBase& w_in, const TensorBase& b_in, const TensorBase& out, const Conv2dGeometry& g) {
+  const TensorBase x = dense(x_in), w = dense(w_in), b = dense(b_in);
   const Sizes s(g);
   const bool direct = pointwise(g);
   const T* px = x.data<T>();
@@ -229,12 +229,12 @@ void forward_typed(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, c
 // its two channel dims swapped, and padding d(k-1) - p on each side (when that is not negative). Run
 // through forward, it costs an im2col copy instead of col2im's scatter-adds.
 template <class T>
-bool input_grad_as_conv(const Tensor& go, const Tensor& w, const Tensor& dx, const Conv2dGeometry& g) {
+bool input_grad_as_conv(const TensorBase& go, const TensorBase& w, const TensorBase& dx, const Conv2dGeometry& g) {
   const std::int64_t fph = g.dh * (g.kh - 1) - g.ph, fpw = g.dw * (g.kw - 1) - g.pw;
   if (g.sh != 1 || g.sw != 1 || fph < 0 || fpw < 0) return false;
   const Sizes s(g);
   // wf[gi * Cg + c, o, i, j] = w[gi * Og + o, c, kh - 1 - i, kw - 1 - j]
-  Tensor wf = empty({g.C, s.Og, g.kh, g.kw}, options_of(w));
+  TensorBase wf = allocate({g.C, s.Og, g.kh, g.kw}, w.dtype(), w.device());
   const T* pw = w.data<T>();
   T* pf = wf.data<T>();
   for (std::int64_t gi = 0; gi < g.groups; ++gi)
@@ -245,13 +245,13 @@ bool input_grad_as_conv(const Tensor& go, const Tensor& w, const Tensor& dx, con
             pf[(((gi * s.Cg + c) * s.Og + o) * g.kh + i) * g.kw + j] =
                 pw[(((gi * s.Og + o) * s.Cg + c) * g.kh + g.kh - 1 - i) * g.kw + g.kw - 1 - j];
   const Conv2dGeometry f{g.N, g.O, g.OH, g.OW, g.C, g.H, g.W, g.kh, g.kw, 1, 1, fph, fpw, g.dh, g.dw, g.groups};
-  forward_typed<T>(go, wf, Tensor(), dx, f);
+  forward_typed<T>(go, wf, TensorBase(), dx, f);
   return true;
 }
 
 template <class T>
-void input_grad_typed(const Tensor& g_in, const Tensor& w_in, const Tensor& dx, const Conv2dGeometry& g) {
-  const Tensor go = dense(g_in), w = dense(w_in);
+void input_grad_typed(const TensorBase& g_in, const TensorBase& w_in, const TensorBase& dx, const Conv2dGeometry& g) {
+  const TensorBase go = dense(g_in), w = dense(w_in);
   if (input_grad_as_conv<T>(go, w, dx, g)) return;
   const Sizes s(g);
   const T* pg = go.data<T>();
@@ -278,8 +278,8 @@ void input_grad_typed(const Tensor& g_in, const Tensor& w_in, const Tensor& dx, 
 }
 
 template <class T>
-void weight_grad_typed(const Tensor& x_in, const Tensor& g_in, const Tensor& dw, const Conv2dGeometry& g) {
-  const Tensor x = dense(x_in), go = dense(g_in);
+void weight_grad_typed(const TensorBase& x_in, const TensorBase& g_in, const TensorBase& dw, const Conv2dGeometry& g) {
+  const TensorBase x = dense(x_in), go = dense(g_in);
   const Sizes s(g);
   const bool direct = pointwise(g);
   const T* px = x.data<T>();
@@ -327,15 +327,15 @@ void weight_grad_typed(const Tensor& x_in, const Tensor& g_in, const Tensor& dw,
 
 }  // namespace
 
-void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out, const Conv2dGeometry& g) {
+void conv2d_forward(const TensorBase& x, const TensorBase& w, const TensorBase& bias, const TensorBase& out, const Conv2dGeometry& g) {
   visit_floating(out.dtype(), "conv2d", [&]<class T>() { forward_typed<T>(x, w, bias, out, g); });
 }
 
-void conv2d_input_grad(const Tensor& gout, const Tensor& w, const Tensor& dx, const Conv2dGeometry& g) {
+void conv2d_input_grad(const TensorBase& gout, const TensorBase& w, const TensorBase& dx, const Conv2dGeometry& g) {
   visit_floating(dx.dtype(), "conv2d_input_grad", [&]<class T>() { input_grad_typed<T>(gout, w, dx, g); });
 }
 
-void conv2d_weight_grad(const Tensor& x, const Tensor& gout, const Tensor& dw, const Conv2dGeometry& g) {
+void conv2d_weight_grad(const TensorBase& x, const TensorBase& gout, const TensorBase& dw, const Conv2dGeometry& g) {
   visit_floating(dw.dtype(), "conv2d_weight_grad", [&]<class T>() { weight_grad_typed<T>(x, gout, dw, g); });
 }
 

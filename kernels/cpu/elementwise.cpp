@@ -51,7 +51,7 @@ template <class T, class O, class X> void unary_assign(UnaryOp op, O&& o, const 
   }
 }
 
-template <class T> void unary_typed(UnaryOp op, const Tensor& x, const Tensor& out, T a, T b) {
+template <class T> void unary_typed(UnaryOp op, const TensorBase& x, const TensorBase& out, T a, T b) {
   const T* px = x.data<T>();
   T* po = out.data<T>();
   strided_loop<2>(out.shape(), {out.strides(), x.strides()}, [&](auto off, std::int64_t n, auto st) {
@@ -63,7 +63,7 @@ template <class T> void unary_typed(UnaryOp op, const Tensor& x, const Tensor& o
   });
 }
 
-template <class T, class F> void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+template <class T, class F> void binary_loop(const TensorBase& a, const TensorBase& b, const TensorBase& out, F f) {
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
   T* po = out.data<T>();
@@ -86,7 +86,7 @@ template <class T, class F> void binary_loop(const Tensor& a, const Tensor& b, c
   });
 }
 
-template <class T> void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+template <class T> void binary_typed(BinaryOp op, const TensorBase& a, const TensorBase& b, const TensorBase& out) {
   switch (op) {
     case BinaryOp::add: return binary_loop<T>(a, b, out, [](T x, T y) { return x + y; });
     case BinaryOp::sub: return binary_loop<T>(a, b, out, [](T x, T y) { return x - y; });
@@ -108,15 +108,15 @@ template <class T> void binary_typed(BinaryOp op, const Tensor& a, const Tensor&
 
 }  // namespace
 
-void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
+void unary(UnaryOp op, const TensorBase& x, const TensorBase& out, double a, double b) {
   visit_floating(x.dtype(), "unary", [&]<class T>() { unary_typed<T>(op, x, out, T(a), T(b)); });
 }
 
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+void binary(BinaryOp op, const TensorBase& a, const TensorBase& b, const TensorBase& out) {
   visit_floating(out.dtype(), "binary", [&]<class T>() { binary_typed<T>(op, a, b, out); });
 }
 
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+void where(const TensorBase& cond, const TensorBase& a, const TensorBase& b, const TensorBase& out) {
   visit_floating(out.dtype(), "where", [&]<class T>() {
     visit_any(cond.dtype(), [&]<class C>() {
       const C* pc = cond.data<C>();
@@ -133,7 +133,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
   });
 }
 
-void copy(const Tensor& src, const Tensor& dst) {
+void copy(const TensorBase& src, const TensorBase& dst) {
   visit_any(dst.dtype(), [&]<class D>() {
     visit_any(src.dtype(), [&]<class S>() {
       const S* ps = src.data<S>();
@@ -151,7 +151,7 @@ void copy(const Tensor& src, const Tensor& dst) {
   });
 }
 
-void fill(const Tensor& dst, double value) {
+void fill(const TensorBase& dst, double value) {
   visit_any(dst.dtype(), [&]<class T>() {
     T* p = dst.data<T>();
     const T v = static_cast<T>(value);
@@ -161,7 +161,7 @@ void fill(const Tensor& dst, double value) {
   });
 }
 
-void axpy(const Tensor& dst, const Tensor& src, double alpha) {
+void axpy(const TensorBase& dst, const TensorBase& src, double alpha) {
   visit_floating(dst.dtype(), "axpy", [&]<class T>() {
     const T* ps = src.data<T>();
     T* pd = dst.data<T>();

@@ -15,7 +15,7 @@ namespace lumen::kernels::cpu {
 namespace {
 
 // A 1-D index [n] seen as shaped like `shape`, varying along `dim` only.
-Tensor broadcast_index(const Tensor& index, const Shape& shape, std::int64_t dim) {
+TensorBase broadcast_index(const TensorBase& index, const Shape& shape, std::int64_t dim) {
   Shape st(shape.size(), 0);
   st[dim] = index.dim() ? index.stride(0) : 0;
   return make_view(index, shape, st, index.offset());
@@ -85,13 +85,13 @@ template <bool Add, class T> void copy_run(T* dst, std::int64_t ds, const T* src
 }
 
 // x's strides with `dim` zeroed: the index supplies that coordinate.
-Shape strides_without(const Tensor& t, std::int64_t dim) {
+Shape strides_without(const TensorBase& t, std::int64_t dim) {
   Shape s = t.strides();
   if (!s.empty()) s[dim] = 0;
   return s;
 }
 
-void gather_impl(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out) {
+void gather_impl(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& out) {
   if (index.numel() == 0) return;
   visit_any(x.dtype(), [&]<class T>() {
     const T* px = x.data<T>();
@@ -109,7 +109,7 @@ void gather_impl(const Tensor& x, std::int64_t dim, const Tensor& index, const T
   });
 }
 
-void scatter_add_impl(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+void scatter_add_impl(const TensorBase& out, std::int64_t dim, const TensorBase& index, const TensorBase& src) {
   if (index.numel() == 0) return;
   visit_any(out.dtype(), [&]<class T>() {
     const T* ps = src.data<T>();
@@ -139,19 +139,19 @@ void scatter_add_impl(const Tensor& out, std::int64_t dim, const Tensor& index, 
 
 }  // namespace
 
-void gather(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out) {
+void gather(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& out) {
   gather_impl(x, dim, index, out);
 }
 
-void scatter_add(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+void scatter_add(const TensorBase& out, std::int64_t dim, const TensorBase& index, const TensorBase& src) {
   scatter_add_impl(out, dim, index, src);
 }
 
-void index_select(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& out) {
+void index_select(const TensorBase& x, std::int64_t dim, const TensorBase& index, const TensorBase& out) {
   gather_impl(x, dim, broadcast_index(index, out.shape(), dim), out);
 }
 
-void index_add(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
+void index_add(const TensorBase& out, std::int64_t dim, const TensorBase& index, const TensorBase& src) {
   scatter_add_impl(out, dim, broadcast_index(index, src.shape(), dim), src);
 }
 

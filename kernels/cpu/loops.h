@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "autograd/tensor.h"
+#include "kernels/core/tensor_base.h"
 
 namespace lumen::kernels::cpu {
 
@@ -33,7 +33,7 @@ template <class F> void parallel_for(std::int64_t n, std::int64_t grain, F&& f) 
 
 // Strides of t as seen from a tensor of shape `shape` (right-aligned broadcasting: stride 0 where t
 // has size 1 or lacks the dim).
-inline Shape broadcast_strides(const Tensor& t, const Shape& shape) {
+inline Shape broadcast_strides(const TensorBase& t, const Shape& shape) {
   Shape s(shape.size(), 0);
   std::int64_t off = static_cast<std::int64_t>(shape.size()) - t.dim();
   for (std::int64_t d = 0; d < t.dim(); ++d)

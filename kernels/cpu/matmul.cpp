@@ -22,16 +22,16 @@ template <class T, int Order> using MatMap =
 
 // A 3-D operand whose matrices Eigen can read directly (copied to contiguous if not).
 struct Operand {
-  Tensor t;
+  TensorBase t;
   bool col_major;
   std::int64_t ld;
 };
 
-Operand as_operand(const Tensor& x) {
+Operand as_operand(const TensorBase& x) {
   const std::int64_t rows = x.size(1), cols = x.size(2);
   if (x.stride(2) == 1 && (rows == 1 || x.stride(1) >= cols)) return {x, false, rows == 1 ? cols : x.stride(1)};
   if (x.stride(1) == 1 && (cols == 1 || x.stride(2) >= rows)) return {x, true, cols == 1 ? rows : x.stride(2)};
-  Tensor c = empty(x.shape(), options_of(x));
+  TensorBase c = allocate(x.shape(), x.dtype(), x.device());
   copy(x, c);
   return {c, false, cols};
 }
@@ -60,7 +60,7 @@ void packed_one(const Operand& a, const Operand& b, float* c, std::int64_t i, st
 }
 
 template <class T, int OA, int OB>
-void gemm_batch(const Operand& a, const Operand& b, const Tensor& out, std::int64_t batch, bool parallel_batches) {
+void gemm_batch(const Operand& a, const Operand& b, const TensorBase& out, std::int64_t batch, bool parallel_batches) {
   const std::int64_t M = out.size(1), N = out.size(2), K = a.t.size(2);
   const T* pa = a.t.template data<T>();
   const T* pb = b.t.template data<T>();
@@ -95,7 +95,7 @@ void gemm_batch(const Operand& a, const Operand& b, const Tensor& out, std::int6
 
 }  // namespace
 
-void matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+void matmul(const TensorBase& a, const TensorBase& b, const TensorBase& out) {
   visit_floating(out.dtype(), "matmul", [&]<class T>() {
     const std::int64_t batch = out.size(0), M = out.size(1), N = out.size(2), K = a.size(2);
     if (K == 0) {

@@ -11,9 +11,9 @@
 namespace lumen::kernels::cpu {
 namespace {
 
-Tensor dense(const Tensor& t) {
+TensorBase dense(const TensorBase& t) {
   if (t.is_contiguous()) return t;
-  Tensor c = empty(t.shape(), options_of(t));
+  TensorBase c = allocate(t.shape(), t.dtype(), t.device());
   copy(t, c);
   return c;
 }
@@ -26,7 +26,7 @@ template <class F> void for_planes(std::int64_t n, std::int64_t work, F&& f) {
                });
 }
 
-std::int64_t plane(const Tensor& t) { return t.size(2) * t.size(3); }
+std::int64_t plane(const TensorBase& t) { return t.size(2) * t.size(3); }
 
 // The winner of a against a challenger b that comes later in the window: b only if strictly larger
 // or NaN (NaN propagates, and ties keep the first, as in PyTorch).
@@ -65,8 +65,8 @@ template <class T> void max_pool_2x2(const T* px, T* po, std::int64_t* pi, std::
   });
 }
 
-template <class T> void max_pool_typed(const Tensor& x_in, const Tensor& out, const Tensor& indices, const MaxPool2dGeometry& g) {
-  const Tensor x = dense(x_in);
+template <class T> void max_pool_typed(const TensorBase& x_in, const TensorBase& out, const TensorBase& indices, const MaxPool2dGeometry& g) {
+  const TensorBase x = dense(x_in);
   const std::int64_t H = x.size(2), W = x.size(3), OH = out.size(2), OW = out.size(3);
   const T* px = x.data<T>();
   T* po = out.data<T>();
@@ -167,8 +167,8 @@ template <class T> struct Resampler {
 };
 
 // Runs fn(resampler, src_plane, dst_plane, tmp) over all planes of src -> dst.
-template <class T, class F> void resample_planes(const Tensor& src_in, const Tensor& dst, const Taps& th, const Taps& tw, F fn) {
-  const Tensor src = dense(src_in);
+template <class T, class F> void resample_planes(const TensorBase& src_in, const TensorBase& dst, const Taps& th, const Taps& tw, F fn) {
+  const TensorBase src = dense(src_in);
   const Resampler<T> r(th, tw);
   const std::int64_t ps = plane(src), pd = plane(dst), tmp_size = th.in_size * tw.out_size();
   const T* s = src.data<T>();
@@ -182,13 +182,13 @@ template <class T, class F> void resample_planes(const Tensor& src_in, const Ten
 
 }  // namespace
 
-void max_pool2d(const Tensor& x, const Tensor& out, const Tensor& indices, const MaxPool2dGeometry& g) {
+void max_pool2d(const TensorBase& x, const TensorBase& out, const TensorBase& indices, const MaxPool2dGeometry& g) {
   visit_floating(out.dtype(), "max_pool2d", [&]<class T>() { max_pool_typed<T>(x, out, indices, g); });
 }
 
-void plane_scatter_add(const Tensor& src_in, const Tensor& indices, const Tensor& out) {
+void plane_scatter_add(const TensorBase& src_in, const TensorBase& indices, const TensorBase& out) {
   visit_floating(out.dtype(), "plane_scatter_add", [&]<class T>() {
-    const Tensor src = dense(src_in), idx = dense(indices);
+    const TensorBase src = dense(src_in), idx = dense(indices);
     const std::int64_t n = plane(idx), m = plane(out);
     const T* ps = src.data<T>();
     const std::int64_t* pi = idx.data<std::int64_t>();
@@ -201,9 +201,9 @@ void plane_scatter_add(const Tensor& src_in, const Tensor& indices, const Tensor
   });
 }
 
-void plane_gather(const Tensor& x_in, const Tensor& indices, const Tensor& out) {
+void plane_gather(const TensorBase& x_in, const TensorBase& indices, const TensorBase& out) {
   visit_floating(out.dtype(), "plane_gather", [&]<class T>() {
-    const Tensor x = dense(x_in), idx = dense(indices);
+    const TensorBase x = dense(x_in), idx = dense(indices);
     const std::int64_t n = plane(idx), m = plane(x);
     const T* px = x.data<T>();
     const std::int64_t* pi = idx.data<std::int64_t>();
@@ -214,13 +214,13 @@ void plane_gather(const Tensor& x_in, const Tensor& indices, const Tensor& out) 
   });
 }
 
-void resample2d(const Tensor& x, const Taps& th, const Taps& tw, const Tensor& out) {
+void resample2d(const TensorBase& x, const Taps& th, const Taps& tw, const TensorBase& out) {
   visit_floating(out.dtype(), "resample2d", [&]<class T>() {
     resample_planes<T>(x, out, th, tw, [](const Resampler<T>& r, const T* s, T* d, T* tmp) { r.forward(s, d, tmp); });
   });
 }
 
-void resample2d_adjoint(const Tensor& g, const Taps& th, const Taps& tw, const Tensor& dx) {
+void resample2d_adjoint(const TensorBase& g, const Taps& th, const Taps& tw, const TensorBase& dx) {
   visit_floating(dx.dtype(), "resample2d_adjoint", [&]<class T>() {
     resample_planes<T>(g, dx, th, tw, [](const Resampler<T>& r, const T* s, T* d, T* tmp) { r.adjoint(s, d, tmp); });
   });

@@ -7,7 +7,7 @@
 
 namespace lumen::kernels::cpu {
 
-void random_uniform(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi) {
+void random_uniform(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi) {
   visit_floating(out.dtype(), "rand", [&]<class T>() {
     T* p = out.data<T>();
     parallel_for(out.numel(), 4096, [&](std::int64_t b, std::int64_t e) {
@@ -20,7 +20,7 @@ void random_uniform(const Tensor& out, std::uint64_t seed, std::uint64_t offset,
   });
 }
 
-void random_normal(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) {
+void random_normal(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) {
   visit_floating(out.dtype(), "randn", [&]<class T>() {
     T* p = out.data<T>();
     parallel_for(out.numel(), 4096, [&](std::int64_t b, std::int64_t e) {
@@ -35,7 +35,7 @@ void random_normal(const Tensor& out, std::uint64_t seed, std::uint64_t offset, 
   });
 }
 
-void random_int(const Tensor& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi) {
+void random_int(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi) {
   const std::uint64_t range = static_cast<std::uint64_t>(hi - lo);
   visit_any(out.dtype(), [&]<class T>() {
     T* p = out.data<T>();

@@ -24,7 +24,7 @@ bool dense_row_major(const Shape& shape, const Shape& strides) {
 }
 
 // x viewed with its dims reordered by `perm`, as a (possibly strided) tensor.
-Tensor permuted(const Tensor& x, const Shape& perm) {
+TensorBase permuted(const TensorBase& x, const Shape& perm) {
   Shape s, st;
   for (auto p : perm) {
     s.push_back(x.size(p));
@@ -34,14 +34,14 @@ Tensor permuted(const Tensor& x, const Shape& perm) {
 }
 
 // Contiguous data of x laid out as [kept dims..., `moved` dims...] (row-major).
-Tensor with_dims_last(const Tensor& x, const Shape& moved) {
+TensorBase with_dims_last(const TensorBase& x, const Shape& moved) {
   Shape perm;
   for (std::int64_t d = 0; d < x.dim(); ++d)
     if (std::find(moved.begin(), moved.end(), d) == moved.end()) perm.push_back(d);
   perm.insert(perm.end(), moved.begin(), moved.end());
-  Tensor v = permuted(x, perm);
+  TensorBase v = permuted(x, perm);
   if (dense_row_major(v.shape(), v.strides())) return v;
-  Tensor c = empty(v.shape(), options_of(x));
+  TensorBase c = allocate(v.shape(), x.dtype(), x.device());
   copy(v, c);
   return c;
 }
@@ -51,7 +51,7 @@ template <class T> T reduce_init(ReduceOp op) {
   return op == ReduceOp::max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
 }
 
-template <class T> void reduce_typed(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out) {
+template <class T> void reduce_typed(ReduceOp op, const TensorBase& x, const Shape& dims, const TensorBase& out) {
   std::int64_t R = 1;
   for (auto d : dims) R *= x.size(d);
   const std::int64_t M = out.numel();
@@ -76,7 +76,7 @@ template <class T> void reduce_typed(ReduceOp op, const Tensor& x, const Shape& 
     });
     return;
   }
-  Tensor xc = with_dims_last(x, dims);
+  TensorBase xc = with_dims_last(x, dims);
   const T* px = xc.data<T>();
   parallel_for(M, std::max<std::int64_t>(1, kParallelGrain / R), [&](std::int64_t b, std::int64_t e) {
     for (std::int64_t m = b; m < e; ++m) {
@@ -90,13 +90,13 @@ template <class T> void reduce_typed(ReduceOp op, const Tensor& x, const Shape& 
 
 }  // namespace
 
-void reduce(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out) {
+void reduce(ReduceOp op, const TensorBase& x, const Shape& dims, const TensorBase& out) {
   visit_floating(x.dtype(), "reduce", [&]<class T>() { reduce_typed<T>(op, x, dims, out); });
 }
 
-void arg_reduce(ReduceOp op, const Tensor& x, std::int64_t dim, const Tensor& values, const Tensor& indices) {
+void arg_reduce(ReduceOp op, const TensorBase& x, std::int64_t dim, const TensorBase& values, const TensorBase& indices) {
   visit_floating(x.dtype(), "arg_reduce", [&]<class T>() {
-    Tensor xc = with_dims_last(x, {dim});
+    TensorBase xc = with_dims_last(x, {dim});
     const std::int64_t R = x.size(dim), M = values.numel();
     const T* px = xc.data<T>();
     T* pv = values.data<T>();
@@ -117,11 +117,11 @@ void arg_reduce(ReduceOp op, const Tensor& x, std::int64_t dim, const Tensor& va
   });
 }
 
-void softmax(const Tensor& x, std::int64_t dim, bool log, const Tensor& out) {
+void softmax(const TensorBase& x, std::int64_t dim, bool log, const TensorBase& out) {
   visit_floating(x.dtype(), "softmax", [&]<class T>() {
     const bool direct = dim == x.dim() - 1 && x.is_contiguous();
-    Tensor xc = direct ? x : with_dims_last(x, {dim});
-    Tensor oc = direct ? out : empty(xc.shape(), options_of(x));
+    TensorBase xc = direct ? x : with_dims_last(x, {dim});
+    TensorBase oc = direct ? out : allocate(xc.shape(), x.dtype(), x.device());
     const std::int64_t R = x.size(dim), M = x.numel() / std::max<std::int64_t>(R, 1);
     const T* px = xc.data<T>();
     T* po = oc.data<T>();

@@ -1,4 +1,4 @@
-// The CUDA device backend of autograd/device.h: a caching allocator and host<->device copies on the
+// The CUDA device backend of kernels/core/device.h: a caching allocator and host<->device copies on the
 // device's stream, every call checked.
 //
 // Caching: cudaMalloc and cudaFree synchronise the device and cost tens of microseconds, far more than
@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/device.h"
-#include "autograd/error.h"
+#include "kernels/core/device.h"
+#include "kernels/core/error.h"
 #include "kernels/cuda/runtime.h"
 
 namespace lumen {
@@ -105,9 +105,11 @@ struct CudaBackend final : DeviceBackend {
 
 }  // namespace
 
-DeviceBackend* cuda_device_backend() {
+namespace kernels::cuda {
+DeviceBackend& cuda_device_backend() {
   static CudaBackend backend;
-  return &backend;
+  return backend;
 }
+}  // namespace kernels::cuda
 
 }  // namespace lumen

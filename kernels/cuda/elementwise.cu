@@ -3,7 +3,7 @@
 // uniform across a launch. The math mirrors kernels/cpu/elementwise.cpp line for line.
 #include <cmath>
 
-#include "autograd/dtype.h"
+#include "kernels/core/dtype.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/kernels.h"
 
@@ -113,7 +113,7 @@ template <class T> __global__ void axpy_kernel(Indexer<2> ix, T* dst, const T* s
 
 }  // namespace
 
-void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
+void unary(UnaryOp op, const TensorBase& x, const TensorBase& out, double a, double b) {
   visit_floating(x.dtype(), "unary", [&]<class T>() {
     const auto ix = make_indexer<2>("unary", out.shape(), {out.strides(), broadcast_strides(x, out.shape())});
     if (ix.numel == 0) return;
@@ -122,7 +122,7 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
   });
 }
 
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+void binary(BinaryOp op, const TensorBase& a, const TensorBase& b, const TensorBase& out) {
   visit_floating(out.dtype(), "binary", [&]<class T>() {
     const Shape& s = out.shape();
     const auto ix = make_indexer<3>("binary", s, {out.strides(), broadcast_strides(a, s), broadcast_strides(b, s)});
@@ -132,7 +132,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   });
 }
 
-void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+void where(const TensorBase& cond, const TensorBase& a, const TensorBase& b, const TensorBase& out) {
   visit_floating(out.dtype(), "where", [&]<class T>() {
     visit_any(cond.dtype(), [&]<class C>() {
       const Shape& s = out.shape();
@@ -146,7 +146,7 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& o
   });
 }
 
-void copy(const Tensor& src, const Tensor& dst) {
+void copy(const TensorBase& src, const TensorBase& dst) {
   visit_any(dst.dtype(), [&]<class D>() {
     visit_any(src.dtype(), [&]<class S>() {
       const auto ix = make_indexer<2>("copy", dst.shape(), {dst.strides(), broadcast_strides(src, dst.shape())});
@@ -157,7 +157,7 @@ void copy(const Tensor& src, const Tensor& dst) {
   });
 }
 
-void fill(const Tensor& dst, double value) {
+void fill(const TensorBase& dst, double value) {
   visit_any(dst.dtype(), [&]<class T>() {
     const auto ix = make_indexer<1>("fill", dst.shape(), {dst.strides()});
     if (ix.numel == 0) return;
@@ -166,7 +166,7 @@ void fill(const Tensor& dst, double value) {
   });
 }
 
-void axpy(const Tensor& dst, const Tensor& src, double alpha) {
+void axpy(const TensorBase& dst, const TensorBase& src, double alpha) {
   visit_floating(dst.dtype(), "axpy", [&]<class T>() {
     const auto ix = make_indexer<2>("axpy", dst.shape(), {dst.strides(), broadcast_strides(src, dst.shape())});
     if (ix.numel == 0) return;

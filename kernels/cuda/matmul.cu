@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/dtype.h"
+#include "kernels/core/dtype.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/kernels.h"
 
@@ -39,23 +39,23 @@ cublasHandle_t handle(int device) {
 // An operand [B, R, C] as cuBLAS reads it: the matrix is `transposed` (column-major storage, op = T)
 // or not (row-major storage, op = N), with leading dimension ld and batch stride.
 struct Operand {
-  Tensor t;
+  TensorBase t;
   bool transposed;
   long long ld, batch_stride;
 };
 
-Operand as_operand(const Tensor& x) {
+Operand as_operand(const TensorBase& x) {
   const std::int64_t rows = x.size(1), cols = x.size(2);
   if (x.stride(2) == 1 && (rows == 1 || x.stride(1) >= cols)) return {x, false, rows == 1 ? cols : x.stride(1), x.stride(0)};
   if (x.stride(1) == 1 && (cols == 1 || x.stride(2) >= rows)) return {x, true, cols == 1 ? rows : x.stride(2), x.stride(0)};
-  Tensor c = empty(x.shape(), options_of(x));
+  TensorBase c = allocate(x.shape(), x.dtype(), x.device());
   copy(x, c);
   return {c, false, cols, rows * cols};
 }
 
 }  // namespace
 
-void matmul(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
+void matmul(const TensorBase& a_in, const TensorBase& b_in, const TensorBase& out) {
   const std::int64_t batch = out.size(0), M = out.size(1), N = out.size(2), K = a_in.size(2);
   if (out.numel() == 0) return;
   if (K == 0) {

@@ -2,7 +2,7 @@
 // (seed, offset + i), so a seeded tensor has the same values on either device.
 #include <cmath>
 
-#include "autograd/dtype.h"
+#include "kernels/core/dtype.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/kernels.h"
 #include "kernels/philox.h"
@@ -37,7 +37,7 @@ template <class T> __global__ void int_kernel(T* p, std::int64_t n, std::uint64_
 
 }  // namespace
 
-void random_uniform(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi) {
+void random_uniform(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, double lo, double hi) {
   visit_floating(out.dtype(), "rand", [&]<class T>() {
     if (out.numel() == 0) return;
     uniform_kernel<T><<<blocks_for(out.numel()), 256, 0, stream_of(out)>>>(out.data<T>(), out.numel(), seed, offset, lo, hi);
@@ -45,7 +45,7 @@ void random_uniform(const Tensor& out, std::uint64_t seed, std::uint64_t offset,
   });
 }
 
-void random_normal(const Tensor& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) {
+void random_normal(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, double mean, double std) {
   visit_floating(out.dtype(), "randn", [&]<class T>() {
     if (out.numel() == 0) return;
     normal_kernel<T><<<blocks_for(out.numel()), 256, 0, stream_of(out)>>>(out.data<T>(), out.numel(), seed, offset, mean, std);
@@ -53,7 +53,7 @@ void random_normal(const Tensor& out, std::uint64_t seed, std::uint64_t offset, 
   });
 }
 
-void random_int(const Tensor& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi) {
+void random_int(const TensorBase& out, std::uint64_t seed, std::uint64_t offset, std::int64_t lo, std::int64_t hi) {
   visit_any(out.dtype(), [&]<class T>() {
     if (out.numel() == 0) return;
     int_kernel<T><<<blocks_for(out.numel()), 256, 0, stream_of(out)>>>(out.data<T>(), out.numel(), seed, offset, lo,

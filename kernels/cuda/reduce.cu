@@ -2,9 +2,10 @@
 // as a row-major [kept, reduced] matrix (a copy kernel when it is not already); then one warp reduces
 // one row: each lane folds a strided share of the row, and five __shfl_down_sync steps fold the 32
 // lanes (a tree, no shared memory). NaN and tie rules are the CPU's.
+#include <algorithm>
 #include <cmath>
 
-#include "autograd/dtype.h"
+#include "kernels/core/dtype.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/kernels.h"
 
@@ -87,13 +88,13 @@ template <class T> __global__ void softmax_rows(const T* x, T* out, std::int64_t
 }
 
 // x with its dims reordered by perm, as a view.
-Tensor permuted(const Tensor& x, const Shape& perm) {
+TensorBase permuted(const TensorBase& x, const Shape& perm) {
   Shape s, st;
   for (auto p : perm) s.push_back(x.size(p)), st.push_back(x.stride(p));
   return make_view(x, s, st, x.offset());
 }
 
-bool dense_row_major(const Tensor& t) {
+bool dense_row_major(const TensorBase& t) {
   std::int64_t expected = 1;
   for (std::int64_t d = t.dim() - 1; d >= 0; --d) {
     if (t.size(d) != 1 && t.stride(d) != expected) return false;
@@ -103,53 +104,53 @@ bool dense_row_major(const Tensor& t) {
 }
 
 // The permutation putting `moved` last, and x's data contiguous in that order.
-Shape dims_last(const Tensor& x, const Shape& moved) {
+Shape dims_last(const TensorBase& x, const Shape& moved) {
   Shape perm;
   for (std::int64_t d = 0; d < x.dim(); ++d)
     if (std::find(moved.begin(), moved.end(), d) == moved.end()) perm.push_back(d);
   perm.insert(perm.end(), moved.begin(), moved.end());
   return perm;
 }
-Tensor with_dims_last(const Tensor& x, const Shape& moved) {
-  Tensor v = permuted(x, dims_last(x, moved));
+TensorBase with_dims_last(const TensorBase& x, const Shape& moved) {
+  TensorBase v = permuted(x, dims_last(x, moved));
   if (dense_row_major(v)) return v;
-  Tensor c = empty(v.shape(), options_of(x));
+  TensorBase c = allocate(v.shape(), x.dtype(), x.device());
   copy(v, c);
   return c;
 }
 
 }  // namespace
 
-void reduce(ReduceOp op, const Tensor& x, const Shape& dims, const Tensor& out) {
+void reduce(ReduceOp op, const TensorBase& x, const Shape& dims, const TensorBase& out) {
   visit_floating(x.dtype(), "reduce", [&]<class T>() {
     std::int64_t R = 1;
     for (auto d : dims) R *= x.size(d);
     const std::int64_t M = out.numel();
     if (M == 0) return;
-    const Tensor xc = with_dims_last(x, dims);
+    const TensorBase xc = with_dims_last(x, dims);
     reduce_rows<T><<<row_blocks(M), 32 * kWarpsPerBlock, 0, stream_of(out)>>>(op, xc.data<T>(), out.data<T>(), M, R);
     check_launch("reduce");
   });
 }
 
-void arg_reduce(ReduceOp op, const Tensor& x, std::int64_t dim, const Tensor& values, const Tensor& indices) {
+void arg_reduce(ReduceOp op, const TensorBase& x, std::int64_t dim, const TensorBase& values, const TensorBase& indices) {
   visit_floating(x.dtype(), "arg_reduce", [&]<class T>() {
     const std::int64_t R = x.size(dim), M = values.numel();
     if (M == 0) return;
-    const Tensor xc = with_dims_last(x, {dim});
+    const TensorBase xc = with_dims_last(x, {dim});
     arg_reduce_rows<T><<<row_blocks(M), 32 * kWarpsPerBlock, 0, stream_of(values)>>>(
         op, xc.data<T>(), values.data<T>(), indices.data<std::int64_t>(), M, R);
     check_launch("arg_reduce");
   });
 }
 
-void softmax(const Tensor& x, std::int64_t dim, bool log, const Tensor& out) {
+void softmax(const TensorBase& x, std::int64_t dim, bool log, const TensorBase& out) {
   visit_floating(x.dtype(), "softmax", [&]<class T>() {
     const std::int64_t R = x.size(dim), M = x.numel() / std::max<std::int64_t>(R, 1);
     if (x.numel() == 0) return;
     const bool direct = dim == x.dim() - 1 && x.is_contiguous();
-    const Tensor xc = direct ? x : with_dims_last(x, {dim});
-    const Tensor oc = direct ? out : empty(xc.shape(), options_of(x));
+    const TensorBase xc = direct ? x : with_dims_last(x, {dim});
+    const TensorBase oc = direct ? out : allocate(xc.shape(), x.dtype(), x.device());
     softmax_rows<T><<<row_blocks(M), 32 * kWarpsPerBlock, 0, stream_of(out)>>>(xc.data<T>(), oc.data<T>(), M, R, log);
     check_launch("softmax");
     if (!direct) {  // oc is [other dims..., dim]: view it back in x's order

@@ -1,9 +1,10 @@
-// Checked calls and the per-device streams (see runtime.h).
+// Checked calls and the per-device streams (see runtime.h), and the registration of the CUDA device
+// backend (cuda_device.cu) at start-up.
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "autograd/error.h"
+#include "kernels/core/error.h"
 #include "kernels/cuda/runtime.h"
 
 namespace lumen::kernels::cuda {
@@ -24,12 +25,20 @@ cudaStream_t stream(int device) {
   return streams[device];
 }
 
-Shape broadcast_strides(const Tensor& t, const Shape& shape) {
+Shape broadcast_strides(const TensorBase& t, const Shape& shape) {
   Shape st(shape.size(), 0);
   const std::size_t lead = shape.size() - static_cast<std::size_t>(t.dim());
   for (std::int64_t d = 0; d < t.dim(); ++d)
     st[lead + d] = t.size(d) == 1 ? 0 : t.stride(d);
   return st;
 }
+
+namespace {
+// Registers the CUDA backend before main() runs. It lives in this file, not in cuda_device.cu, because
+// every CUDA kernel calls stream() above: whenever a program uses any op, the linker takes this object
+// from the static library, and with it this initialiser (an initialiser in an object nothing refers to
+// would be dropped, and CUDA tensors would silently be unavailable).
+[[maybe_unused]] const bool registered = (register_device_backend(DeviceType::cuda, &cuda_device_backend()), true);
+}  // namespace
 
 }  // namespace lumen::kernels::cuda

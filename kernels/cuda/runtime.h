@@ -7,9 +7,13 @@
 #include <array>
 #include <cstdint>
 
-#include "autograd/tensor.h"
+#include "kernels/core/tensor_base.h"
 
 namespace lumen::kernels::cuda {
+
+// The CUDA device backend (kernels/core/device.h): caching allocator and copies (cuda_device.cu).
+// runtime.cu registers it at start-up; everything else reaches it through lumen::device_backend.
+DeviceBackend& cuda_device_backend();
 
 // Throws lumen::Error "<op>: <call> failed: <CUDA's message>" unless err is cudaSuccess.
 void check(cudaError_t err, const char* op, const char* call);
@@ -19,7 +23,7 @@ inline void check_launch(const char* op) { check(cudaGetLastError(), op, "kernel
 
 // Makes `device` current and returns its stream (created on first use).
 cudaStream_t stream(int device);
-inline cudaStream_t stream_of(const Tensor& t) { return stream(t.device().index); }
+inline cudaStream_t stream_of(const TensorBase& t) { return stream(t.device().index); }
 
 // Grid size for a grid-stride loop over n elements with `threads` per block.
 inline unsigned blocks_for(std::int64_t n, int threads = 256) {
@@ -55,7 +59,7 @@ template <int N> struct Indexer {
 };
 
 // The strides of t read as `shape` (numpy broadcasting: missing leading dims and size-1 dims get 0).
-Shape broadcast_strides(const Tensor& t, const Shape& shape);
+Shape broadcast_strides(const TensorBase& t, const Shape& shape);
 
 template <int N> Indexer<N> make_indexer(const char* op, const Shape& shape, const std::array<Shape, N>& strides) {
   if (shape.size() > static_cast<std::size_t>(kMaxDims))

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <memory>
 
-#include "autograd/device.h"
+#include "kernels/core/device.h"
 
 namespace lumen {
 

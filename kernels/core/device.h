@@ -1,7 +1,8 @@
 #pragma once
-// Where a tensor's memory lives. Each device type has one DeviceBackend (allocation and copies);
-// the CPU one is built in, the CUDA one is compiled in when lumen is built with CUDA. Ops reach
-// device-specific kernels through kernels/dispatch.h, so adding a device means adding kernels.
+// Where a tensor's memory lives. Each device type has one DeviceBackend (allocation and copies) in a
+// registry: the CPU one is built in; the CUDA backend registers its own at start-up when lumen is built
+// with CUDA (kernels/cuda/runtime.cu). Ops reach device-specific kernels through kernels/dispatch.h,
+// so adding a device means adding kernels and registering a backend, not changing this floor.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -37,6 +38,9 @@ struct DeviceBackend {
   virtual int device_count() = 0;
   virtual void synchronize(int /*index*/) {}
 };
+
+// Makes `backend` the one of device type t (it must outlive the program: a static object).
+void register_device_backend(DeviceType t, DeviceBackend* backend);
 
 // The backend of a device type; throws a clear error when it is missing (a CUDA tensor in a build
 // without CUDA).

@@ -1,5 +1,5 @@
-#include "autograd/device.h"
-#include "autograd/error.h"
+#include "kernels/core/device.h"
+#include "kernels/core/error.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -52,20 +52,26 @@ struct CpuBackend final : DeviceBackend {
   int device_count() override { return 1; }
 };
 
+// Indexed by DeviceType. A function-local static, so registration from another file's static
+// initialiser finds it constructed whatever the initialisation order.
+DeviceBackend*& registered(DeviceType t) {
+  static DeviceBackend* backends[2] = {nullptr, nullptr};
+  return backends[static_cast<int>(t)];
+}
+
 }  // namespace
 
-#ifdef LUMEN_WITH_CUDA
-DeviceBackend* cuda_device_backend();  // kernels/cuda/cuda_device.cu
-#else
-static DeviceBackend* cuda_device_backend() { return nullptr; }
-#endif
+void register_device_backend(DeviceType t, DeviceBackend* backend) {
+  LUMEN_CHECK(t != DeviceType::cpu, "register_device_backend", "the CPU backend is built in");
+  registered(t) = backend;
+}
 
 DeviceBackend& device_backend(DeviceType t) {
   if (t == DeviceType::cpu) {
     static CpuBackend cpu;
     return cpu;
   }
-  DeviceBackend* b = cuda_device_backend();
+  DeviceBackend* b = registered(t);
   if (!b)
     throw Error(
         "device cuda: this build of lumen has no CUDA backend (configure with -Dcuda=enabled where nvcc is found)");
@@ -74,12 +80,12 @@ DeviceBackend& device_backend(DeviceType t) {
 
 bool device_available(DeviceType t) {
   if (t == DeviceType::cpu) return true;
-  DeviceBackend* b = cuda_device_backend();
+  DeviceBackend* b = registered(t);
   return b && b->device_count() > 0;
 }
 
 int cuda_device_count() {
-  DeviceBackend* b = cuda_device_backend();
+  DeviceBackend* b = registered(DeviceType::cuda);
   return b ? b->device_count() : 0;
 }
 
