@@ -26,7 +26,7 @@ std::vector<OpRow> gpu_sized_rows() {
   };
   for (OpRow& r : rows) {
     r.finite_differences = false;
-    r.f32_tol = r.gpu_f32_tol = 1e-4;
+    r.gpu_f32_tol = 1e-4;
   }
   return rows;
 }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <functional>
+#include <iomanip>
 #include <sstream>
 
 #include "autograd/engine.h"
@@ -113,7 +114,7 @@ CheckResult compare(const std::string& what, const Tensor& got, const Tensor& wa
   for (std::size_t i = 0; i < g.size(); ++i)
     if (!(std::abs(g[i] - w[i]) <= tol * (1 + std::abs(w[i])))) {
       std::ostringstream os;
-      os << what << ": element " << i << ": " << g[i] << " vs " << w[i] << " (tolerance " << tol << ")";
+      os << std::setprecision(10) << what << ": element " << i << ": " << g[i] << " vs " << w[i] << " (tolerance " << tol << ")";
       return fail(os.str());
     }
   return {};

@@ -73,7 +73,7 @@ struct OpRow {
   // by one. The small rows of the same op check its derivatives.
   bool finite_differences = true;
   double grad_atol = 1e-5, grad_rtol = 1e-4;  // gradcheck (gradgradcheck uses 10x both)
-  double f32_tol = 1e-5;                      // float32 vs float64, relative as tests/test_util.h allclose
+  double f32_tol = 1e-6;                      // float32 vs float64, relative as tests/test_util.h allclose
   double gpu_f32_tol = 1e-5, gpu_f64_tol = 1e-12;
 };
 
