@@ -87,7 +87,8 @@ std::vector<OpRow> conv_pool_rows();
 const std::vector<OpRow>& op_table();
 
 // How the runner lays out each input: contiguous, or read through a strided view (every dim
-// non-contiguous: a transposed, step-2 view of a bigger tensor holding other values in between).
+// non-contiguous: a transposed, step-2 view of a bigger tensor holding other values in between, so a
+// kernel that ignores strides reads wrong values, and gradcheck sees that those get no gradient).
 enum class Layout { contiguous, strided };
 std::string layout_name(Layout layout);
 
