@@ -51,6 +51,9 @@ std::vector<OpRow> index_rows() {
     r.derivative = Derivative::second_of_square;  // linear in x and src
     r.cuda = Cuda::none;
   }
+  // built on the host and moved to the indices' device: runs anywhere, not differentiable
+  rows.push_back({.name = "one_hot", .fn = [](const V& v) { return one_hot(v[0], 3, DType::float64); },
+                  .inputs = {indices({0, 2, 1, 2}, {2, 2})}, .derivative = Derivative::none});
   return rows;
 }
 

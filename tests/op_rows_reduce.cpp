@@ -70,6 +70,8 @@ std::vector<OpRow> reduce_rows() {
        .derivative = Derivative::second_of_square, .cuda = Cuda::forward_only},
       {.name = "min dim -1 keepdim", .fn = [](const V& v) { return min(v[0], -1, true).first; }, .inputs = {in(x)},
        .derivative = Derivative::second_of_square, .cuda = Cuda::forward_only},
+      {.name = "sum_to (the adjoint of broadcasting)", .fn = [](const V& v) { return sum_to(v[0], {3, 1}); },
+       .inputs = {in(x)}, .derivative = Derivative::second_of_square},
       {.name = "argmax dim 0", .fn = [](const V& v) { return argmax(v[0], 0).to(DType::float64); }, .inputs = {in(x)},
        .derivative = Derivative::none},
       {.name = "argmin dim -1 keepdim", .fn = [](const V& v) { return argmin(v[0], -1, true).to(DType::float64); },

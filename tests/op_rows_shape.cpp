@@ -14,7 +14,10 @@ std::vector<OpRow> view_rows() {
       {.name = "reshape", .fn = [](const V& v) { return v[0].reshape({4, 6}) * 1.0; }, .inputs = {in(x)}},
       {.name = "reshape of a transpose (a copy)", .fn = [](const V& v) { return v[0].transpose(0, 2).reshape({-1}) * 1.0; },
        .inputs = {in(x)}},
+      {.name = "view of a contiguous copy", .fn = [](const V& v) { return view(v[0].contiguous(), {4, 6}) * 1.0; },
+       .inputs = {in(x)}},
       {.name = "permute", .fn = [](const V& v) { return v[0].permute({1, 2, 0}) * 1.0; }, .inputs = {in(x)}},
+      {.name = "transpose", .fn = [](const V& v) { return transpose(v[0], 0, 2) * 1.0; }, .inputs = {in(x)}},
       {.name = "narrow", .fn = [](const V& v) { return v[0].narrow(1, 1, 2) * 1.0; }, .inputs = {in(x)}},
       {.name = "slice with a step", .fn = [](const V& v) { return slice(v[0], 2, 1, 4, 2) * 1.0; }, .inputs = {in(x)}},
       {.name = "slice of a transpose", .fn = [](const V& v) { return slice(v[0].t(), 0, 0, 4, 2) * 1.0; },
@@ -53,6 +56,12 @@ std::vector<OpRow> join_rows() {
          return cat({p[1] * 2.0, p[0] * p[0]}, 0);
        },
        .inputs = {in(b)}},
+      {.name = "split by size",
+       .fn = [](const V& v) {
+         auto p = split(v[0], 2, 1);
+         return p[0] * p[1];
+       },
+       .inputs = {in({2, 4})}},
       {.name = "chunk",
        .fn = [](const V& v) {
          auto p = chunk(v[0].t(), 2, 1);
