@@ -23,8 +23,8 @@ double project(const Tensor& y, const Tensor& v) {
 
 }  // namespace
 
-GradcheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps, double atol, double rtol,
-                          int projections) {
+CheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps, double atol, double rtol,
+                      int projections) {
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (!inputs[i].is_contiguous() || inputs[i].dtype() != DType::float64 || !inputs[i].is_leaf())
       return {false, "gradcheck: input " + std::to_string(i) + " must be a contiguous float64 leaf"};
@@ -61,7 +61,7 @@ GradcheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, double
   return {true, ""};
 }
 
-GradcheckResult gradgradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps, double atol, double rtol) {
+CheckResult gradgradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps, double atol, double rtol) {
   Tensor y0 = f(inputs);
   Tensor v = leaf(y0.shape(), -1.0, 1.0, 99);
   std::vector<Tensor> all = inputs;

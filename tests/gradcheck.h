@@ -16,15 +16,16 @@ namespace lumen::testing {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
-struct GradcheckResult {
+// What a check found: ok, or its first mismatch (for gradcheck: input, element, analytic vs numeric).
+struct CheckResult {
   bool ok = true;
-  std::string message;  // first mismatch: input, element, analytic vs numeric
+  std::string message;
 };
 
-GradcheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-6, double atol = 1e-5,
-                          double rtol = 1e-4, int projections = 2);
-GradcheckResult gradgradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-6, double atol = 1e-4,
-                              double rtol = 1e-3);
+CheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-6, double atol = 1e-5,
+                      double rtol = 1e-4, int projections = 2);
+CheckResult gradgradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-6, double atol = 1e-4,
+                          double rtol = 1e-3);
 
 // Random float64 leaf requiring grad (values in [lo, hi)), seeded per call site for reproducibility.
 Tensor leaf(const Shape& shape, double lo = -1.0, double hi = 1.0, std::uint64_t seed = 1);

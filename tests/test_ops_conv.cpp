@@ -1,17 +1,16 @@
 // conv2d and conv_transpose2d: hand-computed values, a direct-loop reference over a grid of options
-// (both dtypes, so the threaded im2col/GEMM paths are covered), gradients, double backward, errors.
+// (both dtypes, so the threaded im2col/GEMM paths are covered), deterministic and batch-split
+// gradients, errors. Gradchecks and double backward over the options: the op table (tests/op_rows_conv_pool.cpp).
 #include <doctest/doctest.h>
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
 using namespace lumen::testing;
 using Catch = doctest::Contains;
-using V = std::vector<Tensor>;
 
 namespace {
 
@@ -242,59 +241,6 @@ TEST_SUITE("conv") {
       CHECK(allclose(conv_transpose2d(x, w, {}, c.o), want, 1e-12));
       CHECK(allclose(conv_transpose2d(x.to(DType::float32), w.to(DType::float32), {}, c.o), want, 1e-4));
     }
-  }
-
-  TEST_CASE("conv2d gradcheck over options and layouts") {
-    auto conv_with = [](Conv2dOptions o) {
-      return [o](const V& v) { return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), o); };
-    };
-    Tensor x = leaf({2, 3, 5, 5}, -1, 1, 1), w = leaf({4, 3, 3, 3}, -1, 1, 2), b = leaf({4}, -1, 1, 3);
-    CHECK_GRAD(conv_with(opts(1, 0)), {x, w, b});
-    CHECK_GRAD(conv_with(opts(2, 1)), {x, w, b});
-    CHECK_GRAD(conv_with(opts(1, 2, 2)), {x, w});
-    Conv2dOptions asym;
-    asym.stride = {2, 1};
-    asym.padding = {0, 1};
-    asym.dilation = {1, 2};
-    CHECK_GRAD(conv_with(asym), {x, w, b});
-    CHECK_GRAD(conv_with(opts(1, 1, 1, 3)), {leaf({2, 6, 4, 5}, -1, 1, 4), leaf({3, 2, 2, 3}, -1, 1, 5)});
-    CHECK_GRAD(conv_with(opts(1, 0)), {x, leaf({5, 3, 1, 1}, -1, 1, 6), leaf({5}, -1, 1, 7)});       // pointwise
-    CHECK_GRAD(conv_with(opts(1, 1)), {x, leaf({5, 3, 1, 1}, -1, 1, 14)});  // padding > kernel reach: col2im
-    CHECK_GRAD(conv_with(opts(1, 0, 1, 3)), {leaf({2, 6, 3, 3}, -1, 1, 8), leaf({6, 2, 1, 1}, -1, 1, 9)});
-    // non-contiguous inputs: NHWC storage permuted to NCHW, a transposed weight, a strided slice
-    CHECK_GRAD([](const V& v) { return conv2d(v[0].permute({0, 3, 1, 2}), v[1].transpose(0, 1), {}, opts(1, 1)); },
-               {leaf({2, 5, 4, 3}, -1, 1, 10), leaf({3, 4, 3, 3}, -1, 1, 11)});
-    CHECK_GRAD([](const V& v) { return conv2d(slice(v[0], 2, 0, 7, 2), v[1], {}, opts(1, 0)); },
-               {leaf({1, 3, 7, 4}, -1, 1, 12), w});
-    // a 3-D input
-    CHECK_GRAD([](const V& v) { return conv2d(v[0], v[1], v[2], opts(1, 1)); }, {leaf({3, 4, 4}, -1, 1, 13), w, b});
-  }
-
-  TEST_CASE("conv_transpose2d gradcheck") {
-    auto tconv_with = [](Conv2dOptions o) {
-      return [o](const V& v) { return conv_transpose2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), o); };
-    };
-    Tensor x = leaf({2, 4, 3, 3}, -1, 1, 20), w = leaf({4, 3, 3, 3}, -1, 1, 21), b = leaf({3}, -1, 1, 22);
-    CHECK_GRAD(tconv_with(opts(1, 0)), {x, w, b});
-    CHECK_GRAD(tconv_with(opts(2, 1, 1, 1, 1)), {x, w, b});
-    CHECK_GRAD(tconv_with(opts(1, 1, 2)), {x, w});
-    CHECK_GRAD(tconv_with(opts(1, 0, 3, 1, 2)), {x, leaf({4, 3, 2, 2}, -1, 1, 23)});  // output_padding >= stride
-    CHECK_GRAD(tconv_with(opts(2, 0, 1, 2)), {x, leaf({4, 2, 2, 3}, -1, 1, 24), leaf({4}, -1, 1, 25)});
-    CHECK_GRAD([](const V& v) { return conv_transpose2d(v[0].permute({0, 3, 1, 2}), v[1], {}, opts(2, 0)); },
-               {leaf({1, 3, 3, 4}, -1, 1, 26), w});
-  }
-
-  TEST_CASE("double backward: conv2d and conv_transpose2d") {
-    Tensor x = leaf({2, 2, 4, 4}, -1, 1, 30), w = leaf({3, 2, 3, 3}, -1, 1, 31), b = leaf({3}, -1, 1, 32);
-    CHECK_GRADGRAD([](const V& v) { return conv2d(v[0], v[1], v[2], opts(1, 1)); }, {x, w, b});
-    CHECK_GRADGRAD([](const V& v) { return conv2d(v[0], v[1], {}, opts(2, 1, 2)); }, {x, w});
-    CHECK_GRADGRAD([](const V& v) { return conv2d(v[0], v[1], {}, opts(1, 0, 1, 2)); },
-                   {leaf({1, 4, 3, 3}, -1, 1, 33), leaf({2, 2, 2, 2}, -1, 1, 34)});
-    CHECK_GRADGRAD([](const V& v) { return tanh(conv2d(v[0], v[1], {}, opts(1, 0))); }, {x, w});  // curvature
-    CHECK_GRADGRAD([](const V& v) { return conv_transpose2d(v[0], v[1], v[2], opts(2, 1, 1, 1, 1)); },
-                   {leaf({1, 3, 3, 3}, -1, 1, 35), leaf({3, 2, 3, 3}, -1, 1, 36), leaf({2}, -1, 1, 37)});
-    CHECK_GRADGRAD([](const V& v) { return conv_transpose2d(v[0], v[1], {}, opts(1, 0, 2, 3)); },
-                   {leaf({1, 3, 3, 3}, -1, 1, 38), leaf({3, 1, 2, 2}, -1, 1, 39)});
   }
 
   TEST_CASE("errors") {

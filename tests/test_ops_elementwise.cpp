@@ -1,17 +1,13 @@
-// Elementwise ops and activations: known values, gradchecks (broadcasting, non-contiguous inputs),
-// double-backward checks, and error messages.
+// Elementwise ops and activations: known values and error messages. Gradients, double backward,
+// float32 and strided inputs: the op table (tests/op_rows_elementwise.cpp).
 #include <doctest/doctest.h>
 
-#include <limits>
-
 #include "autograd/ops.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
 using namespace lumen::testing;
 using Catch = doctest::Contains;
-using V = std::vector<Tensor>;
 
 TEST_SUITE("elementwise") {
   TEST_CASE("binary ops: known values with broadcasting") {
@@ -53,75 +49,6 @@ TEST_SUITE("elementwise") {
     CHECK_VALUES(square(x), {4, 0.25, 0, 0.25, 4});
     CHECK_VALUES(pow(f64({2, 3}), 3.0), {8, 27});
     CHECK_VALUES(softplus(f64({30}), 1.0, 20.0), {30});  // above the threshold: identity
-  }
-
-  TEST_CASE("float32 agrees with float64") {
-    Tensor x = f64({-3, -1, -0.25, 0.1, 0.7, 2.5});
-    Tensor xf = x.to(DType::float32);
-    for (auto f : {+[](const Tensor& t) { return sigmoid(t); }, +[](const Tensor& t) { return tanh(t); },
-                   +[](const Tensor& t) { return gelu(t); }, +[](const Tensor& t) { return exp(t); },
-                   +[](const Tensor& t) { return softplus(t); }})
-      CHECK(allclose(f(xf), f(x).to_vector<double>(), 1e-6));
-  }
-
-  TEST_CASE("gradcheck: binary ops with broadcasting") {
-    Tensor a = leaf({2, 3}, -1, 1, 1), b = leaf({3}, 0.5, 2, 2), c = leaf({2, 1}, 0.5, 2, 3);
-    CHECK_GRAD([](const V& v) { return v[0] + v[1]; }, {a, b});
-    CHECK_GRAD([](const V& v) { return v[0] - v[1]; }, {a, c});
-    CHECK_GRAD([](const V& v) { return v[0] * v[1]; }, {a, b});
-    CHECK_GRAD([](const V& v) { return v[0] / v[1]; }, {a, c});
-    CHECK_GRAD([](const V& v) { return maximum(v[0], v[1]); }, {a, b});
-    CHECK_GRAD([](const V& v) { return minimum(v[0], v[1]); }, {a, c});
-    Tensor pos = leaf({2, 3}, 0.5, 2, 4);
-    CHECK_GRAD([](const V& v) { return pow(v[0], v[1]); }, {pos, b});
-    CHECK_GRAD([](const V& v) { return where(gt(v[0], 0.0), v[0], v[1]); }, {a, b});
-  }
-
-  TEST_CASE("gradcheck: non-contiguous operands") {
-    Tensor a = leaf({3, 2}, -1, 1, 5), b = leaf({2, 3}, -1, 1, 6), big = leaf({4, 6}, -1, 1, 7);
-    CHECK_GRAD([](const V& v) { return v[0].t() * v[1]; }, {a, b});
-    CHECK_GRAD([](const V& v) { return slice(v[0], 1, 0, 6, 2) + v[1].t().narrow(0, 0, 1); }, {big, a});
-    CHECK_GRAD([](const V& v) { return tanh(v[0].t()); }, {a});
-    CHECK_GRAD([](const V& v) { return exp(slice(v[0], 0, 1, 4, 2)); }, {big});
-  }
-
-  TEST_CASE("gradcheck: unary ops and activations") {
-    Tensor x = leaf({3, 4}, -2, 2, 8);
-    Tensor p = leaf({3, 4}, 0.2, 3, 9);
-    CHECK_GRAD([](const V& v) { return neg(v[0]); }, {x});
-    CHECK_GRAD([](const V& v) { return exp(v[0]); }, {x});
-    CHECK_GRAD([](const V& v) { return log(v[0]); }, {p});
-    CHECK_GRAD([](const V& v) { return sqrt(v[0]); }, {p});
-    CHECK_GRAD([](const V& v) { return abs(v[0]); }, {x});
-    CHECK_GRAD([](const V& v) { return square(v[0]); }, {x});
-    CHECK_GRAD([](const V& v) { return reciprocal(v[0]); }, {p});
-    CHECK_GRAD([](const V& v) { return erf(v[0]); }, {x});
-    CHECK_GRAD([](const V& v) { return clamp(v[0], -1, 1); }, {x});
-    CHECK_GRAD([](const V& v) { return pow(v[0], 2.5); }, {p});
-    CHECK_GRAD([](const V& v) { return v[0] * 3.0 + 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return 2.0 - v[0]; }, {x});
-    CHECK_GRAD([](const V& v) { return relu(v[0]); }, {x});
-    CHECK_GRAD([&](const V& v) { return relu_backward(v[0], x.detach()); }, {x});  // linear in the gradient
-    CHECK_GRAD([](const V& v) { return leaky_relu(v[0], 0.2); }, {x});
-    CHECK_GRAD([](const V& v) { return sigmoid(v[0]); }, {x});
-    CHECK_GRAD([](const V& v) { return tanh(v[0]); }, {x});
-    CHECK_GRAD([](const V& v) { return softplus(v[0], 2.0, 3.0); }, {x});
-    CHECK_GRAD([](const V& v) { return gelu(v[0]); }, {x});
-  }
-
-  TEST_CASE("gradgradcheck: activations and products") {
-    Tensor x = leaf({2, 3}, -2, 2, 10), y = leaf({3}, 0.5, 2, 11);
-    CHECK_GRADGRAD([](const V& v) { return sigmoid(v[0]); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return tanh(v[0]); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return softplus(v[0]); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return gelu(v[0]); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return relu(v[0]) * v[0]; }, {x});
-    CHECK_GRADGRAD([](const V& v) { return leaky_relu(v[0], 0.3) * v[0]; }, {x});
-    CHECK_GRADGRAD([](const V& v) { return exp(v[0]) * v[1]; }, {x, y});
-    CHECK_GRADGRAD([](const V& v) { return v[0] / v[1]; }, {x, y});
-    CHECK_GRADGRAD([](const V& v) { return pow(v[1], v[0]); }, {x, y});
-    CHECK_GRADGRAD([](const V& v) { return log(v[0]) * sqrt(v[0]); }, {y});
-    CHECK_GRADGRAD([](const V& v) { return erf(v[0]); }, {x});
   }
 
   TEST_CASE("errors name the op, the shapes and what was expected") {

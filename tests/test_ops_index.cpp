@@ -1,17 +1,16 @@
 // Indexing ops: hand-worked values, agreement with a naive reference on strided and parallel-sized
-// inputs, gradients (first and second order) and error messages.
+// inputs, repeated-index gradients and error messages. Gradchecks (first and second order): the op
+// table (tests/op_rows_index.cpp).
 #include <doctest/doctest.h>
 #include <omp.h>
 
 #include "autograd/ops.h"
 #include "autograd/random.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
 using namespace lumen::testing;
 using Catch = doctest::Contains;
-using V = std::vector<Tensor>;
 
 namespace {
 
@@ -162,41 +161,6 @@ TEST_SUITE("index") {
     CHECK_VALUES(index_add(x, 0, index, src), want.to_vector<double>(), 1e-12);
     Tensor cols = index_select(x.t(), 1, index);  // dim 1 of a transposed input
     CHECK_VALUES(cols, rows.t().contiguous().to_vector<double>());
-  }
-
-  TEST_CASE("gradients") {
-    Tensor x = leaf({3, 4}, -1, 1, 61);
-    Tensor i1 = idx({3, 0, 0, 1, 2, 2, 3, 3}, {2, 4});  // dim 1, repeats, narrower than x in dim 0
-    Tensor i0 = idx({2, 0, 2, 1, 0, 0, 0, 2, 1, 1, 2, 2, 0, 1, 2}, {5, 3});  // dim 0, longer than x
-    CHECK_GRAD([&](const V& v) { return gather(v[0], 1, i1); }, {x});
-    CHECK_GRAD([&](const V& v) { return gather(v[0], 0, i0); }, {x});
-    CHECK_GRAD([&](const V& v) { return gather(v[0].t(), 1, i0.t().narrow(0, 0, 3)); }, {x});  // strided x, index
-
-    Tensor src = leaf({5, 3}, -1, 1, 62);
-    Tensor row = leaf({1, 4}, -1, 1, 63);
-    CHECK_GRAD([&](const V& v) { return scatter_add(v[0].t(), 0, i0, v[1]); }, {leaf({3, 4}, -1, 1, 64), src});
-    CHECK_GRAD([&](const V& v) { return scatter_add(v[0].expand({3, 4}), 1, i1.t().narrow(0, 0, 3), v[1]); },
-               {row, leaf({3, 3}, -1, 1, 65)});  // broadcast x, strided index, src larger than index
-    CHECK_GRAD([&](const V& v) { return scatter_add(v[0], 1, idx({0, 0, 0}, {1, 3}), v[1].t()); },  // all collide
-               {leaf({2, 3}, -1, 1, 66), leaf({3, 2}, -1, 1, 67)});
-
-    Tensor rep = idx({2, 0, 2, 2, 1});
-    CHECK_GRAD([&](const V& v) { return index_select(v[0], 0, rep.narrow(0, 0, 3)); }, {x});
-    CHECK_GRAD([&](const V& v) { return index_select(v[0].t(), 0, idx({3, 3, 1})); }, {x});
-    CHECK_GRAD([&](const V& v) { return index_select(v[0], 1, rep); }, {leaf({2, 3, 2}, -1, 1, 68)});
-    CHECK_GRAD([&](const V& v) { return index_add(v[0], 0, rep, v[1]); }, {leaf({3, 2}, -1, 1, 69), leaf({5, 2}, -1, 1, 70)});
-    CHECK_GRAD([&](const V& v) { return index_add(v[0].expand({3, 4}), 1, idx({3, 3}), v[1].t()); },
-               {row, leaf({2, 3}, -1, 1, 74)});  // broadcast x, transposed src, one row hit twice
-    CHECK_GRAD([&](const V& v) { return embedding(v[0], idx({1, 3, 1, 1, 0, 3}, {3, 2})); }, {leaf({4, 3}, -1, 1, 75)});
-    CHECK_GRAD([&](const V& v) { return embedding(v[0].t(), idx({2, 3, 2})); }, {x});  // transposed weight [4, 3]
-
-    // second order: the adjoint pairs differentiate each other
-    CHECK_GRADGRAD([&](const V& v) { auto y = gather(v[0], 0, i0); return y * y; }, {x});
-    CHECK_GRADGRAD([&](const V& v) { auto y = scatter_add(v[0], 0, i0, v[1]); return y * y; },
-                   {leaf({3, 3}, -1, 1, 71), src});
-    CHECK_GRADGRAD([&](const V& v) { auto y = index_select(v[0], 1, rep); return y * y; }, {x});
-    CHECK_GRADGRAD([&](const V& v) { auto y = index_add(v[0], 0, rep, v[1]); return y * y; },
-                   {leaf({3, 2}, -1, 1, 72), leaf({5, 2}, -1, 1, 73)});
   }
 
   TEST_CASE("gradients of repeated indices add up") {

@@ -1,14 +1,13 @@
-// Joining, splitting and padding: hand-worked values, views, gradients and error messages.
+// Joining, splitting and padding: hand-worked values, views, gradients by hand and error messages.
+// Gradchecks: the op table (tests/op_rows_shape.cpp).
 #include <doctest/doctest.h>
 
 #include "autograd/ops.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
 using namespace lumen::testing;
 using Catch = doctest::Contains;
-using V = std::vector<Tensor>;
 
 namespace {
 Shape sizes_of(const std::vector<Tensor>& ts, std::int64_t dim) {
@@ -83,29 +82,6 @@ TEST_SUITE("join") {
     CHECK(pad(x, {-3, 1}).shape() == Shape{2, 1});                  // all cropped away: only the value
     CHECK_VALUES(pad(x, {-3, 1}, 5), {5, 5});
     CHECK_VALUES(pad(x, {}), {1, 2, 3, 4, 5, 6});
-  }
-
-  TEST_CASE("gradients") {
-    Tensor a = leaf({2, 3}, -1, 1, 81), b = leaf({3, 2}, -1, 1, 82), c = leaf({1, 3}, -1, 1, 83);
-    CHECK_GRAD([](const V& v) { return cat({v[0], v[1].t(), v[2]}, 0); }, {a, b, c});
-    CHECK_GRAD([](const V& v) { return cat({v[0].t(), v[1]}, 1); }, {a, b});
-    CHECK_GRAD([](const V& v) { return cat({v[1].expand({2, 3}), v[0], v[1].expand({2, 3})}, -1); }, {a, c});
-    CHECK_GRAD([](const V& v) { return cat({v[0], v[0]}, 0); }, {a});  // one input used twice
-    CHECK_GRAD([](const V& v) { return stack({v[0], v[1].t(), v[0]}, 1); }, {a, b});
-    CHECK_GRAD([](const V& v) {
-      auto p = split(v[0], std::vector<std::int64_t>{1, 2}, 0);
-      return cat({p[1] * 2.0, p[0] * p[0]}, 0);
-    }, {b});
-    CHECK_GRAD([](const V& v) {
-      auto p = chunk(v[0].t(), 2, 1);
-      return p[0] * p[1].sum();
-    }, {b});
-    CHECK_GRAD([](const V& v) { return pad(v[0], {1, 2, 0, 1}, 3.0); }, {a});
-    CHECK_GRAD([](const V& v) { return pad(v[0].t(), {-1, 1, 1, -2}); }, {a});
-    CHECK_GRAD([](const V& v) { return pad(v[0], {-3, 2}); }, {a});  // everything cropped: zero gradient
-
-    CHECK_GRADGRAD([](const V& v) { auto y = cat({v[0], v[1].t()}, 0); return y * y; }, {a, b});
-    CHECK_GRADGRAD([](const V& v) { auto y = pad(v[0], {2, -1, -1, 1}); return y * y; }, {a});
   }
 
   TEST_CASE("gradient of cat is the matching slice") {

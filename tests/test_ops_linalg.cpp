@@ -1,15 +1,14 @@
-// matmul: known values, NumPy-style vectors and broadcast batches, transposed operands, gradients.
+// matmul: known values, NumPy-style vectors and broadcast batches, transposed operands, the float32
+// GEMM's paths. Gradchecks: the op table (tests/op_rows_linalg.cpp).
 #include <doctest/doctest.h>
 
 #include "autograd/ops.h"
 #include "autograd/random.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
 using namespace lumen::testing;
 using Catch = doctest::Contains;
-using V = std::vector<Tensor>;
 
 TEST_SUITE("linalg") {
   TEST_CASE("known values") {
@@ -70,23 +69,6 @@ TEST_SUITE("linalg") {
           CHECK(allclose(matmul(x, y), want, 1e-4));
         }
     }
-  }
-
-  TEST_CASE("gradcheck and gradgradcheck") {
-    Tensor a = leaf({3, 4}, -1, 1, 41), b = leaf({4, 2}, -1, 1, 42);
-    Tensor ba = leaf({2, 3, 4}, -1, 1, 43), bb = leaf({2, 4, 2}, -1, 1, 44), v = leaf({4}, -1, 1, 45);
-    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {a, b});
-    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {ba, bb});
-    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {ba, b});   // broadcast rhs
-    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {a, bb});   // broadcast lhs
-    CHECK_GRAD([](const V& x) { return matmul(x[0], x[1]); }, {a, v});    // matrix @ vector
-    CHECK_GRAD([](const V& x) { return matmul(x[1], x[0]); }, {b, v});    // vector @ matrix
-    CHECK_GRAD([](const V& x) { return matmul(x[1].t(), x[0].t()); }, {a, b});  // transposed views
-    CHECK_GRAD([](const V& x) { return matmul(x[0].transpose(1, 2), x[1].transpose(1, 2)); },
-               {leaf({2, 4, 3}, -1, 1, 46), leaf({2, 2, 4}, -1, 1, 47)});
-    CHECK_GRADGRAD([](const V& x) { return matmul(x[0], x[1]); }, {a, b});
-    CHECK_GRADGRAD([](const V& x) { return matmul(x[0], x[1]); }, {ba, b});
-    CHECK_GRADGRAD([](const V& x) { return tanh(matmul(x[0], x[1])); }, {a, b});
   }
 
   TEST_CASE("errors") {

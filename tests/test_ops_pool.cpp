@@ -1,20 +1,18 @@
 // Pooling and upsampling: hand-computed values (PyTorch's index formulas), cross-checks against
-// convolutions on threaded sizes, gradients and double backward, errors.
+// convolutions on threaded sizes, errors. Gradchecks and double backward: the op table
+// (tests/op_rows_conv_pool.cpp).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
 using namespace lumen::testing;
 using Catch = doctest::Contains;
-using V = std::vector<Tensor>;
 
 namespace {
 
@@ -132,48 +130,6 @@ TEST_SUITE("pool") {
     CHECK(allclose(max_pool2d(xf, pool(3, 2, 1, true)), max_pool2d(x, pool(3, 2, 1, true)).to_vector<double>(), 1e-6));
     CHECK(allclose(upsample_bilinear2d(xf, {50, 47}), upsample_bilinear2d(x, {50, 47}).to_vector<double>(), 1e-5));
     CHECK(allclose(adaptive_avg_pool2d(xf, {7, 5}), adaptive_avg_pool2d(x, {7, 5}).to_vector<double>(), 1e-5));
-  }
-
-  TEST_CASE("gradcheck and gradgradcheck") {
-    Tensor x = leaf({2, 2, 5, 6}, -1, 1, 50);
-    auto mp = [](Pool2dOptions o) { return [o](const V& v) { return max_pool2d(v[0], o); }; };
-    auto ap = [](Pool2dOptions o) { return [o](const V& v) { return avg_pool2d(v[0], o); }; };
-    Pool2dOptions rect;
-    rect.kernel = {2, 3};
-    rect.stride = std::pair<std::int64_t, std::int64_t>{1, 2};
-    rect.padding = {1, 0};
-    for (const Pool2dOptions& o : {pool(2), pool(3, 2, 1), pool(3, 2, 0, true), pool(2, 1), rect}) {
-      CHECK_GRAD(mp(o), {x});
-      CHECK_GRAD(ap(o), {x});
-      Pool2dOptions no_pad = o;
-      no_pad.count_include_pad = false;
-      CHECK_GRAD(ap(no_pad), {x});
-    }
-    CHECK_GRAD(ap(pool(3, 2, 1, true, false)), {x});
-    for (auto size : {std::pair<std::int64_t, std::int64_t>{3, 4}, {1, 1}, {7, 9}}) {
-      CHECK_GRAD([size](const V& v) { return adaptive_avg_pool2d(v[0], size); }, {x});
-      CHECK_GRAD([size](const V& v) { return upsample_nearest2d(v[0], size); }, {x});
-      CHECK_GRAD([size](const V& v) { return upsample_bilinear2d(v[0], size, true); }, {x});
-      CHECK_GRAD([size](const V& v) { return upsample_bilinear2d(v[0], size, false); }, {x});
-    }
-    // whole factors take the plain-copy path (kernels/cpu/pool.cpp: Resampler::repeat_factor)
-    for (auto size : {std::pair<std::int64_t, std::int64_t>{10, 12}, {15, 6}, {5, 18}})
-      CHECK_GRAD([size](const V& v) { return upsample_nearest2d(v[0], size); }, {x});
-    // non-contiguous inputs (NHWC storage, a strided slice) and a 3-D input
-    Tensor nhwc = leaf({2, 5, 6, 2}, -1, 1, 51);
-    CHECK_GRAD([](const V& v) { return max_pool2d(v[0].permute({0, 3, 1, 2}), pool(2)); }, {nhwc});
-    CHECK_GRAD([](const V& v) { return avg_pool2d(slice(v[0], 3, 0, 6, 2), pool(2, 1)); }, {x});
-    CHECK_GRAD([](const V& v) { return upsample_bilinear2d(v[0].permute({0, 3, 1, 2}), {7, 4}); }, {nhwc});
-    CHECK_GRAD([](const V& v) { return adaptive_avg_pool2d(v[0].select(0, 1), {2, 4}); }, {x});
-    // double backward: max pooling's scatter and gather, and the linear maps' adjoints
-    Tensor s = leaf({1, 2, 4, 5}, -1, 1, 52);
-    CHECK_GRADGRAD(mp(pool(2, 1)), {s});
-    CHECK_GRADGRAD(ap(pool(3, 2, 1, true, false)), {s});
-    CHECK_GRADGRAD([](const V& v) { return adaptive_avg_pool2d(v[0], {3, 2}); }, {s});
-    CHECK_GRADGRAD([](const V& v) { return upsample_nearest2d(v[0], {5, 7}); }, {s});
-    CHECK_GRADGRAD([](const V& v) { return upsample_nearest2d(v[0], {8, 10}); }, {s});
-    CHECK_GRADGRAD([](const V& v) { return upsample_bilinear2d(v[0], {6, 3}, false); }, {s});
-    CHECK_GRADGRAD([](const V& v) { return square(upsample_bilinear2d(v[0], {5, 7}, true)); }, {s});  // curvature
   }
 
   TEST_CASE("errors") {

@@ -1,14 +1,13 @@
-// Reductions, max/min with indices, logsumexp, softmax/log_softmax.
+// Reductions, max/min with indices, logsumexp, softmax/log_softmax: known values, ties, stability,
+// errors. Gradchecks: the op table (tests/op_rows_reduce.cpp).
 #include <doctest/doctest.h>
 
 #include "autograd/ops.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
 using namespace lumen::testing;
 using Catch = doctest::Contains;
-using V = std::vector<Tensor>;
 
 TEST_SUITE("reduce") {
   TEST_CASE("sum, mean, var: known values, dims and keepdim") {
@@ -60,44 +59,6 @@ TEST_SUITE("reduce") {
                  1e-9);
     Tensor ninf = f64({-INFINITY, -INFINITY});
     CHECK(std::isinf(logsumexp(ninf, {0}).item()));
-  }
-
-  TEST_CASE("gradcheck: reductions over dims, keepdim, non-contiguous") {
-    Tensor x = leaf({2, 3, 4}, -1, 1, 21);
-    CHECK_GRAD([](const V& v) { return sum(v[0]); }, {x});
-    CHECK_GRAD([](const V& v) { return sum(v[0], {1}); }, {x});
-    CHECK_GRAD([](const V& v) { return sum(v[0], {0, 2}, true); }, {x});
-    CHECK_GRAD([](const V& v) { return mean(v[0], {-1}); }, {x});
-    CHECK_GRAD([](const V& v) { return var(v[0], {1}); }, {x});
-    CHECK_GRAD([](const V& v) { return var(v[0], {0, 2}, 0, true); }, {x});
-    CHECK_GRAD([](const V& v) { return logsumexp(v[0], {2}); }, {x});
-    CHECK_GRAD([](const V& v) { return amax(v[0], {1}); }, {x});
-    CHECK_GRAD([](const V& v) { return amin(v[0], {0, 2}); }, {x});
-    CHECK_GRAD([](const V& v) { return max(v[0], 1).first; }, {x});
-    CHECK_GRAD([](const V& v) { return min(v[0], -1, true).first; }, {x});
-    CHECK_GRAD([](const V& v) { return sum(v[0].permute({2, 0, 1}), {0}); }, {x});
-    CHECK_GRAD([](const V& v) { return mean(v[0].transpose(0, 2), {1, 2}); }, {x});
-  }
-
-  TEST_CASE("gradcheck: softmax and log_softmax along every dim") {
-    Tensor x = leaf({2, 3, 4}, -2, 2, 22);
-    for (std::int64_t d : {0, 1, 2, -1}) {
-      CHECK_GRAD([d](const V& v) { return softmax(v[0], d); }, {x});
-      CHECK_GRAD([d](const V& v) { return log_softmax(v[0], d); }, {x});
-    }
-    CHECK_GRAD([](const V& v) { return softmax(v[0].transpose(0, 1), 2); }, {x});
-  }
-
-  TEST_CASE("gradgradcheck: reductions and softmax") {
-    Tensor x = leaf({3, 4}, -2, 2, 23);
-    CHECK_GRADGRAD([](const V& v) { return sum(v[0] * v[0], {1}); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return mean(v[0], {0}) * mean(v[0], {0}); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return var(v[0], {1}); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return logsumexp(v[0], {1}); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return softmax(v[0], 1); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return log_softmax(v[0], 0); }, {x});
-    CHECK_GRADGRAD([](const V& v) { return amax(v[0], {1}) * amax(v[0], {1}); }, {x});
-    CHECK_GRADGRAD([](const V& v) { auto m = max(v[0], 0).first; return m * m; }, {x});
   }
 
   TEST_CASE("errors") {

@@ -1,14 +1,12 @@
-// View ops: shapes, aliasing, values, gradients.
+// View ops: shapes, aliasing, values, errors. Gradchecks: the op table (tests/op_rows_shape.cpp).
 #include <doctest/doctest.h>
 
 #include "autograd/ops.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
 using namespace lumen::testing;
 using Catch = doctest::Contains;
-using V = std::vector<Tensor>;
 
 TEST_SUITE("views") {
   TEST_CASE("shapes and values") {
@@ -39,21 +37,6 @@ TEST_SUITE("views") {
     CHECK(a.narrow(0, 1, 2).reshape({8}).impl()->storage == a.impl()->storage);
     CHECK_THROWS_WITH_AS(a.t().view({12}), Catch("view: shape [12] is not compatible with the input's shape [4, 3]"),
                          Error);
-  }
-
-  TEST_CASE("gradcheck for every view") {
-    Tensor x = leaf({2, 3, 4}, -1, 1, 31);
-    CHECK_GRAD([](const V& v) { return v[0].reshape({4, 6}) * 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return v[0].transpose(0, 2).reshape({-1}) * 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return v[0].permute({1, 2, 0}) * 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return v[0].narrow(1, 1, 2) * 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return slice(v[0], 2, 1, 4, 2) * 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return v[0].select(2, 3) * 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return v[0].unsqueeze(0).squeeze(0) * 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return v[0].flatten(0, 1) * 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return v[0].narrow(0, 0, 1).expand({3, 3, 4}) * 1.0; }, {x});
-    CHECK_GRAD([](const V& v) { return v[0].select(0, 1).expand({2, 3, 4}) * v[0]; }, {x});
-    CHECK_GRADGRAD([](const V& v) { auto t = slice(v[0].t(), 0, 0, 4, 2); return t * t; }, {leaf({3, 4}, -1, 1, 32)});
   }
 
   TEST_CASE("errors") {
