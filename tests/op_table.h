@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/device.h"
+#include "kernels/core/device.h"
 #include "tests/gradcheck.h"
 
 namespace lumen::testing {
