@@ -1,5 +1,5 @@
 #pragma once
-// ColoredMNIST, as in the knowledge-extraction course: every gray digit is tinted with a color, and
+// ColoredMNIST, as in the DL@MBL course's knowledge-extraction exercise: every gray digit is tinted with a color, and
 // the label to learn is the color's class, not the digit. For each image a class c is drawn uniformly
 // from 0..3 and t ~ U(0, 1); the color is matplotlib's colormap of that class at t,
 //   0 spring (1, t, 1 - t)      1 summer (t, 0.5 + 0.5 t, 0.4)

@@ -1,10 +1,10 @@
 #pragma once
-// The course's classifiers for ColoredMNIST (3×28×28 images, 4 color classes), reused by the
+// The classifiers of the DL@MBL course's knowledge-extraction exercise (Funke lab) for ColoredMNIST (3×28×28 images, 4 color classes), reused by the
 // attribution and GAN lessons. Both are Sequentials, so `model(x)` runs every child through its
 // hooks and any layer can be found by its dotted name:
 //
 //   DenseModel  "flatten", "fc1", "relu1", "fc2", "relu2", "fc3", "relu3", "fc4"
-//               2352 → 256 → 120 → 84 → 4, exactly the course's MLP
+//               2352 → 256 → 120 → 84 → 4, exactly the exercise's MLP
 //   ConvModel   "features":   0 Conv2d(3,16,3,p1)  1 ReLU  2 MaxPool2d(2)
 //                             3 Conv2d(16,32,3,p1) 4 ReLU  5 MaxPool2d(2)      → [N, 32, 7, 7]
 //               "classifier": 0 Flatten 1 Linear(1568, 64) 2 ReLU 3 Linear(64, 4)

@@ -5,7 +5,7 @@
 #                          discriminative attribution, reported in out/knowledge_extraction/index.html
 # (about 3 minutes on 2 cores). Trained models are reused on a second run (--fresh retrains). Extra
 # arguments go to knowledge_extraction (see build/examples/knowledge_extraction --help), e.g.
-#   scripts/demo.sh --fmaps 64 --gan-epochs 15 --ema 0.999 --lr-g 1e-4   # the course's larger settings
+#   scripts/demo.sh --fmaps 64 --gan-epochs 15 --ema 0.999 --lr-g 1e-4   # the DL@MBL exercise's own, larger settings
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -162,7 +162,7 @@ void packed_product(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, 
 
 // The packed paths unroll an image tap_chunk(P) im2col rows at a time (~1 MiB), each chunk used by its
 // GEMM at once, rather than the whole im2col matrix (5 MiB for a 3×3 convolution of 192 channels at
-// 28×28) first: measured ~5% faster on the course's GAN step than the whole matrix, ~8% than 256 KiB.
+// 28×28) first: measured ~5% faster on the knowledge-extraction GAN's step (bench_nn gan_step) than the whole matrix, ~8% than 256 KiB.
 std::int64_t tap_chunk(std::int64_t P) { return std::max<std::int64_t>(8, (std::int64_t{1} << 18) / P); }
 
 // Calls body(n, scratch, thread) for every image n; each thread owns `scratch_size` uninitialised elements.

@@ -1,4 +1,4 @@
-// The course's classifiers (nn/models.h) and the image output they are looked at with (xai/image.h):
+// The DL@MBL knowledge-extraction exercise's classifiers (nn/models.h) and the image output they are looked at with (xai/image.h):
 // shapes, parameter counts, layer names for hooks, a short training run that must learn, and PNGs
 // read back with stb_image.
 #include <doctest/doctest.h>
@@ -65,7 +65,7 @@ TEST_SUITE("nn") {
     CHECK_THROWS_WITH_AS(make_classifier("resnet"), doctest::Contains("expected \"dense\" or \"cnn\""), Error);
   }
 
-  TEST_CASE("models: DenseModel is the course's 2352-256-120-84-4 MLP") {
+  TEST_CASE("models: DenseModel is the exercise's 2352-256-120-84-4 MLP") {
     DenseModel m;
     CHECK(m.num_parameters() == 2352 * 256 + 256 + 256 * 120 + 120 + 120 * 84 + 84 + 84 * 4 + 4);
     CHECK(m.size() == 8);  // flatten, then 4 × (linear, relu) without the last relu

@@ -41,7 +41,7 @@ struct Net : Module {
   std::string type_name() const override { return "Net"; }
 };
 
-// The colored-MNIST course's DenseModel: 3·28·28 -> 256 -> 120 -> 84 -> 4.
+// The DL@MBL knowledge-extraction exercise's DenseModel: 3·28·28 -> 256 -> 120 -> 84 -> 4.
 struct DenseModel : Module {
   std::shared_ptr<Sequential> layers = register_module(
       "layers", std::make_shared<Sequential>(std::initializer_list<ModulePtr>{
@@ -85,7 +85,7 @@ TEST_SUITE("nn") {
     for (const Tensor& p : net.parameters()) CHECK(p.requires_grad());
   }
 
-  TEST_CASE("Module: the course's DenseModel has 2352·256+256 + 256·120+120 + 120·84+84 + 84·4+4 parameters") {
+  TEST_CASE("Module: the exercise's DenseModel has 2352·256+256 + 256·120+120 + 120·84+84 + 84·4+4 parameters") {
     DenseModel m;
     CHECK(m.num_parameters() == 2352 * 256 + 256 + 256 * 120 + 120 + 120 * 84 + 84 + 84 * 4 + 4);
     CHECK(m.num_parameters() == 643712);

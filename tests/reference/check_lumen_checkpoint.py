@@ -4,7 +4,7 @@
 Run with Debian's PyTorch, after building lumen (ninja -C build):
     /usr/bin/python3 tests/reference/check_lumen_checkpoint.py [--build build] [--checkpoint out/classifier/model.safetensors]
 
-For each of the course's classifiers (DenseModel, ConvModel) it takes a lumen checkpoint (the one given,
+For each of the classifiers of the DL@MBL knowledge-extraction exercise (DenseModel, ConvModel) it takes a lumen checkpoint (the one given,
 for the model it holds, or else a freshly initialised one that build/tests/lumen_logits writes), loads it
 with load_state_dict(strict=True) into the same architecture written in torch.nn with PyTorch's own layer
 names, runs both on the same 64 random images and compares the logits. Exits 1 if any differs by more

@@ -1,4 +1,4 @@
-// The lumen side of tests/reference/check_lumen_checkpoint.py: runs one of the course's classifiers,
+// The lumen side of tests/reference/check_lumen_checkpoint.py: runs one of the DL@MBL exercise's classifiers,
 // loaded from a lumen checkpoint, on inputs given in a safetensors file, and writes the logits.
 //
 //   lumen_logits --model dense --checkpoint model.safetensors --inputs x.safetensors --out y.safetensors
