@@ -171,11 +171,12 @@ std::shared_ptr<StarGanModels> load_stargan_models(const std::string& path) {
 
 // ---- counterfactuals
 
-Tensor counterfactual_from_latent(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& x, std::int64_t target,
-                         const Tensor& z) {
+Tensor counterfactual_from_latent(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& x,
+                                  std::int64_t target, const Tensor& z) {
   LUMEN_CHECK(target >= 0 && target < mapping.num_classes, "counterfactual_from_latent", "expected a target in [0, ",
               mapping.num_classes, "), got ", target);
-  LUMEN_CHECK(x.dim() == 4 && z.defined() && z.dim() == 2 && (z.size(0) == x.size(0) || z.size(0) == 1), "counterfactual_from_latent",
+  LUMEN_CHECK(x.dim() == 4 && z.defined() && z.dim() == 2 && (z.size(0) == x.size(0) || z.size(0) == 1),
+              "counterfactual_from_latent",
               "expected x [N, C, H, W] and z [N or 1, ", mapping.latent_dim, "], got ", x.shape(), " and ",
               z.defined() ? z.shape() : Shape{});
   autograd::NoGradGuard no_grad;
@@ -183,18 +184,18 @@ Tensor counterfactual_from_latent(StarGanGenerator& generator, MappingNetwork& m
   return clamp(generator(x, style), 0.0, 1.0);
 }
 
-Tensor counterfactual_from_latent(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& x, std::int64_t target,
-                         std::uint64_t seed) {
+Tensor counterfactual_from_latent(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& x,
+                                  std::int64_t target, std::uint64_t seed) {
   LUMEN_CHECK(x.dim() == 4, "counterfactual_from_latent", "expected x [N, C, H, W], got ", x.shape());
   lumen::Generator g(seed);
-  return counterfactual_from_latent(generator, mapping, x, target, randn({x.size(0), mapping.latent_dim}, options_of(x), &g));
+  const Tensor z = randn({x.size(0), mapping.latent_dim}, options_of(x), &g);
+  return counterfactual_from_latent(generator, mapping, x, target, z);
 }
 
 Counterfactuals stargan_counterfactual(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& x,
                                        std::int64_t target, nn::Module& classifier, std::int64_t max_candidates,
                                        std::uint64_t seed) {
-  LUMEN_CHECK(max_candidates >= 1, "stargan_counterfactual", "expected max_candidates >= 1, got ",
-              max_candidates);
+  LUMEN_CHECK(max_candidates >= 1, "stargan_counterfactual", "expected max_candidates >= 1, got ", max_candidates);
   auto make = [&](std::int64_t m) {
     return counterfactual_from_latent(generator, mapping, x, target, seed + static_cast<std::uint64_t>(m));
   };
@@ -202,15 +203,15 @@ Counterfactuals stargan_counterfactual(StarGanGenerator& generator, MappingNetwo
 }
 
 FlipReport evaluate_stargan_flips(StarGanGenerator& generator, MappingNetwork& mapping, nn::Module& classifier,
-                             const Tensor& images, const Tensor& labels, std::int64_t max_candidates,
-                             std::uint64_t seed, std::int64_t batch) {
+                                  const Tensor& images, const Tensor& labels, std::int64_t max_candidates,
+                                  std::uint64_t seed, std::int64_t batch) {
   return count_flips(images, labels, mapping.num_classes, batch, [&](const Tensor& x, std::int64_t t) {
     return stargan_counterfactual(generator, mapping, x, t, classifier, max_candidates, seed);
   }, "evaluate_stargan_flips");
 }
 
 Tensor stargan_counterfactual_grid(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& sources,
-                              const Tensor& z, std::int64_t scale) {
+                                   const Tensor& z, std::int64_t scale) {
   LUMEN_CHECK(sources.dim() == 4 && sources.size(0) >= 1 && z.defined() && z.dim() == 2 && z.size(0) == 1,
               "stargan_counterfactual_grid", "expected sources [N >= 1, C, H, W] and z [1, latent_dim], got ",
               sources.shape(), " and ", z.defined() ? z.shape() : Shape{});

@@ -289,8 +289,9 @@ TEST_SUITE("gan") {
       CHECK(resumed.step() == 6);
       const nn::StateDict got = resumed.recipe.models->state_dict();
       CHECK(differing_entries(got, want) == 0);
-      for (auto [a, b] : {std::pair{&resumed.recipe.opt_g, &full.recipe.opt_g}, std::pair{&resumed.recipe.opt_f, &full.recipe.opt_f},
-                          std::pair{&resumed.recipe.opt_e, &full.recipe.opt_e}, std::pair{&resumed.recipe.opt_d, &full.recipe.opt_d}}) {
+      const StarGan &r = resumed.recipe, &f = full.recipe;
+      for (auto [a, b] : {std::pair{&r.opt_g, &f.opt_g}, std::pair{&r.opt_f, &f.opt_f}, std::pair{&r.opt_e, &f.opt_e},
+                          std::pair{&r.opt_d, &f.opt_d}}) {
         CHECK(differing_entries(a->state_dict(), b->state_dict()) == 0);
       }
     }

@@ -6,6 +6,9 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
@@ -58,9 +61,10 @@ TEST_SUITE("gan") {
   TEST_CASE("CourseGanTrainer: a few steps give finite losses, move the weights and the EMA copies") {
     auto [x, y] = tinted(16, 1);
     CourseGanTrainer t(tiny(1));
-    const Tensor g0 = t.recipe.models->generator->parameters()[0].clone();
-    const Tensor ema0 = t.recipe.models->generator_ema->parameters()[0].clone();
-    const Tensor d0 = t.recipe.models->discriminator->parameters()[0].clone();
+    GanModels& m = *t.recipe.models;
+    const Tensor g0 = m.generator->parameters()[0].clone();
+    const Tensor ema0 = m.generator_ema->parameters()[0].clone();
+    const Tensor d0 = m.discriminator->parameters()[0].clone();
     CHECK(same_values(g0, ema0));  // the EMA copy starts equal
     for (int i = 0; i < 3; ++i) {
       const StepLosses l = t.train_step(x.narrow(0, 8 * (i % 2), 8), y.narrow(0, 8 * (i % 2), 8));
@@ -71,15 +75,15 @@ TEST_SUITE("gan") {
       CHECK(l.cycle > 0);
       CHECK(l.discriminator() == doctest::Approx(0.5 * (l.d_real - l.d_fake)));
     }
-    const Tensor g1 = t.recipe.models->generator->parameters()[0], ema1 = t.recipe.models->generator_ema->parameters()[0];
+    const Tensor g1 = m.generator->parameters()[0], ema1 = m.generator_ema->parameters()[0];
     CHECK_FALSE(same_values(g0, g1));
-    CHECK_FALSE(same_values(t.recipe.models->discriminator->parameters()[0], d0));
+    CHECK_FALSE(same_values(m.discriminator->parameters()[0], d0));
     // The EMA moved by about (1 − 0.999³) of the way: much less than the model itself.
     const double moved = sum(abs(g1 - g0)).item(), ema_moved = sum(abs(ema1 - ema0)).item();
     CHECK(ema_moved > 0);
     CHECK(ema_moved < 0.01 * moved);
     // The discriminator got gradients only in its own step (it was frozen for the generator's).
-    for (const Tensor& p : t.recipe.models->discriminator->parameters()) CHECK(p.requires_grad());
+    for (const Tensor& p : m.discriminator->parameters()) CHECK(p.requires_grad());
     CHECK_THROWS_WITH_AS(t.train_step(x.narrow(0, 0, 1), y.narrow(0, 0, 1)), doctest::Contains("B >= 2"), Error);
   }
 
@@ -132,6 +136,28 @@ TEST_SUITE("gan") {
     CourseGanTrainer raw_trainer(raw);
     CHECK_THROWS_WITH_AS(raw_trainer.load_checkpoint(dir / "full.safetensors"), doctest::Contains("sigmoid 1"), Error);
     CHECK(budget_recipe().sigmoid == false);
+  }
+
+  TEST_CASE("CourseGanTrainer: a last batch of one image is passed over but counted; progress lines") {
+    auto [x, y] = tinted(17, 4);  // batches of 8, 8, 1
+    std::FILE* log = std::tmpfile();
+    REQUIRE(log != nullptr);
+    GanOptions o = tiny(1);
+    o.log_every = 2;
+    o.log = log;
+    CourseGanTrainer t(o);
+    t.fit(x, y);
+    CHECK(t.step() == 3);  // the batch of one counts as a step without training on it
+    CHECK(t.epoch() == 1);
+    std::rewind(log);
+    std::vector<std::string> lines;
+    for (char buf[256]; std::fgets(buf, sizeof buf, log);) lines.emplace_back(buf);
+    std::fclose(log);
+    // One line after step 2; none at the end of the epoch, whose last step trained nothing.
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].rfind("epoch 1/1 step 2/3  cycle ", 0) == 0);
+    CHECK(lines[0].find("| D real ") != std::string::npos);
+    CHECK(lines[0].find(" steps/s\n") != std::string::npos);
   }
 
   TEST_CASE("select_candidates: first flip kept, else the best p(target); stops once all flipped") {
