@@ -2,8 +2,6 @@
 
 #include <omp.h>
 
-#include <cstdio>
-
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "nn/losses.h"
@@ -136,11 +134,9 @@ TrainerRegistry StarGan::registry() {
 
 std::string StarGan::format_losses(const StarGanLosses& sum, std::int64_t steps) {
   const double k = static_cast<double>(steps);
-  char line[160];
-  std::snprintf(line, sizeof line, "adv %.4f sty %.4f ds %.4f cyc %.4f  | D real %.4f fake %.4f r1 %.4f",
-                sum.adversarial / k, sum.style / k, sum.diversity / k, sum.cycle / k, sum.d_real / k, sum.d_fake / k,
-                sum.r1 / k);
-  return line;
+  return detail::printf_string("adv %.4f sty %.4f ds %.4f cyc %.4f  | D real %.4f fake %.4f r1 %.4f",
+                               sum.adversarial / k, sum.style / k, sum.diversity / k, sum.cycle / k, sum.d_real / k,
+                               sum.d_fake / k, sum.r1 / k);
 }
 
 Architecture StarGan::architecture(const StarGanOptions& o) {

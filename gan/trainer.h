@@ -100,7 +100,14 @@ namespace detail {
 
 double seconds_since(std::chrono::steady_clock::time_point t0);
 
-// meta[key] as an integer; errors name the file and say which format `writer` has.
+// printf into a std::string of the length needed (for the recipes' format_losses).
+template <class... Args> std::string printf_string(const char* format, Args... args) {
+  std::string out(static_cast<std::size_t>(std::snprintf(nullptr, 0, format, args...)), '\0');
+  std::snprintf(out.data(), out.size() + 1, format, args...);
+  return out;
+}
+
+// meta[key] as an integer; errors name the file and the checkpoint format expected (`writer`).
 std::int64_t meta_int(const CheckpointMetadata& meta, const std::string& key, const std::string& path,
                       const std::string& writer);
 

@@ -2,8 +2,6 @@
 
 #include <omp.h>
 
-#include <cstdio>
-
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "nn/losses.h"
@@ -46,7 +44,8 @@ GanModels::GanModels(const GanOptions& opt) {
   discriminator = register_module("discriminator", std::make_shared<Discriminator>(opt.num_classes));
   generator_ema = register_module("generator_ema", std::make_shared<Generator>(generator_options(opt)));
   style_encoder_ema = register_module("style_encoder_ema", std::make_shared<StyleEncoder>(opt.style_size));
-  copy_weights(*generator_ema, *generator);  // the course's deepcopy
+  // The EMA copies start equal, as copy.deepcopy in the DL@MBL knowledge-extraction exercise ("the course").
+  copy_weights(*generator_ema, *generator);
   copy_weights(*style_encoder_ema, *style_encoder);
 }
 
@@ -140,10 +139,8 @@ TrainerRegistry CourseGan::registry() {
 
 std::string CourseGan::format_losses(const StepLosses& sum, std::int64_t steps) {
   const double k = static_cast<double>(steps);
-  char line[160];
-  std::snprintf(line, sizeof line, "cycle %.4f  adv %.4f  | D real %.4f fake %.4f loss %.4f", sum.cycle / k,
-                sum.adversarial / k, sum.d_real / k, sum.d_fake / k, sum.discriminator() / k);
-  return line;
+  return detail::printf_string("cycle %.4f  adv %.4f  | D real %.4f fake %.4f loss %.4f", sum.cycle / k,
+                               sum.adversarial / k, sum.d_real / k, sum.d_fake / k, sum.discriminator() / k);
 }
 
 Architecture CourseGan::architecture(const GanOptions& o) {

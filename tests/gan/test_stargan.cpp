@@ -1,7 +1,8 @@
-// The StarGAN v2 option (gan/stargan.h): R1 by double backward against finite differences (its value
-// and its gradient in the discriminator's weights), the networks' shapes and per-class heads, AdaIN's
-// statistics, a few training steps on small synthetic data, checkpoint/resume, and counterfactuals
-// from random latents chosen among candidates by a toy classifier.
+// The StarGAN v2 option (gan/stargan_networks.h, gan/stargan.h): R1 by double backward against
+// finite differences (its value and its gradient in the discriminator's weights), the networks'
+// shapes and per-class heads, AdaIN's statistics, a few training steps on small synthetic data,
+// checkpoint/resume with the one trainer (StarGanTrainer), and counterfactuals from random latents
+// chosen among candidates by a toy classifier.
 #include <doctest/doctest.h>
 #include <omp.h>
 

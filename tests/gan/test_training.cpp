@@ -1,7 +1,8 @@
-// The counterfactual GAN's training loop and counterfactuals (gan/training.h, gan/counterfactuals.h):
-// a few steps on small synthetic color data must give finite losses; a run interrupted at any step
-// and resumed from its checkpoint must end with exactly the weights of an uninterrupted run; the
-// candidate selection of counterfactuals is checked on a toy classifier.
+// The counterfactual GAN of the DL@MBL knowledge-extraction exercise (CourseGan, gan/training.h) run by
+// the one trainer (gan/trainer.h), and its counterfactuals (gan/counterfactuals.h): a few steps on
+// small synthetic color data must give finite losses; a run interrupted at any step and resumed from
+// its checkpoint must end with exactly the weights of an uninterrupted run; a last batch of one image
+// is passed over but counted; the candidate selection of counterfactuals is checked on a toy classifier.
 #include <doctest/doctest.h>
 #include <omp.h>
 
