@@ -138,7 +138,7 @@ void bench_attribution(const std::string& bench_name, const std::string& what, c
   std::fflush(stdout);
 }
 
-// One step of the course's GAN (gan::GanTrainer::train_step: generator + style encoder update with
+// One step of the course's GAN (gan::CourseGanTrainer::train_step: generator + style encoder update with
 // cycle L1 + adversarial CE, discriminator update, EMA of both): UNet depth 2, 64 feature maps,
 // batch 32 of random images with random labels.
 void bench_gan_step(const std::string& bench_name, const Args& args) {
@@ -146,7 +146,7 @@ void bench_gan_step(const std::string& bench_name, const Args& args) {
   opt.num_fmaps = 64;
   opt.depth = 2;
   opt.log = nullptr;
-  gan::GanTrainer trainer(opt);
+  gan::CourseGanTrainer trainer(opt);
   Generator g(4);
   const Tensor x = rand({32, 3, 28, 28}, {}, &g);
   const Tensor y = randint(0, 4, {32}, kCPU, &g);

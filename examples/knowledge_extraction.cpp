@@ -310,7 +310,7 @@ int main(int argc, char** argv) {
       run.resume = !o.fresh;
       if (o.fresh && fs::exists(out / "stargan" / "checkpoint.safetensors"))
         fs::remove(out / "stargan" / "checkpoint.safetensors");
-      const gan::StarGanRunSummary gs = gan::run_stargan_training(run);
+      const gan::RunSummary gs = gan::run_stargan_training(run);
       if (gs.steps_run == 0)
         std::printf("  the checkpoint has all %lld steps already (--fresh retrains)\n", static_cast<long long>(gs.steps));
       else
@@ -363,7 +363,7 @@ int main(int argc, char** argv) {
     const auto counterfactual_of = [&](const Tensor& x, std::int64_t target, const gan::Prototypes& protos,
                                        std::uint64_t latent_seed) {
       if (sg)
-        return gan::counterfactual_v2_candidates(*sg->generator_ema, *sg->mapping_ema, x, target, *dense, o.candidates,
+        return gan::stargan_counterfactual(*sg->generator_ema, *sg->mapping_ema, x, target, *dense, o.candidates,
                                                  latent_seed);
       return gan::counterfactual(*G, *S, x, target, protos, {.max_candidates = o.candidates, .classifier = dense.get()});
     };
@@ -377,7 +377,7 @@ int main(int argc, char** argv) {
         sg ? gan::Prototypes{} : gan::select_prototypes(train.images, train.labels, 4, o.candidates, dense.get());
     const std::int64_t n_flip = std::min(o.flip_images, test.size());
     const gan::FlipReport flips =
-        sg ? gan::evaluate_flips_v2(*sg->generator_ema, *sg->mapping_ema, *dense, test.images.narrow(0, 0, n_flip),
+        sg ? gan::evaluate_stargan_flips(*sg->generator_ema, *sg->mapping_ema, *dense, test.images.narrow(0, 0, n_flip),
                                     test.labels.narrow(0, 0, n_flip), o.candidates, o.seed + 20)
            : gan::evaluate_flips(*G, *S, *dense, test.images.narrow(0, 0, n_flip), test.labels.narrow(0, 0, n_flip),
                                  protos, o.candidates);
@@ -394,7 +394,7 @@ int main(int argc, char** argv) {
     if (sg) {  // one fixed latent for every source and class
       Generator zg(o.seed + 21);
       xai::save_png((out / "counterfactuals.png").string(),
-                    gan::counterfactual_grid_v2(*sg->generator_ema, *sg->mapping_ema, sources,
+                    gan::stargan_counterfactual_grid(*sg->generator_ema, *sg->mapping_ema, sources,
                                                 randn({1, sg->mapping_ema->latent_dim}, {}, &zg), 3));
     } else {
       xai::save_png((out / "counterfactuals.png").string(), gan::counterfactual_grid(*G, *S, sources, protos, 3));

@@ -84,4 +84,8 @@ void copy_weights(nn::Module& dst, const nn::Module& src) {
   }
 }
 
+void set_requires_grad(nn::Module& m, bool on) {
+  for (Tensor p : m.parameters()) p.requires_grad_(on);
+}
+
 }  // namespace lumen::gan

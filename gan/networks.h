@@ -1,5 +1,6 @@
 #pragma once
-// The networks of the course's counterfactual GAN, and the weight-averaging helpers it trains with.
+// The networks of the counterfactual GAN of the DL@MBL knowledge-extraction exercise ("the course"
+// below), and the weight-averaging and freezing helpers both of gan/'s GANs train with.
 //
 //   StyleEncoder   image [N, 3, 28, 28] → style [N, style_size]: the DenseModel MLP
 //                  (flatten 2352 → 256 → 120 → 84 → style_size, ReLU between), children
@@ -72,5 +73,20 @@ void ema_update(nn::Module& ema_model, const nn::Module& model, double beta = 0.
 // dst's parameters and buffers become copies of src's (in place: optimizers holding dst's tensors stay
 // valid). Same names and shapes required.
 void copy_weights(nn::Module& dst, const nn::Module& src);
+
+// Switches gradients for every parameter of m on or off (a frozen discriminator during G's step).
+void set_requires_grad(nn::Module& m, bool on);
+
+// m's parameters frozen for a scope (no gradient computed for them), unfrozen at its end, even if it throws.
+class Frozen {
+ public:
+  explicit Frozen(nn::Module& m) : m_(m) { set_requires_grad(m_, false); }
+  ~Frozen() { set_requires_grad(m_, true); }
+  Frozen(const Frozen&) = delete;
+  Frozen& operator=(const Frozen&) = delete;
+
+ private:
+  nn::Module& m_;
+};
 
 }  // namespace lumen::gan

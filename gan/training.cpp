@@ -2,31 +2,14 @@
 
 #include <omp.h>
 
-#include <chrono>
-#include <filesystem>
-#include <map>
-
 #include "autograd/engine.h"
 #include "autograd/ops.h"
-#include "nn/colored_mnist.h"
-#include "nn/dataloader.h"
 #include "nn/losses.h"
-#include "nn/mnist.h"
 #include "nn/safetensors.h"
-#include "gan/run_loop.h"
-#include "gan/trainer_util.h"
-#include "xai/image.h"
 
 namespace lumen::gan {
 
-namespace fs = std::filesystem;
-
 namespace {
-
-using detail::meta_int;
-using detail::network_tensors;
-using detail::set_requires_grad;
-using detail::with_prefix;
 
 GeneratorOptions generator_options(const GanOptions& o) {
   return {.image_channels = 3, .style_size = o.style_size, .depth = o.depth, .num_fmaps = o.num_fmaps,
@@ -36,21 +19,6 @@ GeneratorOptions generator_options(const GanOptions& o) {
 std::vector<Tensor> concat(std::vector<Tensor> a, const std::vector<Tensor>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
-}
-
-std::int64_t meta_int(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
-  return meta_int(meta, key, path, "GanTrainer::load_checkpoint", "GanTrainer");
-}
-
-// The architecture a checkpoint was written with, from its metadata.
-GanOptions architecture_of(const std::map<std::string, std::string>& meta, const std::string& path) {
-  GanOptions o;
-  o.num_fmaps = meta_int(meta, "num_fmaps", path);
-  o.depth = meta_int(meta, "depth", path);
-  o.style_size = meta_int(meta, "style_size", path);
-  o.num_classes = meta_int(meta, "num_classes", path);
-  o.sigmoid = meta.count("sigmoid") ? meta_int(meta, "sigmoid", path) != 0 : true;
-  return o;
 }
 
 }  // namespace
@@ -76,7 +44,8 @@ GanModels::GanModels(const GanOptions& opt) {
   discriminator = register_module("discriminator", std::make_shared<Discriminator>(opt.num_classes));
   generator_ema = register_module("generator_ema", std::make_shared<Generator>(generator_options(opt)));
   style_encoder_ema = register_module("style_encoder_ema", std::make_shared<StyleEncoder>(opt.style_size));
-  copy_weights(*generator_ema, *generator);  // the course's deepcopy
+  // The EMA copies start equal, as copy.deepcopy in the DL@MBL knowledge-extraction exercise ("the course").
+  copy_weights(*generator_ema, *generator);
   copy_weights(*style_encoder_ema, *style_encoder);
 }
 
@@ -85,28 +54,28 @@ Tensor GanModels::forward(const Tensor&) {
 }
 
 std::shared_ptr<GanModels> load_gan_models(const std::string& path) {
-  auto models = std::make_shared<GanModels>(architecture_of(nn::read_safetensors_metadata(path), path));
-  models->load_state_dict(network_tensors(nn::load_safetensors(path)), /*strict=*/true);
+  auto models = std::make_shared<GanModels>(CourseGan::architecture_of(nn::read_safetensors_metadata(path), path));
+  detail::load_networks(*models, path);
   return models;
 }
 
-// ---- trainer
+// ---- the recipe
 
-GanTrainer::GanTrainer(GanOptions opt)
+CourseGan::CourseGan(GanOptions opt)
     : options(opt),
       models((manual_seed(opt.seed), std::make_shared<GanModels>(opt))),
       opt_g(concat(models->generator->parameters(), models->style_encoder->parameters()), {.lr = opt.lr_g}),
       opt_d(models->discriminator->parameters(), {.lr = opt.lr_d}),
       perm_gen(opt.seed + 2) {
-  LUMEN_CHECK(opt.batch_size >= 2 && opt.epochs >= 0 && opt.ema_beta >= 0 && opt.ema_beta <= 1, "GanTrainer",
+  LUMEN_CHECK(opt.batch_size >= 2 && opt.epochs >= 0 && opt.ema_beta >= 0 && opt.ema_beta <= 1, "CourseGan",
               "expected batch_size >= 2, epochs >= 0 and ema_beta in [0, 1], got ", opt.batch_size, ", ", opt.epochs,
               " and ", opt.ema_beta);
 }
 
-StepLosses GanTrainer::train_step(const Tensor& x, const Tensor& y) {
+StepLosses CourseGan::train_step(const Tensor& x, const Tensor& y, std::int64_t /*step*/) {
   LUMEN_CHECK(x.dim() == 4 && x.size(1) == 3 && y.dim() == 1 && y.size(0) == x.size(0) && x.size(0) >= 2 &&
                   y.dtype() == DType::int64,
-              "GanTrainer::train_step", "expected x [B >= 2, 3, H, W] and int64 y [B], got ", x.shape(), " and ",
+              "CourseGan::train_step", "expected x [B >= 2, 3, H, W] and int64 y [B], got ", x.shape(), " and ",
               y.shape(), " (", dtype_name(y.dtype()), ")");
   Generator& G = *models->generator;
   StyleEncoder& E = *models->style_encoder;
@@ -144,102 +113,60 @@ StepLosses GanTrainer::train_step(const Tensor& x, const Tensor& y) {
   opt_d.step();
   l.d_real = d_real.item();
   l.d_fake = d_fake.item();
-
-  ema_update(*models->generator_ema, G, options.ema_beta);
-  ema_update(*models->style_encoder_ema, E, options.ema_beta);
-  last_ = l;
   return l;
 }
 
-void GanTrainer::fit(const Tensor& images, const Tensor& labels, const std::function<void(GanTrainer&)>& on_epoch_end) {
-  nn::DataLoader loader(images, labels, {.batch_size = options.batch_size, .shuffle = true, .seed = options.seed + 1});
-  for (std::int64_t e = 0; e < epoch_; ++e) loader.start_epoch();  // replay the finished epochs' orders
-  const std::int64_t steps_per_epoch = loader.size();
-  while (epoch_ < options.epochs) {
-    loader.start_epoch();
-    detail::LossWindow<StepLosses> window;
-    for (; step_in_epoch_ < steps_per_epoch; ++step_in_epoch_, ++step_) {
-      if (options.max_steps > 0 && step_ >= options.max_steps) return;
-      nn::Batch b = loader.batch(step_in_epoch_);
-      if (b.x.size(0) < 2) continue;  // a last batch of one image has no other target to take
-      window.add(train_step(b.x, b.y));
-      if (options.log && window.due(options.log_every, step_in_epoch_ + 1 == steps_per_epoch)) {
-        const StepLosses& sum = window.sum;
-        const double k = static_cast<double>(window.steps);
-        std::fprintf(options.log,
-                     "epoch %lld/%lld step %lld/%lld  cycle %.4f  adv %.4f  | D real %.4f fake %.4f loss %.4f  "
-                     "%.2f steps/s\n",
-                     static_cast<long long>(epoch_ + 1), static_cast<long long>(options.epochs),
-                     static_cast<long long>(step_in_epoch_ + 1), static_cast<long long>(steps_per_epoch),
-                     sum.cycle / k, sum.adversarial / k, sum.d_real / k, sum.d_fake / k, sum.discriminator() / k,
-                     window.steps_per_s());
-        std::fflush(options.log);
-        window.reset();
-      }
-    }
-    // The course's end of epoch: the generator continues from its smoothed weights.
-    copy_weights(*models->generator, *models->generator_ema);
-    copy_weights(*models->style_encoder, *models->style_encoder_ema);
-    ++epoch_;
-    step_in_epoch_ = 0;
-    if (on_epoch_end) on_epoch_end(*this);
-  }
+TrainerSettings CourseGan::settings() const {
+  return {.epochs = options.epochs,
+          .batch_size = options.batch_size,
+          .seed = options.seed,
+          .batch_seed = options.seed + 1,
+          .min_batch = 2,  // the targets are the batch's other images
+          .ema_beta = options.ema_beta,
+          .ema_copy_back = true,  // the course's end of epoch: G and E continue from their smoothed weights
+          .log_every = options.log_every,
+          .log = options.log,
+          .max_steps = options.max_steps};
 }
 
-void GanTrainer::save_checkpoint(const std::string& path) const {
-  nn::StateDict all = models->state_dict();
-  for (auto& [k, t] : opt_g.state_dict()) all.emplace_back("optim_g." + k, t);
-  for (auto& [k, t] : opt_d.state_dict()) all.emplace_back("optim_d." + k, t);
-  const auto s = [](auto v) { return std::to_string(v); };
-  nn::save_safetensors(path, all,
-                       {{"format", "lumen counterfactual GAN (gan/training.h)"},
-                        {"epoch", s(epoch_)},
-                        {"step", s(step_)},
-                        {"step_in_epoch", s(step_in_epoch_)},
-                        {"perm_seed", s(perm_gen.seed())},
-                        {"perm_offset", s(perm_gen.offset())},
-                        {"num_fmaps", s(options.num_fmaps)},
-                        {"depth", s(options.depth)},
-                        {"style_size", s(options.style_size)},
-                        {"num_classes", s(options.num_classes)},
-                        {"sigmoid", options.sigmoid ? "1" : "0"},
-                        {"batch_size", s(options.batch_size)},
-                        {"seed", s(options.seed)}});
+TrainerRegistry CourseGan::registry() {
+  return {.networks = models.get(),
+          .optimizers = {{"g", &opt_g}, {"d", &opt_d}},
+          .generators = {{"perm", &perm_gen}},
+          .ema = {{models->generator_ema.get(), models->generator.get()},
+                  {models->style_encoder_ema.get(), models->style_encoder.get()}}};
 }
 
-void GanTrainer::load_checkpoint(const std::string& path) {
-  const auto meta = nn::read_safetensors_metadata(path);
-  const GanOptions arch = architecture_of(meta, path);
-  LUMEN_CHECK(arch.num_fmaps == options.num_fmaps && arch.depth == options.depth && arch.style_size == options.style_size &&
-                  arch.num_classes == options.num_classes && arch.sigmoid == options.sigmoid,
-              "GanTrainer::load_checkpoint", "'", path, "' holds num_fmaps ", arch.num_fmaps, ", depth ", arch.depth,
-              ", style_size ", arch.style_size, ", num_classes ", arch.num_classes, ", sigmoid ", arch.sigmoid,
-              " but this trainer has ", options.num_fmaps, ", ", options.depth, ", ", options.style_size, ", ",
-              options.num_classes, ", ", options.sigmoid);
-  const std::map<std::string, Tensor> all = nn::load_safetensors(path);
-  models->load_state_dict(network_tensors(all), /*strict=*/true);
-  opt_g.load_state_dict(with_prefix(all, "optim_g."));
-  opt_d.load_state_dict(with_prefix(all, "optim_d."));
-  epoch_ = meta_int(meta, "epoch", path);
-  step_ = meta_int(meta, "step", path);
-  step_in_epoch_ = meta_int(meta, "step_in_epoch", path);
-  perm_gen.manual_seed(static_cast<std::uint64_t>(meta_int(meta, "perm_seed", path)));
-  perm_gen.advance(static_cast<std::uint64_t>(meta_int(meta, "perm_offset", path)));
+std::string CourseGan::format_losses(const StepLosses& sum, std::int64_t steps) {
+  const double k = static_cast<double>(steps);
+  return detail::printf_string("cycle %.4f  adv %.4f  | D real %.4f fake %.4f loss %.4f", sum.cycle / k,
+                               sum.adversarial / k, sum.d_real / k, sum.d_fake / k, sum.discriminator() / k);
+}
+
+Architecture CourseGan::architecture(const GanOptions& o) {
+  return {{"num_fmaps", o.num_fmaps},
+          {"depth", o.depth},
+          {"style_size", o.style_size},
+          {"num_classes", o.num_classes},
+          {"sigmoid", o.sigmoid ? 1 : 0}};
+}
+
+GanOptions CourseGan::architecture_of(const CheckpointMetadata& meta, const std::string& path) {
+  const auto get = [&](const char* key) { return detail::meta_int(meta, key, path, kFormat); };
+  GanOptions o;
+  o.num_fmaps = get("num_fmaps");
+  o.depth = get("depth");
+  o.style_size = get("style_size");
+  o.num_classes = get("num_classes");
+  o.sigmoid = meta.count("sigmoid") ? get("sigmoid") != 0 : true;  // checkpoints from before the option: the sigmoid
+  return o;
 }
 
 // ---- the course's recipe on ColoredMNIST
 
-std::int64_t steps_of(const GanTrainer& t) { return t.step(); }  // for detail::run_epochs
-
-RunSummary run_training(const RunOptions& opt) {
+RunSummary<StepLosses> run_training(const RunOptions& opt) {
   if (opt.threads > 0) omp_set_num_threads(opt.threads);
-  const nn::MnistSplit split = nn::split_mnist(nn::load_mnist((fs::path(opt.data_dir) / "mnist").string()));
-  nn::ColoredMnist train = nn::make_colored_mnist(split.train, opt.color_seed);
-  Tensor images = train.images, labels = train.labels;
-  if (opt.max_images > 0 && opt.max_images < train.size()) {
-    images = images.narrow(0, 0, opt.max_images).contiguous();
-    labels = labels.narrow(0, 0, opt.max_images).contiguous();
-  }
+  const auto [images, labels] = detail::colored_mnist_training_images(opt.data_dir, opt.color_seed, opt.max_images);
   const std::int64_t k = opt.gan.num_classes;
   LUMEN_CHECK(opt.sample_rows >= k, "run_training", "expected sample_rows >= ", k, " (one per class), got ",
               opt.sample_rows);
@@ -254,13 +181,10 @@ RunSummary run_training(const RunOptions& opt) {
   }
   const Tensor sample_sources = cat(sources, 0);
 
-  GanTrainer trainer(opt.gan);
-  return detail::run_epochs<GanTrainer, RunSummary>(trainer, opt.out_dir, opt.resume, opt.gan.log, images, labels,
-                                                    [&](GanTrainer& t) {
-                                                      return counterfactual_grid(*t.models->generator,
-                                                                                 *t.models->style_encoder,
-                                                                                 sample_sources, styles);
-                                                    });
+  CourseGanTrainer trainer(opt.gan);
+  return trainer.run(opt.out_dir, opt.resume, images, labels, [&](CourseGanTrainer& t) {
+    return counterfactual_grid(*t.recipe.models->generator, *t.recipe.models->style_encoder, sample_sources, styles);
+  });
 }
 
 }  // namespace lumen::gan

@@ -1,5 +1,6 @@
 #pragma once
-// The course's counterfactual GAN training. For a batch (x, y):
+// The counterfactual GAN of the DL@MBL knowledge-extraction exercise ("Knowledge Extraction from a
+// Pre-trained Neural Network"; "the course" below), trained as the course does. For a batch (x, y):
 //
 //   perm = randperm(B);  x_t = x[perm], y_t = y[perm]       targets: another image of the batch
 //   s_t = E(x_t);  s_x = E(x)                               styles (E: the style encoder)
@@ -11,12 +12,13 @@
 // is updated (β = 0.999); at the end of every epoch the EMA weights are copied back into G and E,
 // as the course does.
 //
-// Checkpoints are one safetensors file holding every network (including the EMA copies) under its
+// CourseGan is the recipe (networks, optimizers, train_step, StepLosses); CourseGanTrainer
+// (gan/trainer.h) runs it. Its checkpoints hold every network (including the EMA copies) under its
 // GanModels name ("generator.unet.left_convs.0.conv_pass.0.weight", ...), the two optimizers'
 // states ("optim_g.*", "optim_d.*") and, in the metadata, the position (epoch, step, the permutation
-// generator's offset) and the architecture. Resuming from one continues exactly as the uninterrupted
-// run would have (the same batches, permutations and updates), at any step, mid-epoch included.
-// nn::load(models, path, /*strict=*/false) reads just the networks.
+// generator's seed and offset) and the architecture. Resuming from one continues exactly as the
+// uninterrupted run would have (the same batches, permutations and updates), at any step, mid-epoch
+// included. nn::load(models, path, /*strict=*/false) reads just the networks.
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -26,6 +28,7 @@
 #include "autograd/random.h"
 #include "gan/counterfactuals.h"
 #include "gan/networks.h"
+#include "gan/trainer.h"
 #include "nn/optim.h"
 
 namespace lumen::gan {
@@ -83,40 +86,34 @@ struct StepLosses {
   }
 };
 
-class GanTrainer {
+// The exercise's GAN as a GanRecipe (gan/trainer.h): its networks, optimizers and step. Train it with
+// CourseGanTrainer, which adds the loop, the EMA (copied back every epoch) and checkpoints.
+class CourseGan {
  public:
+  using Options = GanOptions;
+  using Losses = StepLosses;
+  static constexpr const char* kFormat = "lumen counterfactual GAN (gan/training.h)";
+
   // Seeds lumen's default generator with opt.seed, builds the networks (EMA copies equal to the
   // originals) and the optimizers.
-  explicit GanTrainer(GanOptions opt);
+  explicit CourseGan(GanOptions opt);
 
-  // One step of the course on a batch x [B, 3, H, W], int64 y [B] (B >= 2). Does not move the
-  // position counters (fit does).
-  StepLosses train_step(const Tensor& x, const Tensor& y);
+  // One step of the exercise on a batch x [B, 3, H, W], int64 y [B] (B >= 2); `step` is not used.
+  StepLosses train_step(const Tensor& x, const Tensor& y, std::int64_t step);
 
-  // Trains on (images [N, 3, H, W], labels [N]) from the current position to options.epochs (or
-  // options.max_steps). on_epoch_end runs after each epoch's EMA copy-back (e.g. to write samples and
-  // a checkpoint). Batches come from an nn::DataLoader seeded with seed + 1, replayed up to the
-  // current position, so a resumed run sees the batches the uninterrupted one would.
-  void fit(const Tensor& images, const Tensor& labels, const std::function<void(GanTrainer&)>& on_epoch_end = {});
-
-  void save_checkpoint(const std::string& path) const;
-  // Restores networks, optimizers and position. The architecture must match (lumen::Error otherwise).
-  void load_checkpoint(const std::string& path);
-
-  std::int64_t epoch() const { return epoch_; }                 // completed epochs
-  std::int64_t step() const { return step_; }                   // steps taken in all
-  std::int64_t step_in_epoch() const { return step_in_epoch_; }  // steps taken in the current epoch
-  const StepLosses& last_losses() const { return last_; }
+  TrainerSettings settings() const;  // batches from seed + 1, at least 2 images
+  TrainerRegistry registry();        // optimizers "g", "d"; generator "perm"; EMA of G and E
+  static std::string format_losses(const StepLosses& sum, std::int64_t steps);
+  static Architecture architecture(const GanOptions& o);  // num_fmaps, depth, style_size, num_classes, sigmoid
+  static GanOptions architecture_of(const CheckpointMetadata& meta, const std::string& path);
 
   GanOptions options;
   std::shared_ptr<GanModels> models;
   nn::Adam opt_g, opt_d;
   lumen::Generator perm_gen;  // draws each batch's target permutation
-
- private:
-  std::int64_t epoch_ = 0, step_ = 0, step_in_epoch_ = 0;
-  StepLosses last_;
 };
+
+using CourseGanTrainer = GanTrainer<CourseGan>;
 
 // ---- an entry point for examples: the course's recipe on ColoredMNIST
 
@@ -131,18 +128,9 @@ struct RunOptions {
   std::int64_t sample_rows = 8;       // source images in samples.png (rows; 2 per class by default)
 };
 
-struct RunSummary {
-  std::int64_t epochs = 0, steps = 0;  // the position reached
-  std::int64_t steps_run = 0;          // steps taken by this call (not counting a resumed run's earlier ones)
-  double seconds = 0;                  // training time of this call (data loading and outputs excluded)
-  double steps_per_s = 0;
-  StepLosses last;
-  std::string checkpoint, samples;     // paths written
-};
-
 // Loads ColoredMNIST's training split (split_mnist's 8,000 images, colored with color_seed), trains
 // (resuming if asked), and after every epoch writes samples.png (counterfactual_grid of the first
 // images of each class, styles from the first training image of each class) and checkpoint.safetensors.
-RunSummary run_training(const RunOptions& opt);
+RunSummary<StepLosses> run_training(const RunOptions& opt);
 
 }  // namespace lumen::gan

@@ -70,7 +70,7 @@ Tensor UNet::forward(const Tensor& x) {
   for (std::int64_t l = options.depth - 2; l >= 0; --l) {
     const Tensor& skip = skips[l];
     Tensor up = upsample_nearest2d(h, {skip.size(2), skip.size(3)});
-    h = (*right_convs[l])(cat({skip, up}, 1));  // skip first, as the course's CropAndConcat
+    h = (*right_convs[l])(cat({skip, up}, 1));  // skip first, as CropAndConcat of the DL@MBL exercise
   }
   h = (*final_conv)(h);
   return options.sigmoid ? sigmoid(h) : h;

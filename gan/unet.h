@@ -1,5 +1,6 @@
 #pragma once
-// The course's UNet (the DL@MBL "dlmbl-unet" layout), the body of the counterfactual generator:
+// The UNet of the DL@MBL knowledge-extraction exercise ("the course"; its "dlmbl-unet" layout), the
+// body of the counterfactual generator:
 //
 //   level 0   in → f → f          (two 3×3 convs, padding 1, each followed by ReLU)   ─ skip ─┐
 //   level 1   maxpool 2, f → 2f → 2f                                                ─ skip ─┐ │

@@ -1,7 +1,8 @@
-// The StarGAN v2 option (gan/stargan.h): R1 by double backward against finite differences (its value
-// and its gradient in the discriminator's weights), the networks' shapes and per-class heads, AdaIN's
-// statistics, a few training steps on small synthetic data, checkpoint/resume, and counterfactuals
-// from random latents chosen among candidates by a toy classifier.
+// The StarGAN v2 option (gan/stargan_networks.h, gan/stargan.h): R1 by double backward against
+// finite differences (its value and its gradient in the discriminator's weights), the networks'
+// shapes and per-class heads, AdaIN's statistics, a few training steps on small synthetic data,
+// checkpoint/resume with the one trainer (StarGanTrainer), and counterfactuals from random latents
+// chosen among candidates by a toy classifier.
 #include <doctest/doctest.h>
 #include <omp.h>
 
@@ -140,7 +141,7 @@ TEST_SUITE("gan") {
     const StarGanOptions o = small();
     manual_seed(1);
     MappingNetwork F(o.latent_dim, o.style_dim, o.num_classes, o.mapping_hidden);
-    StyleEncoderV2 E(o);
+    StarGanStyleEncoder E(o);
     StarGanGenerator G(o);
     StarGanDiscriminator D(o);
     CHECK(F.heads.size() == 4);
@@ -208,10 +209,10 @@ TEST_SUITE("gan") {
     StarGanOptions o = small();
     o.ds_decay_steps = 10;
     StarGanTrainer t(o);
-    CHECK(t.lambda_ds_at(0) == doctest::Approx(1.0));
-    CHECK(t.lambda_ds_at(5) == doctest::Approx(0.5));
-    CHECK(t.lambda_ds_at(20) == 0.0);
-    StarGanModels& m = *t.models;
+    CHECK(t.recipe.lambda_ds_at(0) == doctest::Approx(1.0));
+    CHECK(t.recipe.lambda_ds_at(5) == doctest::Approx(0.5));
+    CHECK(t.recipe.lambda_ds_at(20) == 0.0);
+    StarGanModels& m = *t.recipe.models;
     const Tensor g0 = m.generator->parameters()[0].clone(), f0 = m.mapping->parameters()[0].clone();
     const Tensor e0 = m.style_encoder->parameters()[0].clone(), d0 = m.discriminator->parameters()[0].clone();
     const Tensor ema0 = m.generator_ema->parameters()[0].clone();
@@ -225,7 +226,7 @@ TEST_SUITE("gan") {
       CHECK(l.lambda_ds == doctest::Approx(1.0 - 0.1 * i));
       CHECK(l.discriminator(2.0) == doctest::Approx(l.d_real + l.d_fake + 2 * l.r1));
     }
-    CHECK(t.steps() == 3);
+    CHECK(t.step() == 3);
     CHECK_FALSE(same_values(m.generator->parameters()[0], g0));
     CHECK_FALSE(same_values(m.mapping->parameters()[0], f0));
     CHECK_FALSE(same_values(m.style_encoder->parameters()[0], e0));
@@ -238,22 +239,22 @@ TEST_SUITE("gan") {
     CHECK_THROWS_AS(t.train_step(x, tensor_from({0, 1})), Error);
   }
 
-  TEST_CASE("counterfactual_v2: a clamped image per input, reproducible from the seed") {
+  TEST_CASE("counterfactual_from_latent: a clamped image per input, reproducible from the seed") {
     manual_seed(4);
     const StarGanOptions o = small();
     StarGanGenerator G(o);
     MappingNetwork F(o.latent_dim, o.style_dim, o.num_classes, o.mapping_hidden);
     auto [x, y] = tinted(3, 6);
-    const Tensor a = counterfactual_v2(G, F, x, 2, std::uint64_t{7});
+    const Tensor a = counterfactual_from_latent(G, F, x, 2, std::uint64_t{7});
     CHECK(a.shape() == x.shape());
     CHECK_FALSE(a.requires_grad());
     CHECK(amin(a).item() >= 0.0);
     CHECK(amax(a).item() <= 1.0);
-    CHECK(same_values(a, counterfactual_v2(G, F, x, 2, std::uint64_t{7})));
-    CHECK_FALSE(same_values(a, counterfactual_v2(G, F, x, 1, std::uint64_t{7})));  // another class's head
+    CHECK(same_values(a, counterfactual_from_latent(G, F, x, 2, std::uint64_t{7})));
+    CHECK_FALSE(same_values(a, counterfactual_from_latent(G, F, x, 1, std::uint64_t{7})));  // another class's head
     const Tensor z = randn({1, o.latent_dim});  // one latent for the whole batch
-    CHECK(counterfactual_v2(G, F, x, 0, z).shape() == x.shape());
-    CHECK_THROWS_AS(counterfactual_v2(G, F, x, 4, z), Error);
+    CHECK(counterfactual_from_latent(G, F, x, 0, z).shape() == x.shape());
+    CHECK_THROWS_AS(counterfactual_from_latent(G, F, x, 4, z), Error);
   }
 
   TEST_CASE("StarGanTrainer: an interrupted run resumed from its checkpoint ends exactly as an uninterrupted one") {
@@ -265,10 +266,10 @@ TEST_SUITE("gan") {
     std::int64_t epoch_ends = 0;
     full.fit(x, y, [&](StarGanTrainer&) { ++epoch_ends; });
     CHECK(epoch_ends == 2);
-    CHECK(full.steps() == 6);
+    CHECK(full.step() == 6);
     CHECK(full.epoch() == 2);
     CHECK(std::isfinite(full.last_losses().cycle));
-    const nn::StateDict want = full.models->state_dict();
+    const nn::StateDict want = full.recipe.models->state_dict();
 
     TempDir dir("stargan-resume");
     for (std::int64_t stop : {2, 3, 4}) {  // mid-epoch, at the epoch boundary, mid second epoch
@@ -277,20 +278,21 @@ TEST_SUITE("gan") {
       o.max_steps = stop;
       StarGanTrainer first(o);
       first.fit(x, y);
-      CHECK(first.steps() == stop);
+      CHECK(first.step() == stop);
       first.save_checkpoint(dir / "ckpt.safetensors");
 
       StarGanTrainer resumed(tiny8(2));
       resumed.load_checkpoint(dir / "ckpt.safetensors");
-      CHECK(resumed.steps() == stop);
+      CHECK(resumed.step() == stop);
       CHECK(resumed.epoch() == stop / 3);
       CHECK(resumed.step_in_epoch() == stop % 3);
       resumed.fit(x, y);
-      CHECK(resumed.steps() == 6);
-      const nn::StateDict got = resumed.models->state_dict();
+      CHECK(resumed.step() == 6);
+      const nn::StateDict got = resumed.recipe.models->state_dict();
       CHECK(differing_entries(got, want) == 0);
-      for (auto [a, b] : {std::pair{&resumed.opt_g, &full.opt_g}, std::pair{&resumed.opt_f, &full.opt_f},
-                          std::pair{&resumed.opt_e, &full.opt_e}, std::pair{&resumed.opt_d, &full.opt_d}}) {
+      const StarGan &r = resumed.recipe, &f = full.recipe;
+      for (auto [a, b] : {std::pair{&r.opt_g, &f.opt_g}, std::pair{&r.opt_f, &f.opt_f}, std::pair{&r.opt_e, &f.opt_e},
+                          std::pair{&r.opt_d, &f.opt_d}}) {
         CHECK(differing_entries(a->state_dict(), b->state_dict()) == 0);
       }
     }
@@ -299,14 +301,14 @@ TEST_SUITE("gan") {
     full.save_checkpoint(dir / "full.safetensors");
     auto models = load_stargan_models(dir / "full.safetensors");
     CHECK(models->mapping->latent_dim == 4);
-    CHECK(same_values(models->generator_ema->parameters()[3], full.models->generator_ema->parameters()[3]));
+    CHECK(same_values(models->generator_ema->parameters()[3], full.recipe.models->generator_ema->parameters()[3]));
     StarGanOptions wider = tiny8(2);
     wider.channels = 6;
     StarGanTrainer other(wider);
     CHECK_THROWS_WITH_AS(other.load_checkpoint(dir / "full.safetensors"), doctest::Contains("holds channels 4"), Error);
   }
 
-  TEST_CASE("counterfactual_v2_candidates: candidate m from latent seed + m; first flip kept, else best p(target)") {
+  TEST_CASE("stargan_counterfactual: candidate m from latent seed + m; first flip kept, else best p(target)") {
     manual_seed(5);
     StarGanOptions o = tiny8(1);
     o.num_classes = 3;
@@ -325,7 +327,7 @@ TEST_SUITE("gan") {
     std::int64_t later_flips = 0, never_flipped = 0;  // both branches of the selection are exercised
     for (std::int64_t target = 0; target < 3; ++target) {
       CAPTURE(target);
-      const Counterfactuals cf = counterfactual_v2_candidates(G, F, x, target, clf, m_max, seed);
+      const Counterfactuals cf = stargan_counterfactual(G, F, x, target, clf, m_max, seed);
       REQUIRE(cf.images.shape() == x.shape());
       const auto cand = cf.candidate.to_vector<std::int64_t>();
       const auto pred = cf.predicted.to_vector<std::int64_t>();
@@ -334,7 +336,7 @@ TEST_SUITE("gan") {
       std::vector<std::vector<std::int64_t>> pred_all;
       std::vector<Tensor> imgs;
       for (std::int64_t m = 0; m < m_max; ++m) {
-        imgs.push_back(counterfactual_v2(G, F, x, target, seed + static_cast<std::uint64_t>(m)));
+        imgs.push_back(counterfactual_from_latent(G, F, x, target, seed + static_cast<std::uint64_t>(m)));
         autograd::NoGradGuard no_grad;
         const Tensor logits = clf(imgs.back());
         p_all.push_back(softmax(logits, 1).select(1, target).contiguous().to_vector<float>());
@@ -363,14 +365,14 @@ TEST_SUITE("gan") {
     MESSAGE("later flips ", later_flips, ", never flipped ", never_flipped);
     CHECK(later_flips > 0);
     CHECK(never_flipped > 0);
-    // One candidate: counterfactual_v2 from the seed itself.
-    const Counterfactuals one = counterfactual_v2_candidates(G, F, x, 1, clf, 1, seed);
-    CHECK(same_values(one.images, counterfactual_v2(G, F, x, 1, seed)));
+    // One candidate: counterfactual_from_latent from the seed itself.
+    const Counterfactuals one = stargan_counterfactual(G, F, x, 1, clf, 1, seed);
+    CHECK(same_values(one.images, counterfactual_from_latent(G, F, x, 1, seed)));
     for (std::int64_t m : one.candidate.to_vector<std::int64_t>()) CHECK(m == 0);
-    CHECK_THROWS_AS(counterfactual_v2_candidates(G, F, x, 1, clf, 0, seed), Error);
+    CHECK_THROWS_AS(stargan_counterfactual(G, F, x, 1, clf, 0, seed), Error);
   }
 
-  TEST_CASE("evaluate_flips_v2: a K×K confusion of targets × predictions and consistent flip rates") {
+  TEST_CASE("evaluate_stargan_flips: a K×K confusion of targets × predictions and consistent flip rates") {
     manual_seed(6);
     StarGanOptions o = tiny8(1);
     o.num_classes = 3;
@@ -380,7 +382,7 @@ TEST_SUITE("gan") {
     const Tensor x = rand({7, 3, 8, 8}, {}, &g);
     const Tensor y = tensor_from({0, 1, 2, 0, 1, 2, 0});
     ChannelClassifier clf;
-    const FlipReport r = evaluate_flips_v2(G, F, clf, x, y, /*max_candidates=*/3, /*seed=*/2, /*batch=*/100);
+    const FlipReport r = evaluate_stargan_flips(G, F, clf, x, y, /*max_candidates=*/3, /*seed=*/2, /*batch=*/100);
     REQUIRE(r.confusion.shape() == Shape{3, 3});
     CHECK(r.pairs == 21);
     const auto c = r.confusion.to_vector<std::int64_t>();
@@ -390,20 +392,20 @@ TEST_SUITE("gan") {
       diag += c[t * 3 + t];
     }
     CHECK(r.flip_rate == doctest::Approx(diag / 21.0));
-    // One batch: the same as counterfactual_v2_candidates per target.
+    // One batch: the same as stargan_counterfactual per target.
     const auto yv = y.to_vector<std::int64_t>();
     std::int64_t changed = 0, changed_flips = 0;
     for (std::int64_t t = 0; t < 3; ++t) {
-      const auto pred = counterfactual_v2_candidates(G, F, x, t, clf, 3, 2).predicted.to_vector<std::int64_t>();
+      const auto pred = stargan_counterfactual(G, F, x, t, clf, 3, 2).predicted.to_vector<std::int64_t>();
       for (std::size_t i = 0; i < pred.size(); ++i)
         if (yv[i] != t) ++changed, changed_flips += pred[i] == t;
     }
     CHECK(r.flip_rate_changed == doctest::Approx(static_cast<double>(changed_flips) / changed));
-    const FlipReport small_batches = evaluate_flips_v2(G, F, clf, x, y, 3, 2, /*batch=*/3);
+    const FlipReport small_batches = evaluate_stargan_flips(G, F, clf, x, y, 3, 2, /*batch=*/3);
     CHECK(small_batches.pairs == 21);
     std::int64_t total = 0;
     for (std::int64_t v : small_batches.confusion.to_vector<std::int64_t>()) total += v;
     CHECK(total == 21);
-    CHECK_THROWS_AS(evaluate_flips_v2(G, F, clf, x, y.narrow(0, 0, 5)), Error);
+    CHECK_THROWS_AS(evaluate_stargan_flips(G, F, clf, x, y.narrow(0, 0, 5)), Error);
   }
 }

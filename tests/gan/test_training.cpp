@@ -1,11 +1,15 @@
-// The counterfactual GAN's training loop and counterfactuals (gan/training.h, gan/counterfactuals.h):
-// a few steps on small synthetic color data must give finite losses; a run interrupted at any step
-// and resumed from its checkpoint must end with exactly the weights of an uninterrupted run; the
-// candidate selection of counterfactuals is checked on a toy classifier.
+// The counterfactual GAN of the DL@MBL knowledge-extraction exercise (CourseGan, gan/training.h) run by
+// the one trainer (gan/trainer.h), and its counterfactuals (gan/counterfactuals.h): a few steps on
+// small synthetic color data must give finite losses; a run interrupted at any step and resumed from
+// its checkpoint must end with exactly the weights of an uninterrupted run; a last batch of one image
+// is passed over but counted; the candidate selection of counterfactuals is checked on a toy classifier.
 #include <doctest/doctest.h>
 #include <omp.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
@@ -55,12 +59,13 @@ Tensor solid(const std::vector<std::array<double, 3>>& colors) {  // [N, 3, 2, 2
 }  // namespace
 
 TEST_SUITE("gan") {
-  TEST_CASE("GanTrainer: a few steps give finite losses, move the weights and the EMA copies") {
+  TEST_CASE("CourseGanTrainer: a few steps give finite losses, move the weights and the EMA copies") {
     auto [x, y] = tinted(16, 1);
-    GanTrainer t(tiny(1));
-    const Tensor g0 = t.models->generator->parameters()[0].clone();
-    const Tensor ema0 = t.models->generator_ema->parameters()[0].clone();
-    const Tensor d0 = t.models->discriminator->parameters()[0].clone();
+    CourseGanTrainer t(tiny(1));
+    GanModels& m = *t.recipe.models;
+    const Tensor g0 = m.generator->parameters()[0].clone();
+    const Tensor ema0 = m.generator_ema->parameters()[0].clone();
+    const Tensor d0 = m.discriminator->parameters()[0].clone();
     CHECK(same_values(g0, ema0));  // the EMA copy starts equal
     for (int i = 0; i < 3; ++i) {
       const StepLosses l = t.train_step(x.narrow(0, 8 * (i % 2), 8), y.narrow(0, 8 * (i % 2), 8));
@@ -71,67 +76,89 @@ TEST_SUITE("gan") {
       CHECK(l.cycle > 0);
       CHECK(l.discriminator() == doctest::Approx(0.5 * (l.d_real - l.d_fake)));
     }
-    const Tensor g1 = t.models->generator->parameters()[0], ema1 = t.models->generator_ema->parameters()[0];
+    const Tensor g1 = m.generator->parameters()[0], ema1 = m.generator_ema->parameters()[0];
     CHECK_FALSE(same_values(g0, g1));
-    CHECK_FALSE(same_values(t.models->discriminator->parameters()[0], d0));
+    CHECK_FALSE(same_values(m.discriminator->parameters()[0], d0));
     // The EMA moved by about (1 − 0.999³) of the way: much less than the model itself.
     const double moved = sum(abs(g1 - g0)).item(), ema_moved = sum(abs(ema1 - ema0)).item();
     CHECK(ema_moved > 0);
     CHECK(ema_moved < 0.01 * moved);
     // The discriminator got gradients only in its own step (it was frozen for the generator's).
-    for (const Tensor& p : t.models->discriminator->parameters()) CHECK(p.requires_grad());
+    for (const Tensor& p : m.discriminator->parameters()) CHECK(p.requires_grad());
     CHECK_THROWS_WITH_AS(t.train_step(x.narrow(0, 0, 1), y.narrow(0, 0, 1)), doctest::Contains("B >= 2"), Error);
   }
 
-  TEST_CASE("GanTrainer: an interrupted run resumed from its checkpoint ends exactly as an uninterrupted one") {
+  TEST_CASE("CourseGanTrainer: an interrupted run resumed from its checkpoint ends exactly as an uninterrupted one") {
     // One thread: with several, the convolution kernels hand images to threads dynamically and sum
     // the per-thread weight gradients in an order that varies from run to run (rounding-level
     // differences, in two uninterrupted runs alike). Resumption itself is exact at any thread count.
     const SingleThread one_thread;
     auto [x, y] = tinted(20, 2);  // batches of 8, 8, 4: 3 steps per epoch
-    GanTrainer full(tiny(2));
+    CourseGanTrainer full(tiny(2));
     std::int64_t epoch_ends = 0;
-    full.fit(x, y, [&](GanTrainer&) { ++epoch_ends; });
+    full.fit(x, y, [&](CourseGanTrainer&) { ++epoch_ends; });
     CHECK(epoch_ends == 2);
     CHECK(full.step() == 6);
     CHECK(full.epoch() == 2);
-    const nn::StateDict want = full.models->state_dict();
+    const nn::StateDict want = full.recipe.models->state_dict();
 
     TempDir dir("gan-resume");
     for (std::int64_t stop : {2, 3, 4}) {  // mid-epoch, at the epoch boundary, mid second epoch
       CAPTURE(stop);
       GanOptions o = tiny(2);
       o.max_steps = stop;
-      GanTrainer first(o);
+      CourseGanTrainer first(o);
       first.fit(x, y);
       CHECK(first.step() == stop);
       first.save_checkpoint(dir / "ckpt.safetensors");
 
-      GanTrainer resumed(tiny(2));
+      CourseGanTrainer resumed(tiny(2));
       resumed.load_checkpoint(dir / "ckpt.safetensors");
       CHECK(resumed.step() == stop);
       CHECK(resumed.epoch() == stop / 3);
       resumed.fit(x, y);
       CHECK(resumed.step() == 6);
-      const nn::StateDict got = resumed.models->state_dict();
+      const nn::StateDict got = resumed.recipe.models->state_dict();
       CHECK(differing_entries(got, want) == 0);
-      CHECK(differing_entries(resumed.opt_g.state_dict(), full.opt_g.state_dict()) == 0);
+      CHECK(differing_entries(resumed.recipe.opt_g.state_dict(), full.recipe.opt_g.state_dict()) == 0);
     }
 
     // The networks alone load from the checkpoint, built from its metadata.
     full.save_checkpoint(dir / "full.safetensors");
     auto models = load_gan_models(dir / "full.safetensors");
     CHECK(models->generator->unet->options.num_fmaps == 4);
-    CHECK(same_values(models->generator_ema->parameters()[3], full.models->generator_ema->parameters()[3]));
+    CHECK(same_values(models->generator_ema->parameters()[3], full.recipe.models->generator_ema->parameters()[3]));
     GanOptions wider = tiny(2);
     wider.num_fmaps = 6;
-    GanTrainer other(wider);
+    CourseGanTrainer other(wider);
     CHECK_THROWS_WITH_AS(other.load_checkpoint(dir / "full.safetensors"), doctest::Contains("holds num_fmaps 4"), Error);
     GanOptions raw = tiny(2);
     raw.sigmoid = false;
-    GanTrainer raw_trainer(raw);
+    CourseGanTrainer raw_trainer(raw);
     CHECK_THROWS_WITH_AS(raw_trainer.load_checkpoint(dir / "full.safetensors"), doctest::Contains("sigmoid 1"), Error);
     CHECK(budget_recipe().sigmoid == false);
+  }
+
+  TEST_CASE("CourseGanTrainer: a last batch of one image is passed over but counted; progress lines") {
+    auto [x, y] = tinted(17, 4);  // batches of 8, 8, 1
+    std::FILE* log = std::tmpfile();
+    REQUIRE(log != nullptr);
+    GanOptions o = tiny(1);
+    o.log_every = 2;
+    o.log = log;
+    CourseGanTrainer t(o);
+    t.fit(x, y);
+    CHECK(t.step() == 3);  // the batch of one counts as a step without training on it
+    CHECK(t.epoch() == 1);
+    std::rewind(log);
+    std::vector<std::string> lines;
+    for (char buf[256]; std::fgets(buf, sizeof buf, log);) lines.emplace_back(buf);
+    std::fclose(log);
+    // One line after step 2; none at the end of the epoch, whose last step trained nothing.
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].rfind("epoch 1/1 step 2/3  cycle ", 0) == 0);
+    CHECK(lines[0].find("| D real ") != std::string::npos);
+    CHECK(lines[0].find(" steps/s\n") != std::string::npos);
   }
 
   TEST_CASE("select_candidates: first flip kept, else the best p(target); stops once all flipped") {
