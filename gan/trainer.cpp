@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "autograd/error.h"
+#include "kernels/core/error.h"
 #include "nn/colored_mnist.h"
 #include "nn/mnist.h"
 #include "xai/image.h"

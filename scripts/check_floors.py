@@ -68,7 +68,9 @@ def violations(root):
                     target = floor_of(inc)
                     if target is None:
                         continue  # a system or third-party header
-                    if target[1] > own[1]:
+                    if not os.path.exists(os.path.join(root, inc)):
+                        found.append(f"{path}: includes {inc}, which does not exist")
+                    elif target[1] > own[1]:
                         found.append(f"{path}: includes {inc} ({target[0]} is floor {target[1]}, above "
                                      f"{own[0]}, floor {own[1]})")
                     elif inc.startswith(DEVICE_IMPLS) and not path.startswith(("kernels/", "tests/", "bench/")):
@@ -84,18 +86,22 @@ def self_test():
             with open(os.path.join(root, path), "w") as f:
                 f.write(text)
         write("kernels/core/tensor_base.h", '#include "kernels/core/dtype.h"\n')
+        write("kernels/core/dtype.h", "")
         write("kernels/kernels.h", '#include "kernels/core/tensor_base.h"\n')
         write("autograd/ops.cpp", '#include "kernels/kernels.h"\n#include <vector>\n')
+        write("autograd/tensor.h", '#include "kernels/core/tensor_base.h"\n')
         assert violations(root) == [], violations(root)
         write("kernels/cpu/loops.h", '#include "autograd/tensor.h"\n')
         write("kernels/core/storage.h", '#include "kernels/kernels.h"\n')
         write("nn/optim.cpp", '#include "kernels/cpu/loops.h"\n')
-        write("xai/x.cpp", '#include "gan/training.h"\n')
+        write("gan/training.h", "")
+        write("xai/x.cpp", '#include "gan/training.h"\n#include "autograd/error.h"\n')
         got = violations(root)
-        assert len(got) == 4, got
-        assert any(g.startswith("kernels/cpu/loops.h: includes autograd/tensor.h") for g in got), got
+        assert len(got) == 5, got
+        assert any(g == "xai/x.cpp: includes autograd/error.h, which does not exist" for g in got), got
+        assert any(g.startswith("kernels/cpu/loops.h: includes autograd/tensor.h (autograd/ is floor 2") for g in got), got
         assert any(g.startswith("nn/optim.cpp: includes kernels/cpu/loops.h") for g in got), got
-    print("check_floors: self-test passed (a clean tree passes; 4 planted wrong includes are all reported)")
+    print("check_floors: self-test passed (a clean tree passes; 5 planted wrong includes are all reported)")
 
 
 def main():
