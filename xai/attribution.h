@@ -79,10 +79,10 @@ Tensor repeat_batch(const Tensor& inputs, std::int64_t times);
 Tensor expand_baseline(const Tensor& baseline, const Tensor& inputs, const char* op);
 
 // The reference ("absence of signal") a method measures the inputs against. Every method that has
-// one takes it the same way, as Captum's attribute(inputs, baselines=..., target=...) does: as the
-// argument after the target, `method.attribute(inputs, target, baselines, options)`, never as an
-// option. It is one value everywhere or a tensor shaped like one sample or like the inputs; `{}` is
-// zeros. (GradientShap differs in kind, not in place: it takes a distribution [B, ...] of baselines.)
+// one takes it the same way: as an argument of attribute(), as Captum's methods all do (never an
+// option), right after the target: `method.attribute(inputs, target, baselines, options)`. It is
+// one value everywhere or a tensor shaped like one sample or like the inputs; `{}` is zeros.
+// (GradientShap differs in kind, not in place: it takes a distribution [B, ...] of baselines.)
 struct Baseline {
   Baseline(double v = 0.0) : value(v) {}       // NOLINT: implicit, attribute(x, t, 0.5)
   Baseline(Tensor t) : tensor(std::move(t)) {}  // NOLINT: implicit, attribute(x, t, blurred)
