@@ -98,6 +98,8 @@ struct MethodCase {
 };
 
 ForwardFn fn(nn::Module& m) { return forward_of(m); }
+// perturbations_per_eval must be >= 1: batch 0 ("the default") becomes the method's default.
+std::int64_t per_eval(std::int64_t batch, std::int64_t method_default) { return batch > 0 ? batch : method_default; }
 
 std::vector<MethodCase> method_table() {
   const std::vector<std::int64_t> region_ids{0, 0, 1, 1};
@@ -150,8 +152,8 @@ std::vector<MethodCase> method_table() {
       {"GradientShap", mlp_fixture,
        [](nn::Module& m, const Fixture& fx, const Tensor& x, const Target& t, std::int64_t batch) {
          Generator g(4);
-         return GradientShap(fn(m)).attribute(x, t, fx.counterfactuals,
-                                              {.n_samples = 4, .stdev = 0.1, .internal_batch_size = batch, .generator = &g});
+         return GradientShap(fn(m)).attribute(
+             x, t, fx.counterfactuals, {.n_samples = 4, .stdev = 0.1, .internal_batch_size = batch, .generator = &g});
        },
        true, EmptyBatch::empty_result},
       {"DeepLift", mlp_fixture,
@@ -176,30 +178,31 @@ std::vector<MethodCase> method_table() {
        }},
       {"Occlusion", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
-         return Occlusion(fn(m)).attribute(x, t, -0.5, {.window = {2}, .perturbations_per_eval = batch > 0 ? batch : 1});
+         return Occlusion(fn(m)).attribute(x, t, -0.5, {.window = {2}, .perturbations_per_eval = per_eval(batch, 1)});
        },
        true, EmptyBatch::error},
       {"FeatureAblation", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
-         return FeatureAblation(fn(m)).attribute(x, t, 0.5, {.perturbations_per_eval = batch > 0 ? batch : 1});
+         return FeatureAblation(fn(m)).attribute(x, t, 0.5, {.perturbations_per_eval = per_eval(batch, 1)});
        },
        true, EmptyBatch::error},
       {"KernelShap (exact)", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
-         return KernelShap(fn(m)).attribute(x, t, {}, {.perturbations_per_eval = batch > 0 ? batch : 64});
+         return KernelShap(fn(m)).attribute(x, t, {}, {.perturbations_per_eval = per_eval(batch, 64)});
        },
        true, EmptyBatch::error},
       {"KernelShap (sampled)", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          Generator g(5);
-         return KernelShap(fn(m)).attribute(x, t, 0.1, {.enumerate_up_to = 0, .n_samples = 10,
-                                                         .perturbations_per_eval = batch > 0 ? batch : 64, .generator = &g});
+         return KernelShap(fn(m)).attribute(
+             x, t, 0.1,
+             {.enumerate_up_to = 0, .n_samples = 10, .perturbations_per_eval = per_eval(batch, 64), .generator = &g});
        },
        true, EmptyBatch::error},
       {"Lime", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          Generator g(6);
-         return Lime(fn(m)).attribute(x, t, {}, {.n_samples = 20, .perturbations_per_eval = batch > 0 ? batch : 64,
+         return Lime(fn(m)).attribute(x, t, {}, {.n_samples = 20, .perturbations_per_eval = per_eval(batch, 64),
                                                  .generator = &g});
        },
        true, EmptyBatch::error},
@@ -207,7 +210,7 @@ std::vector<MethodCase> method_table() {
        [region_ids](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          Generator g(7);
          return SharpLime(fn(m), tensor_from(region_ids, {4}))
-             .attribute(x, t, 0.2, {.n_samples = 20, .perturbations_per_eval = batch > 0 ? batch : 64, .generator = &g});
+             .attribute(x, t, 0.2, {.n_samples = 20, .perturbations_per_eval = per_eval(batch, 64), .generator = &g});
        },
        true, EmptyBatch::error},
       {"D-IntegratedGradients", mlp_fixture,
@@ -391,7 +394,8 @@ std::string empty_batch_problem(const MethodCase& c) {
     error = e.what();
   }
   if (c.empty == EmptyBatch::error) {
-    if (error.empty()) return "expected an error, got attributions " + (a.defined() ? a.str() : std::string("undefined"));
+    if (error.empty())
+      return "expected an error, got attributions " + (a.defined() ? a.str() : std::string("undefined"));
     const std::string method = c.name.substr(0, c.name.find(' '));  // "KernelShap (exact)" -> "KernelShap"
     return error.find(method) != std::string::npos ? "" : "the error does not name " + method + ": " + error;
   }
@@ -444,17 +448,22 @@ TEST_CASE("method table: an empty batch gives an error naming the method, or emp
 }
 
 TEST_CASE("method table: each property check catches a method broken in that property") {
-  const MethodCase honest = method_table().front();  // Saliency
+  const MethodCase honest = method_table().front();
   REQUIRE(honest.name == "Saliency");
-  auto broken = [&](const char* what, Run run, bool batched = false) {
-    return MethodCase{std::string("Saliency that ") + what, mlp_fixture, std::move(run), batched};
+  // Saliency with a flaw: `body` gets the model, the inputs and the targets.
+  using Body = std::function<Tensor(nn::Module& m, const Tensor& x, const Target& t)>;
+  auto broken = [](const char* what, Body body) {
+    return MethodCase{std::string("Saliency that ") + what, mlp_fixture,
+                      [body](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t) {
+                        return body(m, x, t);
+                      }};
   };
   auto saliency = [](nn::Module& m, const Tensor& x, const Target& t) { return Saliency(fn(m)).attribute(x, t); };
+  auto observe = [](nn::Module&, const Tensor&, const Tensor&) {};
 
   // Leaves a hook registered (a handle given up with detach() instead of held for the call).
-  const MethodCase leaks_hook = broken("leaks a hook", [&](nn::Module& m, const Fixture&, const Tensor& x, const Target& t,
-                                                           std::int64_t) {
-    m.submodule("net.r1").register_forward_hook([](nn::Module&, const Tensor&, const Tensor&) {}).detach();
+  const MethodCase leaks_hook = broken("leaks a hook", [&](nn::Module& m, const Tensor& x, const Target& t) {
+    m.submodule("net.r1").register_forward_hook(observe).detach();
     return saliency(m, x, t);
   });
   CHECK(model_unchanged_problem(leaks_hook).find("forward hooks left") != std::string::npos);
@@ -462,30 +471,28 @@ TEST_CASE("method table: each property check catches a method broken in that pro
   // Removes its hook only when nothing throws (the pre-RAII pattern without try/catch): passes
   // when nothing fails, caught by the exception property.
   std::vector<nn::HookHandle> pending;
-  const MethodCase not_exception_safe = broken("removes its hook only on success", [&](nn::Module& m, const Fixture&,
-                                                                                         const Tensor& x, const Target& t,
-                                                                                         std::int64_t) {
-    pending.push_back(m.submodule("net.r1").register_forward_hook([](nn::Module&, const Tensor&, const Tensor&) {}));
-    Tensor a = saliency(m, x, t);
-    pending.clear();
-    return a;
-  });
+  const MethodCase not_exception_safe =
+      broken("removes its hook only on success", [&](nn::Module& m, const Tensor& x, const Target& t) {
+        pending.push_back(m.submodule("net.r1").register_forward_hook(observe));
+        Tensor a = saliency(m, x, t);
+        pending.clear();
+        return a;
+      });
   CHECK(model_unchanged_problem(not_exception_safe).empty());
   CHECK(exception_problem(not_exception_safe).find("forward hooks left") != std::string::npos);
   pending.clear();
 
-  const MethodCase swallows = broken("swallows the model's error", [&](nn::Module& m, const Fixture&, const Tensor& x,
-                                                                      const Target& t, std::int64_t) {
-    try {
-      return saliency(m, x, t);
-    } catch (const Error&) {
-      return zeros_like(x);
-    }
-  });
+  const MethodCase swallows =
+      broken("swallows the model's error", [&](nn::Module& m, const Tensor& x, const Target& t) {
+        try {
+          return saliency(m, x, t);
+        } catch (const Error&) {
+          return zeros_like(x);
+        }
+      });
   CHECK(exception_problem(swallows).find("no error came out") != std::string::npos);
 
-  const MethodCase edits_weight = broken("nudges a weight", [&](nn::Module& m, const Fixture&, const Tensor& x,
-                                                                const Target& t, std::int64_t) {
+  const MethodCase edits_weight = broken("nudges a weight", [&](nn::Module& m, const Tensor& x, const Target& t) {
     autograd::NoGradGuard no_grad;
     Tensor w = m.parameters().front();
     w.copy_(w + 1e-9);
@@ -493,55 +500,50 @@ TEST_CASE("method table: each property check catches a method broken in that pro
   });
   CHECK(model_unchanged_problem(edits_weight).find("parameters or buffers changed") != std::string::npos);
 
-  const MethodCase switches_mode = broken("switches to eval mode", [&](nn::Module& m, const Fixture&, const Tensor& x,
-                                                                      const Target& t, std::int64_t) {
-    m.eval();
-    return saliency(m, x, t);
-  });
-  CHECK(model_unchanged_problem(switches_mode).find("in training mode: training/eval mode changed") != std::string::npos);
+  const MethodCase switches_mode =
+      broken("switches to eval mode", [&](nn::Module& m, const Tensor& x, const Target& t) {
+        m.eval();
+        return saliency(m, x, t);
+      });
+  CHECK(model_unchanged_problem(switches_mode).find("in training mode: training/eval mode changed") !=
+        std::string::npos);
 
-  const MethodCase writes_grad = broken("calls backward()", [&](nn::Module& m, const Fixture&, const Tensor& x,
-                                                                const Target& t, std::int64_t) {
+  const MethodCase writes_grad = broken("calls backward()", [&](nn::Module& m, const Tensor& x, const Target& t) {
     t.select(m(x)).sum().backward();
     return saliency(m, x, t);
   });
   CHECK(model_unchanged_problem(writes_grad).find(".grad() written") != std::string::npos);
 
-  const MethodCase first_target_only = broken("uses the first target for every row", [&](nn::Module& m, const Fixture&,
-                                                                                          const Tensor& x, const Target& t,
-                                                                                          std::int64_t) {
-    return saliency(m, x, Target(t.at(0)));
-  });
+  const MethodCase first_target_only =
+      broken("uses the first target for every row",
+             [&](nn::Module& m, const Tensor& x, const Target& t) { return saliency(m, x, Target(t.at(0))); });
   CHECK(single_target_problem(first_target_only).empty());
   CHECK(per_sample_targets_problem(first_target_only).find("row 1") != std::string::npos);
 
-  const MethodCase ignores_target = broken("ignores the target", [&](nn::Module& m, const Fixture&, const Tensor& x,
-                                                                     const Target&, std::int64_t) {
-    return saliency(m, x, Target(0));
-  });
+  const MethodCase ignores_target = broken(
+      "ignores the target", [&](nn::Module& m, const Tensor& x, const Target&) { return saliency(m, x, Target(0)); });
   CHECK(per_sample_targets_problem(ignores_target).find("does not change") != std::string::npos);
 
-  const MethodCase shared_class_zero = broken("reads a shared target as class 0", [&](nn::Module& m, const Fixture&,
-                                                                                      const Tensor& x, const Target& t,
-                                                                                      std::int64_t) {
-    return saliency(m, x, t.count() == 1 ? Target(0) : t);
-  });
+  const MethodCase shared_class_zero =
+      broken("reads a shared target as class 0", [&](nn::Module& m, const Tensor& x, const Target& t) {
+        return saliency(m, x, t.count() == 1 ? Target(0) : t);
+      });
   CHECK(single_target_problem(shared_class_zero).find("Target(1) vs Target({1, 1, 1})") != std::string::npos);
 
-  const MethodCase batch_dependent = broken("depends on its batch size", [&](nn::Module& m, const Fixture&,
-                                                                             const Tensor& x, const Target& t,
-                                                                             std::int64_t batch) {
-    return saliency(m, x, t) + 1e-9 * double(batch);
-  }, true);
+  const MethodCase batch_dependent{
+      "Saliency that depends on its batch size", mlp_fixture,
+      [&](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
+        return saliency(m, x, t) + 1e-9 * double(batch);
+      },
+      true};
   CHECK(internal_batch_problem(batch_dependent).find("internal batch size 1") != std::string::npos);
 
-  const MethodCase zeros = broken("returns zeros", [&](nn::Module&, const Fixture&, const Tensor& x, const Target&,
-                                                       std::int64_t) { return zeros_like(x); });
+  const MethodCase zeros =
+      broken("returns zeros", [](nn::Module&, const Tensor& x, const Target&) { return zeros_like(x); });
   CHECK(single_target_problem(zeros) == "all attributions are zero");
 
-  MethodCase accepts_empty = broken("returns nothing for an empty batch", [&](nn::Module& m, const Fixture&,
-                                                                              const Tensor& x, const Target& t,
-                                                                              std::int64_t) {
+  MethodCase accepts_empty = broken("returns nothing for an empty batch", [&](nn::Module& m, const Tensor& x,
+                                                                              const Target& t) {
     return x.size(0) == 0 ? Tensor() : saliency(m, x, t);
   });
   accepts_empty.empty = EmptyBatch::error;
