@@ -126,7 +126,7 @@ void bench_attribution(const std::string& bench_name, const std::string& what, c
     step = [&] { attr = xai::IntegratedGradients(f).attribute(x, 1, {}, {.n_steps = 50}); };
   else
     step = [&] {
-      attr = xai::Occlusion(f).attribute(x, 1, {.window = {3, 4, 4}, .strides = {3, 4, 4}, .perturbations_per_eval = 49});
+      attr = xai::Occlusion(f).attribute(x, 1, {}, {.window = {3, 4, 4}, .strides = {3, 4, 4}, .perturbations_per_eval = 49});
     };
   const Result r = measure(step, args);
   std::printf(

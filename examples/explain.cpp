@@ -253,11 +253,11 @@ int main(int argc, char** argv) {
         {"DeepLift", [&](const Tensor& x, const xai::Target& t) { return deeplift.attribute(x, t); }},
         {"Occlusion",
          [&](const Tensor& x, const xai::Target& t) {
-           return occlusion.attribute(x, t, {.window = {3, 4, 4}, .strides = {3, 2, 2}, .perturbations_per_eval = 64});
+           return occlusion.attribute(x, t, {}, {.window = {3, 4, 4}, .strides = {3, 2, 2}, .perturbations_per_eval = 64});
          }},
         {"LIME (4x4 grid)",
          [&](const Tensor& x, const xai::Target& t) {
-           return lime.attribute(x, t, {.feature_mask = grid, .n_samples = lime_samples, .generator = &gen});
+           return lime.attribute(x, t, {}, {.feature_mask = grid, .n_samples = lime_samples, .generator = &gen});
          }},
     };
     std::map<std::string, Tensor> dense_attr;
@@ -281,11 +281,11 @@ int main(int argc, char** argv) {
           {"IG (zero)", [&](const Tensor& x, const xai::Target& t) { return ig_cnn.attribute(x, t, {}, {.n_steps = n_steps}); }},
           {"Occlusion",
            [&](const Tensor& x, const xai::Target& t) {
-             return occ_cnn.attribute(x, t, {.window = {3, 4, 4}, .strides = {3, 2, 2}, .perturbations_per_eval = 64});
+             return occ_cnn.attribute(x, t, {}, {.window = {3, 4, 4}, .strides = {3, 2, 2}, .perturbations_per_eval = 64});
            }},
           {"LIME (superpixels)",
            [&](const Tensor& x, const xai::Target& t) {
-             return lime_cnn.attribute(x, t, {.feature_mask = superpixels, .n_samples = lime_samples, .generator = &gen});
+             return lime_cnn.attribute(x, t, {}, {.feature_mask = superpixels, .n_samples = lime_samples, .generator = &gen});
            }},
       };
       const Tensor cnn_probs = probabilities(*cnn, images);

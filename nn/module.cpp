@@ -44,10 +44,36 @@ std::string names_list(const std::vector<std::string>& names) {
 
 // ---- hooks
 
-void HookHandle::remove() {
-  if (auto hooks = hooks_.lock()) std::erase_if(*hooks, [&](const auto& h) { return h.first == id_; });
-  hooks_.reset();
+HookHandle::HookHandle(HookHandle&& other) noexcept : hooks_(std::move(other.hooks_)), id_(other.id_) {
+  other.hooks_.reset();
 }
+
+HookHandle& HookHandle::operator=(HookHandle&& other) noexcept {
+  if (this != &other) {
+    remove();
+    hooks_ = std::move(other.hooks_);
+    id_ = other.id_;
+    other.hooks_.reset();
+  }
+  return *this;
+}
+
+void HookHandle::remove() {
+  std::shared_ptr<Hooks> hooks = hooks_.lock();
+  hooks_.reset();
+  if (!hooks) return;
+  // The removed hook is destroyed last, after this handle is no longer used: its captures may own
+  // this very handle (a hook that removes itself).
+  ForwardHook removed;
+  for (auto it = hooks->begin(); it != hooks->end(); ++it)
+    if (it->first == id_) {
+      removed = std::move(it->second);
+      hooks->erase(it);
+      break;
+    }
+}
+
+void HookHandle::detach() { hooks_.reset(); }
 
 HookHandle Module::add_hook(ForwardHook fn) {
   static std::atomic<int> next_id{1};

@@ -28,12 +28,25 @@ using StateDict = std::vector<std::pair<std::string, Tensor>>;
 // hook(module, input, output): return a tensor to replace the output, or std::nullopt to keep it.
 using ForwardHook = std::function<std::optional<Tensor>(Module&, const Tensor& input, const Tensor& output)>;
 
-// Returned by register_forward_hook; remove() unregisters the hook (safe to call twice, or after the
-// module is gone).
-class HookHandle {
+// Returned by register_forward_hook: owns the registration, RAII-style, so a hook lives exactly as
+// long as its handle. The destructor removes the hook, so a hook installed for the duration of one
+// call (Grad-CAM's activation probe, the backward-rule methods) is gone however that call ends,
+// exceptions included. remove() does it early (safe to call twice, or after the module is gone);
+// detach() gives the hook up for good: it stays registered for the module's lifetime. Movable, not
+// copyable (two owners could not agree on when to remove); [[nodiscard]] because a discarded handle
+// would remove its hook at once.
+class [[nodiscard]] HookHandle {
  public:
   HookHandle() = default;
+  ~HookHandle() { remove(); }
+  HookHandle(HookHandle&& other) noexcept;
+  HookHandle& operator=(HookHandle&& other) noexcept;  // removes the hook this handle held, if any
+  HookHandle(const HookHandle&) = delete;
+  HookHandle& operator=(const HookHandle&) = delete;
+
   void remove();
+  void detach();  // keep the hook registered; this handle no longer refers to it
+  bool active() const { return !hooks_.expired(); }  // holds a hook that is still registered
 
  private:
   friend class Module;
@@ -114,6 +127,9 @@ class Module {
     else
       return add_hook(ForwardHook(std::forward<F>(fn)));
   }
+  // Hooks registered on this module itself (not its descendants): e.g. to check that a method that
+  // installs hooks for one call left none behind.
+  std::size_t forward_hook_count() const { return hooks_->size(); }
 
   // --- printing: "Linear(in_features=4, out_features=2, bias=true)", children indented below.
   virtual std::string type_name() const = 0;

@@ -81,4 +81,9 @@ Tensor expand_baseline(const Tensor& baseline, const Tensor& inputs, const char*
   return b.to(inputs.dtype()).expand(inputs.shape());
 }
 
+Tensor Baseline::expand(const Tensor& inputs, const char* op) const {
+  if (tensor.defined()) return expand_baseline(tensor.detach().to(inputs.device()), inputs, op);
+  return full_like(inputs, value);
+}
+
 }  // namespace lumen::xai

@@ -78,4 +78,26 @@ Tensor repeat_batch(const Tensor& inputs, std::int64_t times);
 // broadcast to the batch's shape. Throws naming `op` on a shape that fits neither.
 Tensor expand_baseline(const Tensor& baseline, const Tensor& inputs, const char* op);
 
+// The reference ("absence of signal") a method measures the inputs against. Every method that has
+// one takes it the same way: as an argument of attribute(), as Captum's methods all do (never an
+// option), right after the target: `method.attribute(inputs, target, baselines, options)`. It is
+// one value everywhere or a tensor shaped like one sample or like the inputs; `{}` is zeros.
+// (GradientShap differs in kind, not in place: it takes a distribution [B, ...] of baselines.)
+struct Baseline {
+  Baseline(double v = 0.0) : value(v) {}       // NOLINT: implicit, attribute(x, t, 0.5)
+  Baseline(Tensor t) : tensor(std::move(t)) {}  // NOLINT: implicit, attribute(x, t, blurred)
+  double value = 0.0;
+  Tensor tensor;  // wins over value when defined
+  // The baseline broadcast to the inputs' shape, dtype and device (detached).
+  Tensor expand(const Tensor& inputs, const char* op) const;
+};
+
+// What the methods with a completeness property (IntegratedGradients, DeepLift) return from
+// attribute_with_delta. Other methods' results read the same way (LimeResult, ShapResult: the
+// attributions first, then what else the method knows).
+struct AttributionAndDelta {
+  Tensor attributions;  // shaped like the inputs
+  Tensor delta;         // [N]: Σ attributions − (F(x) − F(x')), the completeness error
+};
+
 }  // namespace lumen::xai

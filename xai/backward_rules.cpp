@@ -32,10 +32,6 @@ ReluRuleScope::ReluRuleScope(nn::Module& model, Tensor (*rule)(const Tensor&)) {
           [rule](nn::Module&, const Tensor& in, const Tensor&) -> Tensor { return rule(in); }));
 }
 
-ReluRuleScope::~ReluRuleScope() {
-  for (auto& h : handles_) h.remove();
-}
-
 Tensor GuidedBackprop::attribute(const Tensor& inputs, const Target& target) const {
   check_target(target, inputs, "GuidedBackprop");
   ReluRuleScope guided(model_, guided_relu);
@@ -92,20 +88,16 @@ class RescaleScope {
       }));
     }
   }
-  ~RescaleScope() {
-    for (auto& h : handles_) h.remove();
-  }
-
  private:
-  std::vector<nn::HookHandle> handles_;
+  std::vector<nn::HookHandle> handles_;  // removed with the scope
 };
 }  // namespace
 
-std::pair<Tensor, Tensor> DeepLift::attribute_with_delta(const Tensor& inputs, const Target& target,
-                                                         const Tensor& baselines) const {
+AttributionAndDelta DeepLift::attribute_with_delta(const Tensor& inputs, const Target& target,
+                                                   const Baseline& baselines) const {
   check_target(target, inputs, "DeepLift");
   const Tensor x = inputs.detach();
-  const Tensor b = expand_baseline(baselines.defined() ? baselines.detach() : baselines, x, "DeepLift");
+  const Tensor b = baselines.expand(x, "DeepLift");
   const std::int64_t n = x.size(0);
   Tensor both = cat({x, b}, 0);
   Tensor gap;  // F(x) − F(x'), from the same forward pass
@@ -122,8 +114,8 @@ std::pair<Tensor, Tensor> DeepLift::attribute_with_delta(const Tensor& inputs, c
   return {attr, attr.flatten(1).sum({1}) - gap};
 }
 
-Tensor DeepLift::attribute(const Tensor& inputs, const Target& target, const Tensor& baselines) const {
-  return attribute_with_delta(inputs, target, baselines).first;
+Tensor DeepLift::attribute(const Tensor& inputs, const Target& target, const Baseline& baselines) const {
+  return attribute_with_delta(inputs, target, baselines).attributions;
 }
 
 }  // namespace lumen::xai

@@ -28,13 +28,10 @@ Tensor guided_relu(const Tensor& x);
 Tensor deconv_relu(const Tensor& x);
 
 // While alive, every nn::ReLU in `model` computes its output with `rule` (guided_relu or
-// deconv_relu). Hooks are removed on destruction.
+// deconv_relu). Its hook handles remove the hooks when the scope ends, exceptions included.
 class ReluRuleScope {
  public:
   ReluRuleScope(nn::Module& model, Tensor (*rule)(const Tensor&));
-  ~ReluRuleScope();
-  ReluRuleScope(const ReluRuleScope&) = delete;
-  ReluRuleScope& operator=(const ReluRuleScope&) = delete;
   std::size_t hooked() const { return handles_.size(); }  // how many ReLU modules were found
 
  private:
@@ -62,12 +59,13 @@ class Deconvolution {
 class DeepLift {
  public:
   explicit DeepLift(nn::Module& model, double eps = 1e-10) : model_(model), eps_(eps) {}
-  // baselines: undefined (zeros), one sample's shape, or the inputs' shape. The model runs once on
-  // the 2N rows [inputs; baselines], so each rescale node sees both pre-activations.
-  Tensor attribute(const Tensor& inputs, const Target& target, const Tensor& baselines = {}) const;
-  // Also the completeness error Σ attributions − (F(x) − F(x')), [N].
-  std::pair<Tensor, Tensor> attribute_with_delta(const Tensor& inputs, const Target& target,
-                                                 const Tensor& baselines = {}) const;
+  // baselines: x' (xai/attribution.h): one value, one sample's shape or the inputs' shape; {} = zeros.
+  // The model runs once on the 2N rows [inputs; baselines], so each rescale node sees both
+  // pre-activations.
+  Tensor attribute(const Tensor& inputs, const Target& target, const Baseline& baselines = {}) const;
+  // Also the completeness error Σ attributions − (F(x) − F(x')), [N], as IntegratedGradients does.
+  AttributionAndDelta attribute_with_delta(const Tensor& inputs, const Target& target,
+                                           const Baseline& baselines = {}) const;
 
  private:
   nn::Module& model_;

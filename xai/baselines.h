@@ -1,6 +1,8 @@
 #pragma once
-// Baselines: the "absence of signal" an attribution is measured against. The course compares three
-// for Integrated Gradients (zeros, uniform noise, a blurred copy of the image), and any tensor works.
+// Baselines: the "absence of signal" an attribution is measured against. The DL@MBL
+// knowledge-extraction exercise (Deep Learning @ the Marine Biological Laboratory, Funke lab)
+// compares three for Integrated Gradients (zeros, uniform noise, a blurred copy of the image), and
+// any tensor or single value works (xai::Baseline in xai/attribution.h).
 #include <cstdint>
 
 #include "autograd/random.h"

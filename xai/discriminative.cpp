@@ -62,21 +62,18 @@ Tensor d_grad_cam(nn::Module& model, nn::Module& layer, const Tensor& inputs, co
   check_target(real, inputs, op);
   const std::int64_t n = inputs.size(0);
   Tensor acts;  // the layer's output for the 2N rows [x; x_cf], captured by a forward hook
-  nn::HookHandle hook =
-      layer.register_forward_hook([&acts](nn::Module&, const Tensor&, const Tensor& out) { acts = out; });
   Tensor grad;
   {
     autograd::GradModeGuard on(true);
     // Inputs require grad so the graph reaches the layer even when the weights are frozen.
     Tensor both = cat({inputs.detach(), cf}, 0).requires_grad_();
     Tensor scores;
-    try {
+    {
+      // The handle removes the hook when this block ends, also if the forward throws.
+      nn::HookHandle hook =
+          layer.register_forward_hook([&acts](nn::Module&, const Tensor&, const Tensor& out) { acts = out; });
       scores = real.select(model(both), op);  // row r's real class is real.at(r mod N)
-    } catch (...) {
-      hook.remove();
-      throw;
     }
-    hook.remove();
     LUMEN_CHECK(acts.defined(), op, "the layer did not run in the model's forward");
     LUMEN_CHECK(acts.dim() == 4 && acts.size(0) == 2 * n, op, "expected the layer's output to be [", 2 * n,
                 ", K, h, w] for the ", 2 * n, " rows [inputs; counterfactuals], got shape ", acts.shape());

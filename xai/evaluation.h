@@ -52,6 +52,8 @@ struct CurveOptions {
   std::int64_t steps = 20;  // the curve has steps + 1 points; fractions k/P with k = round(s·P/steps)
   // What removed (deletion) or not yet inserted (insertion) features become: shaped like inputs or
   // like one sample. Undefined: a blur of the inputs when blur_sigma > 0 ([N, C, H, W] only), else zeros.
+  // (An option here, unlike the attribution methods' baselines argument: it is the metric's setting,
+  // and its default depends on blur_sigma.)
   Tensor baseline{};
   double blur_sigma = 0.0;
   bool probabilities = true;  // softmax over the K outputs; false: the raw target score

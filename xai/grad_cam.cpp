@@ -10,21 +10,18 @@ Tensor GradCam::attribute(const Tensor& inputs, const Target& target, const Grad
   check_target(target, inputs, "GradCam");
   LUMEN_CHECK(inputs.dim() == 4, "GradCam", "expected images [N, C, H, W], got shape ", inputs.shape());
   Tensor activations;  // the layer's output, captured (not replaced) by a forward hook
-  nn::HookHandle hook = layer_.register_forward_hook(
-      [&activations](nn::Module&, const Tensor&, const Tensor& out) { activations = out; });
   Tensor grad;
   {
     autograd::GradModeGuard on(true);
     // The input requires grad so the graph reaches the layer even when the weights are frozen.
     Tensor x = inputs.detach().requires_grad_();
     Tensor scores;
-    try {
+    {
+      // The handle removes the hook when this block ends, also if the forward throws.
+      nn::HookHandle hook = layer_.register_forward_hook(
+          [&activations](nn::Module&, const Tensor&, const Tensor& out) { activations = out; });
       scores = target.select(model_(x), "GradCam");
-    } catch (...) {
-      hook.remove();
-      throw;
     }
-    hook.remove();
     LUMEN_CHECK(activations.defined(), "GradCam", "the target layer did not run in the model's forward");
     LUMEN_CHECK(activations.dim() == 4, "GradCam", "expected the layer's output to be [N, K, h, w], got shape ",
                 activations.shape());

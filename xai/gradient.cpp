@@ -1,6 +1,7 @@
 #include "xai/gradient.h"
 
 #include <cmath>
+#include <functional>
 #include <numbers>
 
 #include "autograd/engine.h"
@@ -22,34 +23,34 @@ Tensor InputXGradient::attribute(const Tensor& inputs, const Target& target) con
 // ---- integration rules
 
 namespace {
+// P_n(z) and P_n'(z): the three-term recurrence k P_k = (2k − 1) z P_{k−1} − (k − 1) P_{k−2} from
+// P_0 = 1, P_1 = z, then the derivative (1 − z²) P_n' = n (P_{n−1} − z P_n).
+std::pair<double, double> legendre(std::int64_t n, double z) {
+  double p0 = 1, p1 = z;
+  for (std::int64_t k = 2; k <= n; ++k) {
+    const double pk = ((2.0 * double(k) - 1) * z * p1 - (double(k) - 1) * p0) / double(k);
+    p0 = p1;
+    p1 = pk;
+  }
+  const double dp = n == 1 ? 1.0 : double(n) * (z * p1 - p0) / (z * z - 1);
+  return {p1, dp};
+}
+
 // Gauss–Legendre nodes and weights on [-1, 1]: the roots of the Legendre polynomial P_n, found by
 // Newton's method from Chebyshev-like starting points (the classic Numerical Recipes approach).
 void gauss_legendre(std::int64_t n, std::vector<double>& nodes, std::vector<double>& weights) {
   nodes.assign(static_cast<std::size_t>(n), 0.0);
   weights.assign(static_cast<std::size_t>(n), 0.0);
   for (std::int64_t i = 0; i < (n + 1) / 2; ++i) {
-    double z = std::cos(std::numbers::pi * (double(i) + 0.75) / (double(n) + 0.5)), dp = 0;
+    double z = std::cos(std::numbers::pi * (double(i) + 0.75) / (double(n) + 0.5));
     for (int iter = 0; iter < 100; ++iter) {
-      double p0 = 1, p1 = z;  // P_0, P_1, then the three-term recurrence up to P_n
-      for (std::int64_t k = 2; k <= n; ++k) {
-        const double pk = ((2.0 * double(k) - 1) * z * p1 - (double(k) - 1) * p0) / double(k);
-        p0 = p1;
-        p1 = pk;
-      }
-      if (n == 1) p0 = 1;
-      dp = double(n) * (z * p1 - p0) / (z * z - 1);  // P_n'(z)
-      const double dz = p1 / dp;
+      const auto [p, dp] = legendre(n, z);
+      const double dz = p / dp;
       z -= dz;
       if (std::abs(dz) < 1e-15) break;
     }
-    // Recompute P_n' at the converged root for the weight 2 / ((1 − z²) P_n'(z)²).
-    double p0 = 1, p1 = z;
-    for (std::int64_t k = 2; k <= n; ++k) {
-      const double pk = ((2.0 * double(k) - 1) * z * p1 - (double(k) - 1) * p0) / double(k);
-      p0 = p1;
-      p1 = pk;
-    }
-    dp = n == 1 ? 1.0 : double(n) * (z * p1 - p0) / (z * z - 1);
+    // P_n' at the converged root gives the weight 2 / ((1 − z²) P_n'(z)²).
+    const double dp = legendre(n, z).second;
     const double w = 2.0 / ((1 - z * z) * dp * dp);
     nodes[static_cast<std::size_t>(i)] = -z;
     nodes[static_cast<std::size_t>(n - 1 - i)] = z;
@@ -87,7 +88,7 @@ std::pair<std::vector<double>, std::vector<double>> integration_points(Integrati
   return {alphas, weights};
 }
 
-// ---- Integrated Gradients
+// ---- the path-gradient loop shared by Integrated Gradients and GradientSHAP
 
 namespace {
 // A column [rows, 1, 1, ...] that broadcasts one value per row against rows of `like`'s sample shape.
@@ -100,40 +101,64 @@ Tensor per_row(const std::vector<double>& v, const Tensor& like) {
 std::int64_t rows_per_pass(std::int64_t requested, std::int64_t total) {
   return requested > 0 ? std::min(requested, total) : total;
 }
+
+// One chunk of an expanded batch: the points the gradient is taken at, and the factor each row's
+// gradient is multiplied by before it is added into its sample.
+struct PathChunk {
+  Tensor points;
+  Tensor factor;
+};
+// (first row, number of rows, the rows' sample indices as an int64 tensor) -> the chunk.
+using PathChunkFn = std::function<PathChunk(std::int64_t start, std::int64_t rows, const Tensor& samples)>;
+
+// Σ_r factor_r · ∇f_target(points_r) per sample, over the `total` rows of an expanded batch in which
+// row r belongs to sample r mod N (N = x.size(0)), evaluated `internal_batch_size` rows per
+// forward/backward pass (0 = all at once; the sum does not depend on it).
+Tensor sum_path_gradients(const ForwardFn& f, const Tensor& x, const Target& target, std::int64_t total,
+                          std::int64_t internal_batch_size, const PathChunkFn& chunk) {
+  const std::int64_t n = x.size(0);
+  Tensor sum = zeros_like(x);
+  const std::int64_t pass = rows_per_pass(internal_batch_size, total);
+  for (std::int64_t start = 0; start < total; start += pass) {
+    const std::int64_t rows = std::min(pass, total - start);
+    std::vector<std::int64_t> sample, classes;
+    for (std::int64_t r = start; r < start + rows; ++r) {
+      sample.push_back(r % n);
+      classes.push_back(target.at(r % n));
+    }
+    const Tensor idx = tensor_from(sample, {}, x.device());
+    const PathChunk c = chunk(start, rows, idx);
+    const Tensor g = target_gradient(f, c.points, Target(classes));  // autograd::grad
+    sum = index_add(sum, 0, idx, g * c.factor);
+  }
+  return sum;
+}
 }  // namespace
 
+// ---- Integrated Gradients
+
 AttributionAndDelta IntegratedGradients::attribute_with_delta(const Tensor& inputs, const Target& target,
-                                                              const Tensor& baselines, const IGOptions& opt) const {
+                                                              const Baseline& baselines, const IGOptions& opt) const {
   check_target(target, inputs, "IntegratedGradients");
   LUMEN_CHECK(opt.internal_batch_size >= 0, "IntegratedGradients", "expected internal_batch_size >= 0, got ",
               opt.internal_batch_size);
   const auto [alphas, weights] = integration_points(opt.method, opt.n_steps);
   const Tensor x = inputs.detach();
-  const Tensor b = expand_baseline(baselines.defined() ? baselines.detach() : baselines, x, "IntegratedGradients");
-  const std::int64_t n = x.size(0), total = opt.n_steps * n;
+  const Tensor b = baselines.expand(x, "IntegratedGradients");
+  const std::int64_t n = x.size(0);
 
-  // The path integral as one expanded batch: row r = k·N + i is sample i at α_k. Rows are processed
-  // `pass` at a time; the weighted gradients of each pass are added into their sample's sum.
-  Tensor grad_sum = zeros_like(x);
-  const std::int64_t pass = rows_per_pass(opt.internal_batch_size, total);
-  for (std::int64_t start = 0; start < total; start += pass) {
-    const std::int64_t rows = std::min(pass, total - start);
-    std::vector<std::int64_t> sample(static_cast<std::size_t>(rows));
-    std::vector<std::int64_t> classes(static_cast<std::size_t>(rows));
-    std::vector<double> alpha(static_cast<std::size_t>(rows)), weight(static_cast<std::size_t>(rows));
-    for (std::int64_t j = 0; j < rows; ++j) {
-      const std::int64_t r = start + j, k = r / n, i = r % n;
-      sample[static_cast<std::size_t>(j)] = i;
-      classes[static_cast<std::size_t>(j)] = target.at(i);
-      alpha[static_cast<std::size_t>(j)] = alphas[static_cast<std::size_t>(k)];
-      weight[static_cast<std::size_t>(j)] = weights[static_cast<std::size_t>(k)];
+  // The path integral as one expanded batch: row r = k·N + i is sample i at α_k, its gradient
+  // weighted by w_k, so each sample collects Σ_k w_k ∇f(x' + α_k (x − x')).
+  auto step = [&](std::int64_t start, std::int64_t rows, const Tensor& idx) {
+    std::vector<double> alpha, weight;
+    for (std::int64_t r = start; r < start + rows; ++r) {
+      alpha.push_back(alphas[static_cast<std::size_t>(r / n)]);
+      weight.push_back(weights[static_cast<std::size_t>(r / n)]);
     }
-    const Tensor idx = tensor_from(sample, {}, x.device());
     const Tensor xs = index_select(x, 0, idx), bs = index_select(b, 0, idx);
-    const Tensor path = bs + per_row(alpha, xs) * (xs - bs);                  // interpolation
-    const Tensor g = target_gradient(f_, path, Target(classes));              // autograd::grad
-    grad_sum = index_add(grad_sum, 0, idx, g * per_row(weight, g));           // Σ_k w_k ∇f
-  }
+    return PathChunk{bs + per_row(alpha, xs) * (xs - bs), per_row(weight, xs)};  // the interpolation
+  };
+  const Tensor grad_sum = sum_path_gradients(f_, x, target, opt.n_steps * n, opt.internal_batch_size, step);
   Tensor attr = (x - b) * grad_sum;
 
   // Completeness: Σ attr should equal F(x) − F(x'); the difference is the integration error.
@@ -144,7 +169,7 @@ AttributionAndDelta IntegratedGradients::attribute_with_delta(const Tensor& inpu
   return {attr, delta};
 }
 
-Tensor IntegratedGradients::attribute(const Tensor& inputs, const Target& target, const Tensor& baselines,
+Tensor IntegratedGradients::attribute(const Tensor& inputs, const Target& target, const Baseline& baselines,
                                       const IGOptions& opt) const {
   return attribute_with_delta(inputs, target, baselines, opt).attributions;
 }
@@ -206,26 +231,21 @@ Tensor GradientShap::attribute(const Tensor& inputs, const Target& target, const
   rows_shape[0] = total;
   const Tensor noise = opt.stdev > 0 ? normal(rows_shape, 0.0, opt.stdev, options_of(x), opt.generator) : Tensor();
 
-  Tensor sum = zeros_like(x);
-  const std::int64_t pass = rows_per_pass(opt.internal_batch_size, total);
-  for (std::int64_t start = 0; start < total; start += pass) {
-    const std::int64_t rows = std::min(pass, total - start);
-    std::vector<std::int64_t> sample, base, classes;
+  // Row r = k·N + i is draw k for sample i: the gradient at a random point between the (noisy) input
+  // and a random baseline, times their difference.
+  auto draw = [&](std::int64_t start, std::int64_t rows, const Tensor& idx) {
+    std::vector<std::int64_t> base;
     std::vector<double> a;
     for (std::int64_t r = start; r < start + rows; ++r) {
-      sample.push_back(r % n);
       base.push_back(pick[static_cast<std::size_t>(r)]);
-      classes.push_back(target.at(r % n));
       a.push_back(alpha[static_cast<std::size_t>(r)]);
     }
-    const Tensor idx = tensor_from(sample, {}, x.device());
     Tensor xs = index_select(x, 0, idx);
     if (noise.defined()) xs = xs + noise.narrow(0, start, rows);
     const Tensor bs = index_select(dist, 0, tensor_from(base, {}, x.device()));
-    const Tensor point = bs + per_row(a, xs) * (xs - bs);
-    const Tensor g = target_gradient(f_, point, Target(classes));
-    sum = index_add(sum, 0, idx, g * (xs - bs));
-  }
+    return PathChunk{bs + per_row(a, xs) * (xs - bs), xs - bs};
+  };
+  const Tensor sum = sum_path_gradients(f_, x, target, total, opt.internal_batch_size, draw);
   return sum / double(opt.n_samples);
 }
 

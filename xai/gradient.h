@@ -56,20 +56,15 @@ struct IGOptions {
   std::int64_t internal_batch_size = 0;
 };
 
-struct AttributionAndDelta {
-  Tensor attributions;  // shaped like the inputs
-  Tensor delta;         // [N]: Σ attributions − (F(x) − F(x')), the completeness error
-};
-
 // Integrated Gradients (Sundararajan et al. 2017). Completeness: the attributions of a sample sum to
 // F(x) − F(x') up to the integration error, reported as the convergence delta.
 class IntegratedGradients {
  public:
   explicit IntegratedGradients(ForwardFn f) : f_(std::move(f)) {}
-  // baselines: undefined (zeros), one sample's shape, or the inputs' shape.
-  Tensor attribute(const Tensor& inputs, const Target& target, const Tensor& baselines = {},
+  // baselines: x' (xai/attribution.h): one value, one sample's shape or the inputs' shape; {} = zeros.
+  Tensor attribute(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
                    const IGOptions& opt = {}) const;
-  AttributionAndDelta attribute_with_delta(const Tensor& inputs, const Target& target, const Tensor& baselines = {},
+  AttributionAndDelta attribute_with_delta(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
                                            const IGOptions& opt = {}) const;
 
  private:
@@ -110,7 +105,9 @@ struct GradientShapOptions {
 
 // GradientSHAP (Lundberg & Lee 2017, as in Captum): the expected gradient × (input − baseline) over
 // baselines drawn uniformly from `baselines` [B, ...] and α ~ U(0, 1); approximates SHAP values,
-// and equals them exactly for a linear model.
+// and equals them exactly for a linear model. `baselines` is in the place every method takes its
+// baselines (after the target), but it is a distribution: B baselines, B unrelated to N (one
+// sample's shape = B = 1; undefined = one zero baseline), hence a tensor and not a Baseline.
 class GradientShap {
  public:
   explicit GradientShap(ForwardFn f) : f_(std::move(f)) {}

@@ -67,13 +67,13 @@ double lime_similarity(std::int64_t on, std::int64_t n_features, double kernel_w
 namespace {
 
 // LIME with errors named after the calling method (Lime or SharpLime).
-LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& target, const LimeOptions& opt,
-                const char* op) {
+LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& target, const Baseline& baselines,
+                const LimeOptions& opt, const char* op) {
   check_perturbation_inputs(inputs, target, op);
   LUMEN_CHECK(opt.n_samples >= 1, op, "expected n_samples >= 1, got ", opt.n_samples);
   LUMEN_CHECK(opt.kernel_width > 0, op, "expected kernel_width > 0, got ", opt.kernel_width);
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
-  Tensor base = opt.baseline.expand(inputs, op);
+  const Tensor base = baselines.expand(inputs, op);
   const std::int64_t fmax = fm.max_count();
   std::vector<double> coefs(static_cast<std::size_t>(fm.n * fmax), 0.0), intercepts, attr(fm.ids.size());
   for (std::int64_t i = 0; i < fm.n; ++i) {
@@ -106,12 +106,14 @@ LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& targ
 
 }  // namespace
 
-LimeResult Lime::explain(const Tensor& inputs, const Target& target, const LimeOptions& opt) const {
-  return lime(f_, inputs, target, opt, "Lime");
+LimeResult Lime::explain(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                         const LimeOptions& opt) const {
+  return lime(f_, inputs, target, baselines, opt, "Lime");
 }
 
-Tensor Lime::attribute(const Tensor& inputs, const Target& target, const LimeOptions& opt) const {
-  return explain(inputs, target, opt).attributions;
+Tensor Lime::attribute(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                       const LimeOptions& opt) const {
+  return explain(inputs, target, baselines, opt).attributions;
 }
 
 SharpLime::SharpLime(ForwardFn f, const Tensor& regions) : f_(std::move(f)) {
@@ -123,16 +125,18 @@ SharpLime::SharpLime(ForwardFn f, const Tensor& regions) : f_(std::move(f)) {
 SharpLime::SharpLime(ForwardFn f, const std::string& region_mask_path)
     : f_(std::move(f)), regions_(load_region_mask(region_mask_path)) {}
 
-LimeResult SharpLime::explain(const Tensor& inputs, const Target& target, const LimeOptions& opt) const {
+LimeResult SharpLime::explain(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                              const LimeOptions& opt) const {
   LUMEN_CHECK(!opt.feature_mask.defined(), "SharpLime",
               "the regions given at construction are the features; leave LimeOptions::feature_mask undefined");
   LimeOptions with_regions = opt;
   with_regions.feature_mask = regions_;
-  return lime(f_, inputs, target, with_regions, "SharpLime");
+  return lime(f_, inputs, target, baselines, with_regions, "SharpLime");
 }
 
-Tensor SharpLime::attribute(const Tensor& inputs, const Target& target, const LimeOptions& opt) const {
-  return explain(inputs, target, opt).attributions;
+Tensor SharpLime::attribute(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                            const LimeOptions& opt) const {
+  return explain(inputs, target, baselines, opt).attributions;
 }
 
 }  // namespace lumen::xai

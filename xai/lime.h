@@ -51,7 +51,6 @@ double lime_similarity(std::int64_t on, std::int64_t n_features, double kernel_w
 
 struct LimeOptions {
   Tensor feature_mask{};  // see expand_feature_mask (e.g. grid_feature_mask, superpixel_mask); undefined = every element
-  Baseline baseline = 0.0;  // what a switched-off feature becomes
   std::int64_t n_samples = 200;  // perturbed copies per sample
   std::int64_t perturbations_per_eval = 64;  // copies per forward pass (bounds memory only)
   double kernel_width = 0.75;  // of the similarity kernel on the cosine distance
@@ -68,8 +67,11 @@ struct LimeResult {
 class Lime {
  public:
   explicit Lime(ForwardFn f) : f_(std::move(f)) {}
-  Tensor attribute(const Tensor& inputs, const Target& target, const LimeOptions& opt = {}) const;
-  LimeResult explain(const Tensor& inputs, const Target& target, const LimeOptions& opt = {}) const;
+  // A switched-off feature becomes `baselines` (xai/attribution.h; {} = zeros).
+  Tensor attribute(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
+                   const LimeOptions& opt = {}) const;
+  LimeResult explain(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
+                     const LimeOptions& opt = {}) const;
 
  private:
   ForwardFn f_;
@@ -83,8 +85,10 @@ class SharpLime {
  public:
   SharpLime(ForwardFn f, const Tensor& regions);
   SharpLime(ForwardFn f, const std::string& region_mask_path);
-  Tensor attribute(const Tensor& inputs, const Target& target, const LimeOptions& opt = {}) const;
-  LimeResult explain(const Tensor& inputs, const Target& target, const LimeOptions& opt = {}) const;
+  Tensor attribute(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
+                   const LimeOptions& opt = {}) const;
+  LimeResult explain(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
+                     const LimeOptions& opt = {}) const;
   const Tensor& regions() const { return regions_; }
 
  private:

@@ -10,11 +10,6 @@
 
 namespace lumen::xai {
 
-Tensor Baseline::expand(const Tensor& inputs, const char* op) const {
-  if (tensor.defined()) return expand_baseline(tensor.to(inputs.device()), inputs, op);
-  return full_like(inputs, value);
-}
-
 std::int64_t FeatureMap::max_count() const {
   return counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
 }
@@ -93,7 +88,8 @@ std::vector<std::vector<double>> perturbed_scores(const ForwardFn& f, const Tens
   return out;
 }
 
-Tensor Occlusion::attribute(const Tensor& inputs, const Target& target, const OcclusionOptions& opt) const {
+Tensor Occlusion::attribute(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                            const OcclusionOptions& opt) const {
   const char* op = "Occlusion";
   check_perturbation_inputs(inputs, target, op);
   const Shape sample(inputs.shape().begin() + 1, inputs.shape().end());
@@ -137,7 +133,7 @@ Tensor Occlusion::attribute(const Tensor& inputs, const Target& target, const Oc
       for (auto o : offsets) m[static_cast<std::size_t>(i * d + origin(p) + o)] = 1.0;
     return m;
   };
-  Tensor base = opt.baseline.expand(inputs, op);
+  const Tensor base = baselines.expand(inputs, op);
   std::vector<double> s0 = target_scores(f_, inputs, target).to_vector<double>();
   auto s = perturbed_scores(f_, inputs, base, target, n_windows, off, opt.perturbations_per_eval);
   std::vector<double> attr(static_cast<std::size_t>(n * d), 0.0), covered(static_cast<std::size_t>(d), 0.0);
@@ -155,11 +151,12 @@ Tensor Occlusion::attribute(const Tensor& inputs, const Target& target, const Oc
   return tensor(attr, inputs.shape(), options_of(inputs));
 }
 
-Tensor FeatureAblation::attribute(const Tensor& inputs, const Target& target, const FeatureAblationOptions& opt) const {
+Tensor FeatureAblation::attribute(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                                  const FeatureAblationOptions& opt) const {
   const char* op = "FeatureAblation";
   check_perturbation_inputs(inputs, target, op);
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
-  Tensor base = opt.baseline.expand(inputs, op);
+  const Tensor base = baselines.expand(inputs, op);
   auto off = [&](std::int64_t feature) {
     std::vector<double> m(fm.ids.size());
     for (std::size_t e = 0; e < m.size(); ++e) m[e] = fm.ids[e] == feature ? 1.0 : 0.0;
@@ -251,14 +248,15 @@ std::vector<double> constrained_wls(const Coalitions& c, const std::vector<doubl
 
 }  // namespace
 
-ShapResult KernelShap::explain(const Tensor& inputs, const Target& target, const KernelShapOptions& opt) const {
+ShapResult KernelShap::explain(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                               const KernelShapOptions& opt) const {
   const char* op = "KernelShap";
   check_perturbation_inputs(inputs, target, op);
   LUMEN_CHECK(opt.n_samples >= 1, op, "expected n_samples >= 1, got ", opt.n_samples);
   LUMEN_CHECK(opt.enumerate_up_to >= 0 && opt.enumerate_up_to <= 24, op,
               "expected 0 <= enumerate_up_to <= 24 (2^F model evaluations), got ", opt.enumerate_up_to);
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
-  Tensor base = opt.baseline.expand(inputs, op);
+  const Tensor base = baselines.expand(inputs, op);
   const std::int64_t fmax = fm.max_count();
   std::vector<double> values(static_cast<std::size_t>(fm.n * fmax), 0.0), base_values, attr(fm.ids.size());
   for (std::int64_t i = 0; i < fm.n; ++i) {
@@ -288,8 +286,9 @@ ShapResult KernelShap::explain(const Tensor& inputs, const Target& target, const
   return {tensor(attr, inputs.shape(), o), tensor(values, {fm.n, fmax}, o), tensor(base_values, {fm.n}, o)};
 }
 
-Tensor KernelShap::attribute(const Tensor& inputs, const Target& target, const KernelShapOptions& opt) const {
-  return explain(inputs, target, opt).attributions;
+Tensor KernelShap::attribute(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                             const KernelShapOptions& opt) const {
+  return explain(inputs, target, baselines, opt).attributions;
 }
 
 }  // namespace lumen::xai

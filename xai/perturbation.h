@@ -23,17 +23,6 @@
 
 namespace lumen::xai {
 
-// What a perturbed element is replaced with: one value everywhere, or a tensor shaped like one sample
-// or like the inputs (see expand_baseline).
-struct Baseline {
-  Baseline(double v = 0.0) : value(v) {}          // NOLINT: implicit, {.baseline = 0.5}
-  Baseline(Tensor t) : tensor(std::move(t)) {}     // NOLINT: implicit, {.baseline = blurred}
-  double value = 0.0;
-  Tensor tensor;  // wins over value when defined
-  // The baseline broadcast to the inputs' shape, dtype and device.
-  Tensor expand(const Tensor& inputs, const char* op) const;
-};
-
 // A feature mask checked against a batch: ids[n · D + d] is the feature of element d (row-major
 // within one sample, D elements) of sample n, and counts[n] its number of features.
 struct FeatureMap {
@@ -67,7 +56,6 @@ struct OcclusionOptions {
   std::vector<std::int64_t> window{};
   // Step along every non-batch dim; empty = 1 everywhere, one value = that value everywhere.
   std::vector<std::int64_t> strides{};
-  Baseline baseline = 0.0;
   std::int64_t perturbations_per_eval = 1;  // window positions per forward pass (bounds memory only)
 };
 
@@ -78,7 +66,9 @@ struct OcclusionOptions {
 class Occlusion {
  public:
   explicit Occlusion(ForwardFn f) : f_(std::move(f)) {}
-  Tensor attribute(const Tensor& inputs, const Target& target, const OcclusionOptions& opt) const;
+  // A window is set to `baselines` (xai/attribution.h). The options are required: they hold the window.
+  Tensor attribute(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                   const OcclusionOptions& opt) const;
 
  private:
   ForwardFn f_;
@@ -86,7 +76,6 @@ class Occlusion {
 
 struct FeatureAblationOptions {
   Tensor feature_mask{};  // see expand_feature_mask; undefined = every element on its own
-  Baseline baseline = 0.0;
   std::int64_t perturbations_per_eval = 1;  // features ablated per forward pass (bounds memory only)
 };
 
@@ -95,7 +84,9 @@ struct FeatureAblationOptions {
 class FeatureAblation {
  public:
   explicit FeatureAblation(ForwardFn f) : f_(std::move(f)) {}
-  Tensor attribute(const Tensor& inputs, const Target& target, const FeatureAblationOptions& opt = {}) const;
+  // An ablated feature is set to `baselines` (xai/attribution.h; {} = zeros).
+  Tensor attribute(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
+                   const FeatureAblationOptions& opt = {}) const;
 
  private:
   ForwardFn f_;
@@ -103,7 +94,6 @@ class FeatureAblation {
 
 struct KernelShapOptions {
   Tensor feature_mask{};  // see expand_feature_mask; undefined = every element on its own
-  Baseline baseline = 0.0;  // "feature absent" means "set to the baseline"
   // With F ≤ enumerate_up_to (or 2^F − 2 ≤ n_samples) all 2^F − 2 proper coalitions are evaluated
   // and the result is the exact Shapley value of every feature, for any model; otherwise n_samples
   // coalitions are sampled.
@@ -130,8 +120,11 @@ struct ShapResult {
 class KernelShap {
  public:
   explicit KernelShap(ForwardFn f) : f_(std::move(f)) {}
-  Tensor attribute(const Tensor& inputs, const Target& target, const KernelShapOptions& opt = {}) const;
-  ShapResult explain(const Tensor& inputs, const Target& target, const KernelShapOptions& opt = {}) const;
+  // "Feature absent" means "set to `baselines`" (xai/attribution.h; {} = zeros).
+  Tensor attribute(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
+                   const KernelShapOptions& opt = {}) const;
+  ShapResult explain(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
+                     const KernelShapOptions& opt = {}) const;
 
  private:
   ForwardFn f_;

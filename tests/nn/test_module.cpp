@@ -200,6 +200,46 @@ TEST_SUITE("nn") {
     CHECK(calls == 1);
   }
 
+  TEST_CASE("hook handles own their hook: removed on destruction or move-assignment, kept by detach()") {
+    manual_seed(4);
+    Net net;
+    net.eval();
+    Tensor x = randn({2, 3, 6, 6});
+    Module& relu = net.submodule("features.4");
+    auto zero = [](Module&, const Tensor&, const Tensor& out) { return zeros_like(out); };
+    const Tensor before = net(x);
+    {
+      HookHandle h = relu.register_forward_hook(zero);
+      CHECK(h.active());
+      CHECK(relu.forward_hook_count() == 1);
+      CHECK_FALSE(same_values(net(x), before));
+    }
+    CHECK(relu.forward_hook_count() == 0);  // the handle went out of scope
+    CHECK(same_values(net(x), before));
+    // Also when the scope is left by an exception.
+    try {
+      HookHandle h = relu.register_forward_hook(zero);
+      throw Error("on purpose");
+    } catch (const Error&) {
+    }
+    CHECK(relu.forward_hook_count() == 0);
+    // Moving transfers ownership; move-assigning over a handle removes the hook it held.
+    HookHandle a = relu.register_forward_hook(zero);
+    HookHandle b = std::move(a);
+    CHECK_FALSE(a.active());
+    CHECK(b.active());
+    CHECK(relu.forward_hook_count() == 1);
+    b = relu.register_forward_hook([](Module&, const Tensor&, const Tensor&) {});
+    CHECK(relu.forward_hook_count() == 1);
+    CHECK(same_values(net(x), before));  // the zeroing hook is gone, the observing one stays
+    b.remove();
+    CHECK_FALSE(b.active());
+    // detach(): the hook outlives its handle, for the module's lifetime.
+    relu.register_forward_hook(zero).detach();
+    CHECK(relu.forward_hook_count() == 1);
+    CHECK_FALSE(same_values(net(x), before));
+  }
+
   TEST_CASE("forward hooks: Grad-CAM reads an activation and the gradient of a class score w.r.t. it") {
     manual_seed(5);
     Net net;

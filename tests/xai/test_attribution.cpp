@@ -45,6 +45,18 @@ TEST_CASE("check_target and expand_baseline say what they expected") {
   CHECK_VALUES(repeat_batch(f64({1, 2}, {2, 1}), 3).flatten(), {1, 2, 1, 2, 1, 2});
 }
 
+TEST_CASE("Baseline: one value or a tensor, broadcast to the inputs' shape and dtype; {} is zeros") {
+  Tensor x = zeros({2, 3}, {.dtype = DType::float64});
+  CHECK_VALUES(Baseline().expand(x, "m").flatten(), std::vector<double>(6, 0.0), 0);
+  CHECK_VALUES(Baseline(0.5).expand(x, "m").flatten(), std::vector<double>(6, 0.5), 0);
+  Tensor one_sample = tensor({1, 2, 3}, {3});  // float32, like one sample
+  Tensor b = Baseline(one_sample).expand(x, "m");
+  CHECK(b.dtype() == DType::float64);
+  CHECK_VALUES(b.flatten(), {1, 2, 3, 1, 2, 3}, 0);
+  CHECK_VALUES(Baseline(Tensor()).expand(x, "m").flatten(), std::vector<double>(6, 0.0), 0);  // undefined: zeros
+  CHECK_THROWS_WITH_AS(Baseline(ones({2})).expand(x, "Occlusion"), Catch("Occlusion: baseline of shape [2]"), Error);
+}
+
 TEST_CASE("gaussian_blur: normalised taps, constant images unchanged, a delta becomes the kernel") {
   Tensor k = gaussian_kernel1d(1.0, 3);
   CHECK(k.sum().item() == doctest::Approx(1.0));

@@ -17,20 +17,9 @@ using lumen::testing::f64;
 
 namespace {
 
-// Linear(4→5) → ReLU → Linear(5→3) → ReLU → Linear(3→2), float64, seeded.
-struct TwoHidden {
-  std::shared_ptr<nn::Sequential> net = std::make_shared<nn::Sequential>();
-  std::shared_ptr<nn::Linear> l1, l2, l3;
-  TwoHidden() {
-    manual_seed(21);
-    l1 = net->push_back("l1", std::make_shared<nn::Linear>(4, 5));
-    net->push_back("r1", std::make_shared<nn::ReLU>());
-    l2 = net->push_back("l2", std::make_shared<nn::Linear>(5, 3));
-    net->push_back("r2", std::make_shared<nn::ReLU>());
-    l3 = net->push_back("l3", std::make_shared<nn::Linear>(3, 2));
-    net->to(DType::float64);
-    net->eval();
-  }
+// Linear(4→5) → ReLU → Linear(5→3) → ReLU → Linear(3→2), float64, seeded (tests/xai/toy_models.h).
+struct TwoHidden : lumen::testing::TwoHiddenMlp {
+  TwoHidden() : TwoHiddenMlp(lumen::testing::two_hidden_mlp()) {}
   // The backward pass by hand for one input row x [4] and class t, with `rule` applied to the
   // gradient g arriving at each ReLU whose pre-activation was z: the ordinary rule is g·1[z>0].
   template <class Rule> Tensor by_hand(const Tensor& x, std::int64_t t, Rule rule) const {

@@ -284,15 +284,10 @@ TEST_CASE("D-Grad-CAM against closed forms on one-convolution models") {
   const std::vector<std::int64_t> real{1, 0};
 
   SUBCASE("conv → global average pool → linear: ∂y/∂A_k = v_tk/(hw), the map sums to f(x) − f(x_cf)") {
-    auto conv = std::make_shared<nn::Conv2d>(2, 3, 3, nn::ConvOptions{.padding = 1});
-    auto head = std::make_shared<nn::Linear>(3, 2);
-    nn::Sequential net;
-    net.push_back("conv", conv);
-    net.push_back("pool", std::make_shared<nn::AdaptiveAvgPool2d>(1));
-    net.push_back("flatten", std::make_shared<nn::Flatten>());
-    net.push_back("head", head);
-    net.to(DType::float64);
-    net.eval();
+    const lumen::testing::ConvPoolLinear model = lumen::testing::conv_pool_linear(3);  // the seed above
+    nn::Sequential& net = *model.net;
+    const auto& conv = model.conv;
+    const auto& head = model.head;
     Tensor da = conv2d(x, conv->weight, conv->bias, {.padding = {1, 1}}) -
                 conv2d(cf, conv->weight, conv->bias, {.padding = {1, 1}});  // [2, 3, 5, 6]
     Tensor map = d_grad_cam(net, "conv", x, cf, Target(real));
@@ -457,7 +452,7 @@ TEST_CASE("summarize_dac averages the DAC, the optimal masks and the interpolate
                        Error);
 }
 
-TEST_CASE("every method and the evaluation on the course's CNN (28×28 RGB): shapes and bounds") {
+TEST_CASE("every method and the evaluation on the DL@MBL knowledge-extraction exercise's CNN (28×28 RGB): shapes and bounds") {
   manual_seed(1);
   nn::ConvModel model;
   model.eval();

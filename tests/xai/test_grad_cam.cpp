@@ -1,10 +1,12 @@
-// Grad-CAM on a one-convolution model whose map is known in closed form, and on the course's CNN.
+// Grad-CAM on a one-convolution model whose map is known in closed form, and on the CNN of the
+// DL@MBL knowledge-extraction exercise (nn::ConvModel).
 #include <doctest/doctest.h>
 
 #include "autograd/ops.h"
 #include "autograd/random.h"
 #include "nn/models.h"
 #include "tests/test_util.h"
+#include "tests/xai/toy_models.h"
 #include "xai/backward_rules.h"
 #include "xai/grad_cam.h"
 
@@ -16,16 +18,10 @@ TEST_SUITE("xai") {
 
 TEST_CASE("Grad-CAM of conv → global average pool → linear is ReLU(Σ_k v_tk/(hw) · A_k)") {
   // y_t = Σ_k v_tk · mean(A_k), so ∂y_t/∂A_k = v_tk/(h·w) everywhere and α_k = v_tk/(h·w).
-  manual_seed(3);
-  auto conv = std::make_shared<nn::Conv2d>(2, 3, 3, nn::ConvOptions{.padding = 1});
-  auto head = std::make_shared<nn::Linear>(3, 2);
-  nn::Sequential net;
-  net.push_back("conv", conv);
-  net.push_back("pool", std::make_shared<nn::AdaptiveAvgPool2d>(1));
-  net.push_back("flatten", std::make_shared<nn::Flatten>());
-  net.push_back("head", head);
-  net.to(DType::float64);
-  net.eval();
+  const lumen::testing::ConvPoolLinear model = lumen::testing::conv_pool_linear(3);
+  nn::Sequential& net = *model.net;
+  const auto& conv = model.conv;
+  const auto& head = model.head;
   Generator g(2);
   Tensor x = normal({2, 2, 5, 6}, 0, 1, {.dtype = DType::float64}, &g);
   Tensor a = conv2d(x, conv->weight, conv->bias, {.padding = {1, 1}});  // [2, 3, 5, 6]
@@ -42,7 +38,7 @@ TEST_CASE("Grad-CAM of conv → global average pool → linear is ReLU(Σ_k v_tk
   }
 }
 
-TEST_CASE("Grad-CAM and Guided Grad-CAM on the course's CNN: shapes, signs, errors") {
+TEST_CASE("Grad-CAM and Guided Grad-CAM on the exercise's CNN: shapes, signs, errors") {
   manual_seed(1);
   nn::ConvModel model;
   model.eval();

@@ -69,7 +69,7 @@ TEST_CASE("Lime: on a linear model the coefficients are w·(x − baseline), per
   Generator g(5);
   Lime lime(linear(w));
   // The model is exactly linear in the on/off vector, so an (almost) unregularised fit is exact.
-  LimeResult r = lime.explain(x, Target({0, 1}), {.baseline = 0.5, .n_samples = 300, .fit = {.alpha = 1e-9}, .generator = &g});
+  LimeResult r = lime.explain(x, Target({0, 1}), 0.5, {.n_samples = 300, .fit = {.alpha = 1e-9}, .generator = &g});
   Tensor want = (x - 0.5) * w * f64({1, -1}, {2, 1});
   CHECK(r.coefficients.shape() == Shape{2, 6});
   CHECK_VALUES(r.coefficients.flatten(), want.flatten().to_vector<double>(), 1e-6);
@@ -78,7 +78,7 @@ TEST_CASE("Lime: on a linear model the coefficients are w·(x − baseline), per
   const double b0 = 0.5 * w.sum().item() + 0.5;
   CHECK_VALUES(r.intercepts, {b0, -b0}, 1e-6);
   // Default ridge (alpha = 1) shrinks a little but keeps the ranking.
-  LimeResult d = lime.explain(x, 0, {.baseline = 0.5, .n_samples = 300, .generator = &g});
+  LimeResult d = lime.explain(x, 0, 0.5, {.n_samples = 300, .generator = &g});
   for (std::int64_t i = 0; i < 2; ++i) {
     auto got = d.coefficients[i].to_vector<double>();
     auto exact = ((x[i] - 0.5) * w).to_vector<double>();
@@ -87,8 +87,8 @@ TEST_CASE("Lime: on a linear model the coefficients are w·(x − baseline), per
   }
   // The same seed gives the same explanation; batching does not change it.
   Generator g1(9), g2(9);
-  Tensor a = lime.attribute(x, 0, {.n_samples = 50, .perturbations_per_eval = 1, .generator = &g1});
-  Tensor b = lime.attribute(x, 0, {.n_samples = 50, .perturbations_per_eval = 64, .generator = &g2});
+  Tensor a = lime.attribute(x, 0, {}, {.n_samples = 50, .perturbations_per_eval = 1, .generator = &g1});
+  Tensor b = lime.attribute(x, 0, {}, {.n_samples = 50, .perturbations_per_eval = 64, .generator = &g2});
   CHECK_VALUES(a.flatten(), b.flatten().to_vector<double>(), 1e-12);
 }
 
@@ -107,7 +107,7 @@ TEST_CASE("Lime: the cosine-distance kernel weights the fit of a non-linear mode
   LinearFit want = weighted_linear_fit(z, y, w, 4, 2, {.alpha = 0});
   REQUIRE(std::abs(want.coef[0] - 0.5) > 0.1);
   Generator g(10);
-  LimeResult r = Lime(f).explain(ones({1, 2}, {.dtype = DType::float64}), 0,
+  LimeResult r = Lime(f).explain(ones({1, 2}, {.dtype = DType::float64}), 0, {},
                                  {.n_samples = 4000, .fit = {.alpha = 0}, .generator = &g});
   CHECK_VALUES(r.coefficients, {want.coef[0], want.coef[1]}, 0.03);
   CHECK(r.intercepts.item() == doctest::Approx(want.intercept).epsilon(0.03));
@@ -123,7 +123,7 @@ TEST_CASE("Lime: grid features on an image rank the cells by their weight; lasso
   Tensor mask = grid_feature_mask(4, 4, 2, 2);
   Generator g(6);
   Lime lime(linear(f64(wv)));
-  LimeResult r = lime.explain(x, 0, {.feature_mask = mask, .n_samples = 100, .generator = &g});
+  LimeResult r = lime.explain(x, 0, {}, {.feature_mask = mask, .n_samples = 100, .generator = &g});
   auto coef = r.coefficients[0].to_vector<double>();
   CHECK(ranking(coef) == std::vector<std::size_t>{3, 0, 2, 1});
   CHECK_VALUES(r.coefficients[0], {4, -12, 0.2, 8}, 0.05);
@@ -131,14 +131,14 @@ TEST_CASE("Lime: grid features on an image rank the cells by their weight; lasso
   auto attr = r.attributions.to_vector<double>();
   auto ids = mask.to_vector<std::int64_t>();
   for (std::size_t p = 0; p < 16; ++p) CHECK(attr[p] == coef[static_cast<std::size_t>(ids[p])]);
-  LimeResult sparse = lime.explain(x, 0, {.feature_mask = mask, .n_samples = 100, .fit = {.model = SurrogateModel::lasso, .alpha = 0.2}, .generator = &g});
+  LimeResult sparse = lime.explain(x, 0, {}, {.feature_mask = mask, .n_samples = 100, .fit = {.model = SurrogateModel::lasso, .alpha = 0.2}, .generator = &g});
   auto sc = sparse.coefficients[0].to_vector<double>();
   CHECK(sc[2] == 0.0);
   CHECK(sc[1] < -10);
 
-  CHECK_THROWS_WITH_AS(lime.attribute(x, 0, {.n_samples = 0}), Catch("Lime: expected n_samples >= 1"), Error);
-  CHECK_THROWS_WITH_AS(lime.attribute(x, 0, {.kernel_width = 0}), Catch("kernel_width > 0"), Error);
-  CHECK_THROWS_WITH_AS(lime.attribute(x, 0, {.feature_mask = grid_feature_mask(4, 3, 2, 2)}), Catch("does not broadcast"), Error);
+  CHECK_THROWS_WITH_AS(lime.attribute(x, 0, {}, {.n_samples = 0}), Catch("Lime: expected n_samples >= 1"), Error);
+  CHECK_THROWS_WITH_AS(lime.attribute(x, 0, {}, {.kernel_width = 0}), Catch("kernel_width > 0"), Error);
+  CHECK_THROWS_WITH_AS(lime.attribute(x, 0, {}, {.feature_mask = grid_feature_mask(4, 3, 2, 2)}), Catch("does not broadcast"), Error);
 }
 
 TEST_CASE("grid_feature_mask: shape and row-major cell ids, smaller cells at the edges") {
@@ -232,7 +232,7 @@ TEST_CASE("SharpLime: user regions (tensor or PNG) are the features") {
   Generator g(8);
   SharpLime sharp(linear(w), regions);
   CHECK(sharp.regions().to_vector<std::int64_t>() == relabel_contiguous(regions).to_vector<std::int64_t>());
-  LimeResult r = sharp.explain(x, 0, {.n_samples = 60, .fit = {.alpha = 1e-9}, .generator = &g});
+  LimeResult r = sharp.explain(x, 0, {}, {.n_samples = 60, .fit = {.alpha = 1e-9}, .generator = &g});
   CHECK(r.coefficients.shape() == Shape{1, 3});
   CHECK_VALUES(r.coefficients, want, 1e-6);
 
@@ -242,10 +242,10 @@ TEST_CASE("SharpLime: user regions (tensor or PNG) are the features") {
   const std::string path = dir / "regions.png";
   REQUIRE(stbi_write_png(path.c_str(), 4, 4, 1, png.data(), 4) != 0);
   Generator g2(8);
-  LimeResult from_file = SharpLime(linear(w), path).explain(x, 0, {.n_samples = 60, .fit = {.alpha = 1e-9}, .generator = &g2});
+  LimeResult from_file = SharpLime(linear(w), path).explain(x, 0, {}, {.n_samples = 60, .fit = {.alpha = 1e-9}, .generator = &g2});
   CHECK_VALUES(from_file.attributions.flatten(), r.attributions.flatten().to_vector<double>(), 1e-9);
 
-  CHECK_THROWS_WITH_AS(sharp.attribute(x, 0, {.feature_mask = regions}), Catch("SharpLime: the regions"), Error);
+  CHECK_THROWS_WITH_AS(sharp.attribute(x, 0, {}, {.feature_mask = regions}), Catch("SharpLime: the regions"), Error);
   CHECK_THROWS_WITH_AS(SharpLime(linear(w), dir / "nope.png"), Catch("nope.png"), Error);
   CHECK_THROWS_WITH_AS(SharpLime(linear(w), f64({1, 2})), Catch("int64 region map"), Error);
   CHECK_THROWS_WITH_AS(SharpLime(linear(w), tensor_from({0, 1, 2}, {3})).attribute(x, 0), Catch("SharpLime: feature mask of shape [3]"), Error);

@@ -78,18 +78,18 @@ TEST_CASE("FeatureAblation: single elements recover an additive model's terms; g
   FeatureAblation fa(m.fn());
   Tensor want = m.contribution(x, b.unsqueeze(0).expand(x.shape()));
   for (std::int64_t per : {1, 5, 12, 40}) {
-    Tensor attr = fa.attribute(x, 0, {.baseline = b, .perturbations_per_eval = per});
+    Tensor attr = fa.attribute(x, 0, b, {.perturbations_per_eval = per});
     CHECK(attr.shape() == x.shape());
     CHECK_VALUES(attr.flatten(), want.flatten().to_vector<double>(), 1e-12);
   }
   // Channels grouped per pixel ([2, 2] mask broadcast over the channels): each element gets its
   // pixel's total over the 3 channels, the drop when the whole pixel goes.
   Tensor mask = tensor_from({0, 1, 2, 3}, {2, 2});
-  Tensor attr = fa.attribute(x, 0, {.feature_mask = mask, .baseline = b, .perturbations_per_eval = 3});
+  Tensor attr = fa.attribute(x, 0, b, {.feature_mask = mask, .perturbations_per_eval = 3});
   Tensor pixel_total = want.sum({1}, true).expand(x.shape());
   CHECK_VALUES(attr.flatten(), pixel_total.flatten().to_vector<double>(), 1e-12);
   // Class 1 is −Σx: ablating to a constant 0.5 gives −(x − 0.5) per element.
-  Tensor a1 = fa.attribute(x, 1, {.baseline = 0.5});
+  Tensor a1 = fa.attribute(x, 1, 0.5);
   CHECK_VALUES(a1.flatten(), (0.5 - x).flatten().to_vector<double>(), 1e-12);
 }
 
@@ -99,8 +99,8 @@ TEST_CASE("FeatureAblation: per-sample masks and targets, value vs tensor baseli
   // Sample 0: features {0,1},{2,3}; sample 1: one feature for everything.
   Tensor mask = tensor_from({0, 0, 1, 1, 0, 0, 0, 0}, {2, 4});
   FeatureAblation fa(m.fn());
-  Tensor attr = fa.attribute(x, Target({0, 1}), {.feature_mask = mask, .baseline = 0.25});
-  Tensor same = fa.attribute(x, Target({0, 1}), {.feature_mask = mask, .baseline = full({4}, 0.25, {.dtype = DType::float64})});
+  Tensor attr = fa.attribute(x, Target({0, 1}), 0.25, {.feature_mask = mask});
+  Tensor same = fa.attribute(x, Target({0, 1}), full({4}, 0.25, {.dtype = DType::float64}), {.feature_mask = mask});
   CHECK_VALUES(attr.flatten(), same.flatten().to_vector<double>(), 0);
   auto c = m.contribution(x, full_like(x, 0.25)).to_vector<double>();
   auto xs = x.to_vector<double>();
@@ -120,15 +120,15 @@ TEST_CASE("FeatureAblation: bad masks, baselines and targets throw naming the me
   Additive m(4);
   FeatureAblation fa(m.fn());
   Tensor x = random_inputs({2, 4}, 8);
-  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {.feature_mask = tensor_from({0, 2, 2, 0}, {4})}),
+  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {}, {.feature_mask = tensor_from({0, 2, 2, 0}, {4})}),
                        Catch("lacks id 1"), Error);
-  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {.feature_mask = tensor_from({0, -1, 1, 0}, {4})}), Catch(">= 0"), Error);
-  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {.feature_mask = tensor_from({0, 1, 2}, {3})}),
+  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {}, {.feature_mask = tensor_from({0, -1, 1, 0}, {4})}), Catch(">= 0"), Error);
+  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {}, {.feature_mask = tensor_from({0, 1, 2}, {3})}),
                        Catch("FeatureAblation: feature mask of shape [3] does not broadcast"), Error);
-  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {.feature_mask = f64({0, 1, 2, 3})}), Catch("int64"), Error);
-  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {.baseline = f64({1, 2, 3})}), Catch("baseline of shape [3]"), Error);
+  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {}, {.feature_mask = f64({0, 1, 2, 3})}), Catch("int64"), Error);
+  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, f64({1, 2, 3})), Catch("baseline of shape [3]"), Error);
   CHECK_THROWS_WITH_AS(fa.attribute(x, Target({0, 1, 0}), {}), Catch("3 targets for 2 inputs"), Error);
-  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {.perturbations_per_eval = 0}), Catch("perturbations_per_eval >= 1"), Error);
+  CHECK_THROWS_WITH_AS(fa.attribute(x, 0, {}, {.perturbations_per_eval = 0}), Catch("perturbations_per_eval >= 1"), Error);
   CHECK_THROWS_AS(fa.attribute(x, 5), Error);  // class out of range
 }
 
@@ -138,17 +138,17 @@ TEST_CASE("Occlusion: 1-D windows averaged by hand") {
   Occlusion occ(f);
   Tensor x = f64({1, 1, 1, 1}, {1, 4});
   // Windows {0,1}, {1,2}, {2,3} drop 3, 5, 7: element 1 averages 3 and 5, element 2 averages 5 and 7.
-  CHECK_VALUES(occ.attribute(x, 0, {.window = {2}}), {3, 4, 6, 7}, 1e-14);
-  CHECK_VALUES(occ.attribute(x, 0, {.window = {2}, .strides = {2}}), {3, 3, 7, 7}, 1e-14);
+  CHECK_VALUES(occ.attribute(x, 0, {}, {.window = {2}}), {3, 4, 6, 7}, 1e-14);
+  CHECK_VALUES(occ.attribute(x, 0, {}, {.window = {2}, .strides = {2}}), {3, 3, 7, 7}, 1e-14);
   // Stride 3: only the window at 0 fits; elements 2 and 3 are never occluded and get 0.
   // (Checked in two halves: GCC 12.2 with -march=native on AVX-512 miscompiles the literal
   // std::vector<double>{3, 3, 0, 0} into {3, 3, 3, 3} here, an SLP-vectorizer bug.)
-  Tensor strided = occ.attribute(x, 0, {.window = {2}, .strides = {3}});
+  Tensor strided = occ.attribute(x, 0, {}, {.window = {2}, .strides = {3}});
   CHECK_VALUES(strided.narrow(1, 0, 2), {3, 3}, 1e-14);
   CHECK_VALUES(strided.narrow(1, 2, 2), {0, 0}, 0);
-  CHECK_VALUES(occ.attribute(x, 0, {.window = {4}}), {10, 10, 10, 10}, 1e-14);
+  CHECK_VALUES(occ.attribute(x, 0, {}, {.window = {4}}), {10, 10, 10, 10}, 1e-14);
   // Baseline 1 = the input: nothing changes.
-  CHECK_VALUES(occ.attribute(x, 0, {.window = {2}, .baseline = 1.0}), {0, 0, 0, 0}, 0);
+  CHECK_VALUES(occ.attribute(x, 0, 1.0, {.window = {2}}), {0, 0, 0, 0}, 0);
 }
 
 TEST_CASE("Occlusion: 1-element windows recover an additive model; larger windows match a direct loop") {
@@ -158,7 +158,7 @@ TEST_CASE("Occlusion: 1-element windows recover an additive model; larger window
   Occlusion occ(m.fn());
   Tensor want = m.contribution(x, b);
   for (std::int64_t per : {1, 7, 100}) {
-    Tensor attr = occ.attribute(x, 0, {.window = {1, 1, 1}, .baseline = b, .perturbations_per_eval = per});
+    Tensor attr = occ.attribute(x, 0, b, {.window = {1, 1, 1}, .perturbations_per_eval = per});
     CHECK_VALUES(attr.flatten(), want.flatten().to_vector<double>(), 1e-12);
   }
   // Windows 2×2×2 with strides (1, 1, 2): each element's mean window total, computed directly.
@@ -181,12 +181,12 @@ TEST_CASE("Occlusion: 1-element windows recover an additive model; larger window
       }
   for (std::size_t i = 0; i < sum.size(); ++i) sum[i] /= count[i % count.size()];
   for (std::int64_t per : {1, 4}) {
-    Tensor attr = occ.attribute(x, 0, {.window = {2, 2, 2}, .strides = {1, 1, 2}, .baseline = b, .perturbations_per_eval = per});
+    Tensor attr = occ.attribute(x, 0, b, {.window = {2, 2, 2}, .strides = {1, 1, 2}, .perturbations_per_eval = per});
     CHECK_VALUES(attr.flatten(), sum, 1e-12);
   }
   // A single stride value applies to every dim.
-  Tensor a1 = occ.attribute(x, 0, {.window = {2, 2, 2}, .strides = {1}, .baseline = b});
-  Tensor a2 = occ.attribute(x, 0, {.window = {2, 2, 2}, .strides = {1, 1, 1}, .baseline = b});
+  Tensor a1 = occ.attribute(x, 0, b, {.window = {2, 2, 2}, .strides = {1}});
+  Tensor a2 = occ.attribute(x, 0, b, {.window = {2, 2, 2}, .strides = {1, 1, 1}});
   CHECK_VALUES(a1.flatten(), a2.flatten().to_vector<double>(), 0);
 }
 
@@ -194,21 +194,21 @@ TEST_CASE("Occlusion: value and tensor baselines agree; float32 stays float32; s
   Additive m(6);
   Tensor x = random_inputs({2, 6}, 11);
   Occlusion occ(m.fn());
-  Tensor a = occ.attribute(x, Target({0, 1}), {.window = {2}, .baseline = -0.5});
-  Tensor b = occ.attribute(x, Target({0, 1}), {.window = {2}, .baseline = full({2, 6}, -0.5, {.dtype = DType::float64})});
+  Tensor a = occ.attribute(x, Target({0, 1}), -0.5, {.window = {2}});
+  Tensor b = occ.attribute(x, Target({0, 1}), full({2, 6}, -0.5, {.dtype = DType::float64}), {.window = {2}});
   CHECK_VALUES(a.flatten(), b.flatten().to_vector<double>(), 0);
   Additive m32(6, DType::float32);
   Tensor x32 = x.to(DType::float32);
-  Tensor a32 = Occlusion(m32.fn()).attribute(x32, 0, {.window = {1}});
+  Tensor a32 = Occlusion(m32.fn()).attribute(x32, 0, {}, {.window = {1}});
   CHECK(a32.dtype() == DType::float32);
   CHECK_VALUES(a32, m32.contribution(x32, zeros_like(x32)).flatten().to_vector<double>(), 1e-5);
 
-  CHECK_THROWS_WITH_AS(occ.attribute(x, 0, {.window = {2, 2}}), Catch("Occlusion: window [2, 2] must give one extent"), Error);
-  CHECK_THROWS_WITH_AS(occ.attribute(x, 0, {.window = {7}}), Catch("does not fit one sample of shape [6]"), Error);
-  CHECK_THROWS_WITH_AS(occ.attribute(x, 0, {.window = {2}, .strides = {0}}), Catch("stride >= 1"), Error);
-  CHECK_THROWS_WITH_AS(occ.attribute(x, 0, {.window = {2}, .strides = {1, 1}}), Catch("strides [1, 1]"), Error);
-  CHECK_THROWS_WITH_AS(occ.attribute(tensor_from({1, 2}, {1, 2}), 0, {.window = {1}}), Catch("float32 or float64"), Error);
-  CHECK_THROWS_WITH_AS(occ.attribute(f64({1, 2}), 0, {.window = {1}}), Catch("[N, ...]"), Error);
+  CHECK_THROWS_WITH_AS(occ.attribute(x, 0, {}, {.window = {2, 2}}), Catch("Occlusion: window [2, 2] must give one extent"), Error);
+  CHECK_THROWS_WITH_AS(occ.attribute(x, 0, {}, {.window = {7}}), Catch("does not fit one sample of shape [6]"), Error);
+  CHECK_THROWS_WITH_AS(occ.attribute(x, 0, {}, {.window = {2}, .strides = {0}}), Catch("stride >= 1"), Error);
+  CHECK_THROWS_WITH_AS(occ.attribute(x, 0, {}, {.window = {2}, .strides = {1, 1}}), Catch("strides [1, 1]"), Error);
+  CHECK_THROWS_WITH_AS(occ.attribute(tensor_from({1, 2}, {1, 2}), 0, {}, {.window = {1}}), Catch("float32 or float64"), Error);
+  CHECK_THROWS_WITH_AS(occ.attribute(f64({1, 2}), 0, {}, {.window = {1}}), Catch("[N, ...]"), Error);
 }
 
 TEST_CASE("KernelShap: additive models give each feature's contribution, enumerated or sampled") {
@@ -218,18 +218,18 @@ TEST_CASE("KernelShap: additive models give each feature's contribution, enumera
   KernelShap ks(m.fn());
   Tensor want = m.contribution(x, b.unsqueeze(0).expand(x.shape()));
   // F = 10 ≤ 12: all 1022 coalitions.
-  ShapResult r = ks.explain(x, 0, {.baseline = b, .perturbations_per_eval = 100});
+  ShapResult r = ks.explain(x, 0, b, {.perturbations_per_eval = 100});
   CHECK_VALUES(r.attributions.flatten(), want.flatten().to_vector<double>(), 1e-10);
   CHECK_VALUES(r.values.flatten(), want.flatten().to_vector<double>(), 1e-10);
   Tensor fb = m.fn()(b.unsqueeze(0)).select(1, 0);
   CHECK_VALUES(r.base_values, {fb.item(), fb.item()}, 1e-12);
   // Sampled (60 coalitions for 10 features): the fit is still exact because the model is additive.
   Generator g(1);
-  Tensor s = ks.attribute(x, 0, {.baseline = b, .enumerate_up_to = 0, .n_samples = 60, .generator = &g});
+  Tensor s = ks.attribute(x, 0, b, {.enumerate_up_to = 0, .n_samples = 60, .generator = &g});
   CHECK_VALUES(s.flatten(), want.flatten().to_vector<double>(), 1e-9);
   // Grouped features: pairs of elements; a group's value is the sum of its terms.
   Tensor mask = tensor_from({0, 0, 1, 1, 2, 2, 3, 3, 4, 4}, {10});
-  ShapResult gr = ks.explain(x, 0, {.feature_mask = mask, .baseline = b});
+  ShapResult gr = ks.explain(x, 0, b, {.feature_mask = mask});
   CHECK(gr.values.shape() == Shape{2, 5});
   auto wv = want.to_vector<double>();
   std::vector<double> pairs;
@@ -245,7 +245,7 @@ TEST_CASE("KernelShap: interacting features match brute-force Shapley values") {
   };
   Tensor x = f64({1.5, -2, 0.5, 3, 0.2, 1, -1, 2}, {2, 4});
   Tensor b = f64({0.1, 0.2, -0.3, 0.4});
-  ShapResult r = KernelShap(f).explain(x, 0, {.baseline = b, .perturbations_per_eval = 5});
+  ShapResult r = KernelShap(f).explain(x, 0, b, {.perturbations_per_eval = 5});
   for (std::int64_t i = 0; i < 2; ++i) {
     auto want = brute_force_shapley(f, x.narrow(0, i, 1), b);
     CHECK_VALUES(r.values[i], want, 1e-10);
@@ -257,7 +257,7 @@ TEST_CASE("KernelShap: interacting features match brute-force Shapley values") {
   };
   Tensor x9 = random_inputs({1, 9}, 14);
   Generator gen(2);
-  ShapResult s = KernelShap(g).explain(x9, 0, {.enumerate_up_to = 0, .n_samples = 30, .generator = &gen});
+  ShapResult s = KernelShap(g).explain(x9, 0, {}, {.enumerate_up_to = 0, .n_samples = 30, .generator = &gen});
   const double total = g(x9).item() - g(zeros_like(x9)).item();
   CHECK(s.values.sum().item() == doctest::Approx(total).epsilon(1e-10));
   CHECK(s.base_values.item() == doctest::Approx(g(zeros_like(x9)).item()).epsilon(1e-12));
@@ -270,14 +270,14 @@ TEST_CASE("KernelShap: a small sample stays near the exact values, enough sample
   KernelShap ks(f);
   Generator g(3);
   // 5 features = 30 proper coalitions: a sample of 24 with repeats stays close, not exact.
-  Tensor est = ks.explain(x, 0, {.enumerate_up_to = 0, .n_samples = 24, .generator = &g}).values;
+  Tensor est = ks.explain(x, 0, {}, {.enumerate_up_to = 0, .n_samples = 24, .generator = &g}).values;
   CHECK_VALUES(est, exact, 0.5);
   // n_samples ≥ 2^F − 2: enumerated, hence exact.
-  CHECK_VALUES(ks.explain(x, 0, {.enumerate_up_to = 0, .n_samples = 30}).values, exact, 1e-10);
+  CHECK_VALUES(ks.explain(x, 0, {}, {.enumerate_up_to = 0, .n_samples = 30}).values, exact, 1e-10);
 
-  CHECK_THROWS_WITH_AS(ks.attribute(x, 0, {.n_samples = 0}), Catch("KernelShap: expected n_samples >= 1"), Error);
-  CHECK_THROWS_WITH_AS(ks.attribute(x, 0, {.feature_mask = tensor_from({0, 1, 1, 3, 0}, {5})}), Catch("lacks id 2"), Error);
-  CHECK_THROWS_WITH_AS(ks.attribute(x, 0, {.feature_mask = tensor_from({0, 1}, {2, 1})}), Catch("does not broadcast"), Error);
+  CHECK_THROWS_WITH_AS(ks.attribute(x, 0, {}, {.n_samples = 0}), Catch("KernelShap: expected n_samples >= 1"), Error);
+  CHECK_THROWS_WITH_AS(ks.attribute(x, 0, {}, {.feature_mask = tensor_from({0, 1, 1, 3, 0}, {5})}), Catch("lacks id 2"), Error);
+  CHECK_THROWS_WITH_AS(ks.attribute(x, 0, {}, {.feature_mask = tensor_from({0, 1}, {2, 1})}), Catch("does not broadcast"), Error);
 }
 
 }  // TEST_SUITE

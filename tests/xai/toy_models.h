@@ -2,8 +2,11 @@
 // Small models whose attributions are known in closed form, shared by the xai tests.
 #include <memory>
 
+#include <cstdint>
+
 #include "autograd/engine.h"
 #include "autograd/ops.h"
+#include "autograd/random.h"
 #include "nn/layers.h"
 
 namespace lumen::testing {
@@ -36,6 +39,48 @@ inline std::shared_ptr<nn::Linear> linear_model(const Tensor& w, const Tensor& b
   m->weight.copy_(w);
   m->bias.copy_(b);
   m->eval();
+  return m;
+}
+
+// Linear(4→5) → ReLU → Linear(5→3) → ReLU → Linear(3→2), float64, eval, weights drawn after
+// manual_seed(21): a small ReLU network for the backward-rule methods, with handles on its layers.
+struct TwoHiddenMlp {
+  std::shared_ptr<nn::Sequential> net = std::make_shared<nn::Sequential>();
+  std::shared_ptr<nn::Linear> l1, l2, l3;
+};
+inline TwoHiddenMlp two_hidden_mlp() {
+  TwoHiddenMlp m;
+  manual_seed(21);
+  m.l1 = m.net->push_back("l1", std::make_shared<nn::Linear>(4, 5));
+  m.net->push_back("r1", std::make_shared<nn::ReLU>());
+  m.l2 = m.net->push_back("l2", std::make_shared<nn::Linear>(5, 3));
+  m.net->push_back("r2", std::make_shared<nn::ReLU>());
+  m.l3 = m.net->push_back("l3", std::make_shared<nn::Linear>(3, 2));
+  m.net->to(DType::float64);
+  m.net->eval();
+  return m;
+}
+
+// conv(2→3, 3×3, padding 1) [→ ReLU] → global average pool → flatten → linear(3→2), float64, eval,
+// weights drawn after manual_seed(seed). Without the ReLU, y_t = Σ_k v_tk · mean(A_k) with A the
+// conv's output [N, 3, h, w], so ∂y_t/∂A_k = v_tk / (h·w) everywhere: Grad-CAM and D-Grad-CAM in
+// closed form. The modules are named "conv", ("relu"), "pool", "flatten", "head".
+struct ConvPoolLinear {
+  std::shared_ptr<nn::Sequential> net = std::make_shared<nn::Sequential>();
+  std::shared_ptr<nn::Conv2d> conv;
+  std::shared_ptr<nn::Linear> head;
+};
+inline ConvPoolLinear conv_pool_linear(std::uint64_t seed, bool with_relu = false) {
+  ConvPoolLinear m;
+  manual_seed(seed);
+  m.conv = m.net->push_back("conv", std::make_shared<nn::Conv2d>(2, 3, 3, nn::ConvOptions{.padding = 1}));
+  m.head = std::make_shared<nn::Linear>(3, 2);
+  if (with_relu) m.net->push_back("relu", std::make_shared<nn::ReLU>());
+  m.net->push_back("pool", std::make_shared<nn::AdaptiveAvgPool2d>(1));
+  m.net->push_back("flatten", std::make_shared<nn::Flatten>());
+  m.net->push_back("head", m.head);
+  m.net->to(DType::float64);
+  m.net->eval();
   return m;
 }
 
