@@ -36,10 +36,12 @@
 #include "xai/evaluation.h"
 #include "xai/grad_cam.h"
 #include "xai/gradient.h"
-#include "xai/image.h"
+#include "figures/colormap.h"
+#include "figures/grid.h"
+#include "figures/png.h"
 #include "xai/lime.h"
 #include "xai/perturbation.h"
-#include "xai/plot.h"
+#include "figures/plot.h"
 #include "xai/segmentation.h"
 #include "xai/visualize.h"
 
@@ -85,7 +87,7 @@ struct Method {
 // figure | the diverging colorbar of the signed maps (normalised attribution, −1 … 1), centred.
 Tensor with_colorbar(const Tensor& figure) {
   const std::int64_t h = figure.size(1);
-  const Tensor bar = xai::colorbar(xai::Colormap::bwr, -1.0, 1.0, std::min<std::int64_t>(h - 40, 300), 16, 5, 2);
+  const Tensor bar = figures::colorbar(figures::Colormap::bwr, -1.0, 1.0, std::min<std::int64_t>(h - 40, 300), 16, 5, 2);
   Tensor column = ones({3, h, bar.size(2) + 16});
   const std::int64_t top = (h - bar.size(1)) / 2;
   column.narrow(1, top, bar.size(1)).narrow(2, 8, bar.size(2)).copy_(bar);
@@ -107,7 +109,7 @@ Tensor methods_figure(const std::vector<Method>& methods, const Tensor& images, 
       rows[static_cast<std::size_t>(i)].push_back(m.sign == xai::Sign::all ? xai::heatmap(attr[i], xai::Sign::all)
                                                                           : xai::overlay(images[i], attr[i], m.sign, 0.6));
   }
-  return with_colorbar(xai::labelled_grid(rows, columns, row_labels, {.upscale = 4, .font_scale = 2, .title = title}));
+  return with_colorbar(figures::labelled_grid(rows, columns, row_labels, {.upscale = 4, .font_scale = 2, .title = title}));
 }
 
 // A model-independent "explanation": the gradient magnitude of the image itself (Sobel filters).
@@ -222,8 +224,8 @@ int main(int argc, char** argv) {
       std::printf("\n");
       ig_rows[static_cast<std::size_t>(i)].insert(ig_rows[static_cast<std::size_t>(i)].begin(), images[i]);
     }
-    xai::save_png((out / "ig_baselines.png").string(),
-                  with_colorbar(xai::labelled_grid(ig_rows,
+    figures::save_png((out / "ig_baselines.png").string(),
+                  with_colorbar(figures::labelled_grid(ig_rows,
                                      {"input", "zero baseline", "IG", "uniform baseline", "IG", "blurred baseline", "IG"},
                                      row_labels,
                                      {.upscale = 4, .font_scale = 2,
@@ -261,7 +263,7 @@ int main(int argc, char** argv) {
          }},
     };
     std::map<std::string, Tensor> dense_attr;
-    xai::save_png((out / "methods_dense.png").string(),
+    figures::save_png((out / "methods_dense.png").string(),
                   methods_figure(dense_methods, images, target, row_labels, "The MLP: where is the evidence for each class?",
                                  &dense_attr));
 
@@ -292,7 +294,7 @@ int main(int argc, char** argv) {
       std::vector<std::string> cnn_labels;
       for (std::int64_t c = 0; c < 4; ++c)
         cnn_labels.push_back(std::string(kClassNames[c]) + " p=" + fmt("%.2f", cnn_probs[c][c].item()));
-      xai::save_png((out / "methods_cnn.png").string(),
+      figures::save_png((out / "methods_cnn.png").string(),
                     methods_figure(cnn_methods, images, target, cnn_labels, "The CNN: Grad-CAM on features.3 (conv 16->32)"));
     } else {
       std::printf("\nno CNN checkpoint at %s: skipping Grad-CAM (train_classifier --model cnn --out %s)\n",
@@ -312,7 +314,7 @@ int main(int argc, char** argv) {
     const std::int64_t n_sens = std::min<std::int64_t>(n_eval, 20);  // max-sensitivity reruns each method 11 times
     const Tensor sens_x = eval_x.narrow(0, 0, n_sens);
     const xai::Target sens_t = eval_t.slice(0, n_sens);
-    std::vector<xai::Series> del_series, ins_series;
+    std::vector<figures::Series> del_series, ins_series;
     std::ostringstream table;
     table << "| method | deletion AUC (lower is better) | insertion AUC (higher is better) | infidelity (lower is better) "
              "| max-sensitivity (lower is better) |\n|---|---:|---:|---:|---:|\n";
@@ -340,12 +342,12 @@ int main(int argc, char** argv) {
     }
     summary << "},\n";
     write_text(out / "evaluation.md", table.str());
-    xai::save_png((out / "deletion.png").string(),
-                  xai::plot_lines(del_series, {.title = "Deletion: most important pixels removed first",
+    figures::save_png((out / "deletion.png").string(),
+                  figures::plot_lines(del_series, {.title = "Deletion: most important pixels removed first",
                                                .xlabel = "fraction of pixels deleted", .ylabel = "p(true class)",
                                                .width = 640, .height = 440, .ylim = std::pair{0.0, 1.0}}));
-    xai::save_png((out / "insertion.png").string(),
-                  xai::plot_lines(ins_series, {.title = "Insertion into a blurred image",
+    figures::save_png((out / "insertion.png").string(),
+                  figures::plot_lines(ins_series, {.title = "Insertion into a blurred image",
                                                .xlabel = "fraction of pixels inserted", .ylabel = "p(true class)",
                                                .width = 640, .height = 440, .ylim = std::pair{0.0, 1.0}}));
 
@@ -365,7 +367,7 @@ int main(int argc, char** argv) {
          }},
         {"edge detector", [](nn::Module&, const Tensor& x, const xai::Target&) { return edge_detector(x); }},
     };
-    std::vector<xai::Series> sanity_series;
+    std::vector<figures::Series> sanity_series;
     std::ostringstream sanity_table;
     std::printf("\nmodel-parameter randomisation (cascading, from the output layer), %lld images: mean Spearman rank "
                 "correlation of |attribution| with the original\n", static_cast<long long>(n_sanity));
@@ -373,7 +375,7 @@ int main(int argc, char** argv) {
     first = true;
     for (const auto& [name, method] : sanity_methods) {
       const auto result = xai::model_randomization_check(*dense, method, sx, st, {.seed = seed});
-      xai::Series s{name, {}, {}, std::nullopt};
+      figures::Series s{name, {}, {}, std::nullopt};
       if (first) {
         sanity_table << "| method |";
         for (const auto& row : result.rows) sanity_table << " " << row.layer << " |";
@@ -404,8 +406,8 @@ int main(int argc, char** argv) {
     }
     summary << "},\n";
     write_text(out / "sanity.md", sanity_table.str());
-    xai::save_png((out / "sanity.png").string(),
-                  xai::plot_lines(sanity_series, {.title = "Cascading randomisation: 0 = original, then fc4, fc3...",
+    figures::save_png((out / "sanity.png").string(),
+                  figures::plot_lines(sanity_series, {.title = "Cascading randomisation: 0 = original, then fc4, fc3...",
                                                   .xlabel = "layers randomised", .ylabel = "Spearman rank correlation",
                                                   .width = 640, .height = 440, .ylim = std::pair{-0.2, 1.05},
                                                   .markers = true}));

@@ -51,8 +51,9 @@
 #include "xai/discriminative.h"
 #include "xai/grad_cam.h"
 #include "xai/gradient.h"
-#include "xai/image.h"
-#include "xai/plot.h"
+#include "figures/grid.h"
+#include "figures/png.h"
+#include "figures/plot.h"
 #include "xai/visualize.h"
 
 using namespace lumen;
@@ -139,10 +140,10 @@ std::pair<std::vector<std::array<double, 2>>, std::array<double, 2>> pca2(const 
 Tensor scatter(const std::vector<std::array<double, 2>>& pts, const std::vector<std::array<float, 3>>& colors,
                const std::vector<std::pair<std::string, std::array<float, 3>>>& legend, const std::string& title,
                const std::string& xlabel, const std::string& ylabel) {
-  std::vector<xai::Series> series;
+  std::vector<figures::Series> series;
   for (std::size_t i = 0; i < pts.size(); ++i) series.push_back({"", {pts[i][0]}, {pts[i][1]}, colors[i]});
   for (const auto& [name, color] : legend) series.push_back({name, {pts[0][0]}, {pts[0][1]}, color});
-  return xai::plot_lines(series, {.title = title, .xlabel = xlabel, .ylabel = ylabel, .width = 520, .height = 440,
+  return figures::plot_lines(series, {.title = title, .xlabel = xlabel, .ylabel = ylabel, .width = 520, .height = 440,
                                   .markers = true});
 }
 
@@ -235,8 +236,8 @@ int main(int argc, char** argv) {
     std::printf("  test accuracy: MLP %.4f, CNN %.4f\n  MLP confusion ", dense_acc, cnn_acc);
     lesson::print_matrix(dense_cm, "true class", "predicted");
     const std::vector<std::string> short_names{"spr", "sum", "aut", "win"};
-    xai::save_png((out / "classifier.png").string(),
-                  xai::render_confusion_matrix(tensor(dense_cm, {4, 4}), short_names));
+    figures::save_png((out / "classifier.png").string(),
+                  figures::render_confusion_matrix(tensor(dense_cm, {4, 4}), short_names));
     json << "  \"classifier\": {\"dense_accuracy\": " << dense_acc << ", \"cnn_accuracy\": " << cnn_acc
          << ", \"dense_train_s\": " << dense_s << ", \"cnn_train_s\": " << cnn_s << "},\n";
     html << "<h2>1–2. The data and the classifier</h2>\n<p>Each of the " << train.size()
@@ -265,8 +266,8 @@ int main(int argc, char** argv) {
                       xai::overlay(x4[i], cam[i], xai::Sign::positive, 0.6)});
       row_labels.push_back(kClassNames[i]);
     }
-    xai::save_png((out / "attributions.png").string(),
-                  xai::labelled_grid(rows, {"input", "saliency", "IG (zero)", "IG (blurred)", "Grad-CAM (CNN)"},
+    figures::save_png((out / "attributions.png").string(),
+                  figures::labelled_grid(rows, {"input", "saliency", "IG (zero)", "IG (blurred)", "Grad-CAM (CNN)"},
                                      row_labels, {.upscale = 4, .font_scale = 2}));
     double max_delta = 0;
     for (const Tensor& d : {delta_zero, delta_blur}) max_delta = std::max(max_delta, amax(abs(d)).item());
@@ -389,15 +390,15 @@ int main(int argc, char** argv) {
                 static_cast<long long>(flips.pairs), static_cast<long long>(n_flip), flips.flip_rate,
                 flips.flip_rate_changed);
     lesson::print_matrix(flip_cm, "target class", "classifier's prediction");
-    xai::save_png((out / "flips.png").string(), xai::render_confusion_matrix(tensor(flip_cm, {4, 4}), short_names));
+    figures::save_png((out / "flips.png").string(), figures::render_confusion_matrix(tensor(flip_cm, {4, 4}), short_names));
     Tensor sources = index_select(test.images, 0, tensor_from(picks));
     if (sg) {  // one fixed latent for every source and class
       Generator zg(o.seed + 21);
-      xai::save_png((out / "counterfactuals.png").string(),
+      figures::save_png((out / "counterfactuals.png").string(),
                     gan::counterfactual_grid_v2(*sg->generator_ema, *sg->mapping_ema, sources,
                                                 randn({1, sg->mapping_ema->latent_dim}, {}, &zg), 3));
     } else {
-      xai::save_png((out / "counterfactuals.png").string(), gan::counterfactual_grid(*G, *S, sources, protos, 3));
+      figures::save_png((out / "counterfactuals.png").string(), gan::counterfactual_grid(*G, *S, sources, protos, 3));
     }
     json << "  \"flip_rate\": " << flips.flip_rate << ", \"flip_rate_changed\": " << flips.flip_rate_changed
          << ", \"flip_pairs\": " << flips.pairs << ",\n";
@@ -415,8 +416,8 @@ int main(int argc, char** argv) {
     const Tensor blend_p = probabilities(*dense, stack(blend));
     for (int k = 0; k < 15; ++k)
       blend_titles.push_back(fmt("%.2f", blend_p[k][src_class].item()) + "|" + fmt("%.2f", blend_p[k][dst_class].item()));
-    xai::save_png((out / "interpolation.png").string(),
-                  xai::labelled_grid({blend}, blend_titles, {}, {.upscale = 4, .font_scale = 2,
+    figures::save_png((out / "interpolation.png").string(),
+                  figures::labelled_grid({blend}, blend_titles, {}, {.upscale = 4, .font_scale = 2,
                                      .title = std::string("alpha x_cf + (1 - alpha) x, alpha = 1/16 .. 15/16: p(") +
                                               kClassNames[src_class] + ") | p(" + kClassNames[dst_class] + ")"}));
 
@@ -434,13 +435,13 @@ int main(int argc, char** argv) {
     const auto tt = test.t.narrow(0, 0, n_style).to_vector<float>();
     std::vector<std::array<float, 3>> by_class, by_color;
     std::vector<std::pair<std::string, std::array<float, 3>>> class_legend;
-    for (std::int64_t c = 0; c < 4; ++c) class_legend.push_back({kClassNames[c], xai::palette(static_cast<std::size_t>(c))});
+    for (std::int64_t c = 0; c < 4; ++c) class_legend.push_back({kClassNames[c], figures::palette(static_cast<std::size_t>(c))});
     for (std::int64_t i = 0; i < n_style; ++i) {
-      by_class.push_back(xai::palette(static_cast<std::size_t>(lab[static_cast<std::size_t>(i)])));
+      by_class.push_back(figures::palette(static_cast<std::size_t>(lab[static_cast<std::size_t>(i)])));
       by_color.push_back(nn::colormap_color(lab[static_cast<std::size_t>(i)], tt[static_cast<std::size_t>(i)]));
     }
     const std::string xl = "PC1 (" + fmt("%.0f", 100 * explained[0]) + "%)", yl = "PC2 (" + fmt("%.0f", 100 * explained[1]) + "%)";
-    xai::save_png((out / "style_space.png").string(),
+    figures::save_png((out / "style_space.png").string(),
                   cat({scatter(pts, by_class, class_legend, "style vectors by class", xl, yl),
                        scatter(pts, by_color, {}, "style vectors by the image's color", xl, yl)}, 2));
     html << "<h2>4–5. Counterfactuals: what would make it another class?</h2>\n<p>"
@@ -521,7 +522,7 @@ int main(int argc, char** argv) {
     };
     std::vector<xai::DacSummary> dac;
     std::vector<std::vector<xai::DacResult>> dac_all;
-    std::vector<xai::Series> curves;
+    std::vector<figures::Series> curves;
     std::ostringstream table;
     table << "<table><tr><th>method</th><th>mean DAC</th><th>mean optimal mask size</th><th>mean score at it</th></tr>\n";
     std::printf("  %-22s %10s %12s %12s\n", "method (MLP)", "mean DAC", "best size", "best score");
@@ -555,8 +556,8 @@ int main(int argc, char** argv) {
     const bool target_met = dac[0].mean_dac > std::max({dac[3].mean_dac, dac[4].mean_dac, dac[5].mean_dac}) &&
                             dac[1].mean_dac > std::max({dac[3].mean_dac, dac[4].mean_dac, dac[5].mean_dac});
     std::printf("  D-IG and D-InputXGradient above IG, residual and random: %s\n", target_met ? "yes" : "NO");
-    xai::save_png((out / "dac_curves.png").string(),
-                  xai::plot_lines(curves, {.title = "Hybrids: classifier's change in p(counterfactual class)",
+    figures::save_png((out / "dac_curves.png").string(),
+                  figures::plot_lines(curves, {.title = "Hybrids: classifier's change in p(counterfactual class)",
                                            .xlabel = "mask size (fraction of the image)",
                                            .ylabel = "p_cf(hybrid) - p_cf(real)", .width = 640, .height = 440}));
     // Examples: real | counterfactual | D-IG | optimal mask | hybrid, for the first four pairs.
@@ -568,8 +569,8 @@ int main(int argc, char** argv) {
       ex_labels.push_back(std::string(kClassNames[real_k[static_cast<std::size_t>(i)]]) + " -> " +
                           kClassNames[target_k[static_cast<std::size_t>(i)]]);
     }
-    xai::save_png((out / "dapi_examples.png").string(),
-                  xai::labelled_grid(ex_rows, {"real", "counterfactual", "D-IG", "best mask", "hybrid"}, ex_labels,
+    figures::save_png((out / "dapi_examples.png").string(),
+                  figures::labelled_grid(ex_rows, {"real", "counterfactual", "D-IG", "best mask", "hybrid"}, ex_labels,
                                      {.upscale = 4, .font_scale = 2}));
     html << "<h2>6. Discriminative attribution: which pixels make the difference?</h2>\n<p>For " << keep.size()
          << " test images whose counterfactual (to a random other class) flipped the classifier, each method's map "

@@ -30,7 +30,9 @@
 #include "nn/mnist.h"
 #include "nn/models.h"
 #include "nn/optim.h"
-#include "xai/image.h"
+#include "figures/grid.h"
+#include "figures/plot.h"
+#include "figures/png.h"
 #include "examples/lesson.h"
 
 using namespace lumen;
@@ -52,7 +54,7 @@ Tensor sample_grid(const nn::ColoredMnist& data, std::int64_t samples_per_class)
       ++found;
     }
   }
-  return xai::upscale(xai::make_grid(stack(rows), samples_per_class, 2, 1.0), 2);
+  return figures::upscale(figures::make_grid(stack(rows), samples_per_class, 2, 1.0), 2);
 }
 
 }  // namespace
@@ -120,9 +122,9 @@ int main(int argc, char** argv) {
     // ---- outputs
     fs::create_directories(out_dir);
     const fs::path out(out_dir);
-    xai::save_png((out / "confusion.png").string(),
-                  xai::render_confusion_matrix(tensor(normalised, {k, k}), {"spr", "sum", "aut", "win"}));
-    xai::save_png((out / "samples.png").string(), sample_grid(train, 8));
+    figures::save_png((out / "confusion.png").string(),
+                      figures::render_confusion_matrix(tensor(normalised, {k, k}), {"spr", "sum", "aut", "win"}));
+    figures::save_png((out / "samples.png").string(), sample_grid(train, 8));
     char acc_str[32];
     std::snprintf(acc_str, sizeof acc_str, "%.4f", accuracy);
     nn::save(*model, (out / "model.safetensors").string(),

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "autograd/tensor.h"
-#include "xai/image.h"
+#include "figures/png.h"
 
 namespace lumen::gan::detail {
 
@@ -36,7 +36,7 @@ Summary run_epochs(Trainer& trainer, const std::string& out_dir, bool resume, st
   const auto t0 = clock::now();
   trainer.fit(images, labels, [&](Trainer& t) {
     const auto t_out = clock::now();
-    xai::save_png(summary.samples, samples(t));
+    figures::save_png(summary.samples, samples(t));
     t.save_checkpoint(summary.checkpoint);
     output_s += since(t_out);
   });

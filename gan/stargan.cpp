@@ -16,7 +16,7 @@
 #include "nn/safetensors.h"
 #include "gan/run_loop.h"
 #include "gan/trainer_util.h"
-#include "xai/image.h"
+#include "figures/grid.h"
 
 namespace lumen::gan {
 
@@ -525,7 +525,7 @@ Tensor counterfactual_grid_v2(StarGanGenerator& generator, MappingNetwork& mappi
   std::vector<Tensor> columns{sources};
   for (std::int64_t c = 0; c < k; ++c) columns.push_back(counterfactual_v2(generator, mapping, sources, c, z));
   Tensor tiles = stack(columns, 1).reshape({n * (k + 1), sources.size(1), sources.size(2), sources.size(3)});
-  return xai::upscale(xai::make_grid(tiles, k + 1, 2, 1.0), scale);
+  return figures::upscale(figures::make_grid(tiles, k + 1, 2, 1.0), scale);
 }
 
 // ---- the entry point

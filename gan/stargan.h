@@ -278,7 +278,7 @@ FlipReport evaluate_flips_v2(StarGanGenerator& generator, MappingNetwork& mappin
 
 // A picture of counterfactuals: one row per source (sources [N, C, H, W]): the source, then
 // counterfactual_v2 for each class 0..K−1 from the one latent z [1, latent_dim], tiled with
-// xai::make_grid and upscaled ×scale: an RGB image [3, H', W'] for xai::save_png.
+// figures::make_grid and upscaled ×scale: an RGB image [3, H', W'] for figures::save_png.
 Tensor counterfactual_grid_v2(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& sources,
                               const Tensor& z, std::int64_t scale = 2);
 

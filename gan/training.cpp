@@ -15,7 +15,6 @@
 #include "nn/safetensors.h"
 #include "gan/run_loop.h"
 #include "gan/trainer_util.h"
-#include "xai/image.h"
 
 namespace lumen::gan {
 
