@@ -40,8 +40,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using lesson::kClassNames;
-
 // samples_per_class training images of each class, one row per class.
 Tensor sample_grid(const nn::ColoredMnist& data, std::int64_t samples_per_class) {
   const std::vector<std::int64_t> labels = data.labels.to_vector<std::int64_t>();
