@@ -83,7 +83,7 @@ std::pair<Tensor, double> style_space(const Data& data, const TrainedGan& gan, s
     autograd::NoGradGuard no_grad;
     // StarGAN: the EMA style encoder's head of each image's own class.
     styles = gan.stargan ? (*gan.stargan->style_encoder_ema)(test.images.narrow(0, 0, n), test.labels.narrow(0, 0, n))
-                         : (*gan.course->style_encoder_ema)(test.images.narrow(0, 0, n));
+                         : (*gan.unet->style_encoder_ema)(test.images.narrow(0, 0, n));
   }
   const auto [pts, explained] = pca2(styles);
   const auto lab = test.labels.narrow(0, 0, n).to_vector<std::int64_t>();
@@ -121,7 +121,7 @@ FlipResults make_counterfactuals(const Options& o, const Data& data, const Class
       sg ? gan::evaluate_flips_v2(*gan.stargan->generator_ema, *gan.stargan->mapping_ema, dense,
                                   test.images.narrow(0, 0, n_flip), test.labels.narrow(0, 0, n_flip), o.candidates,
                                   o.seed + 20)
-         : gan::evaluate_flips(*gan.course->generator_ema, *gan.course->style_encoder_ema, dense,
+         : gan::evaluate_flips(*gan.unet->generator_ema, *gan.unet->style_encoder_ema, dense,
                                test.images.narrow(0, 0, n_flip), test.labels.narrow(0, 0, n_flip), res.protos,
                                o.candidates);
   std::vector<std::vector<double>> flip_counts(4, std::vector<double>(4));
@@ -143,7 +143,7 @@ FlipResults make_counterfactuals(const Options& o, const Data& data, const Class
     grid = gan::counterfactual_grid_v2(*gan.stargan->generator_ema, *gan.stargan->mapping_ema, sources,
                                        randn({1, gan.stargan->mapping_ema->latent_dim}, {}, &zg), 3);
   } else {
-    grid = gan::counterfactual_grid(*gan.course->generator_ema, *gan.course->style_encoder_ema, sources, res.protos, 3);
+    grid = gan::counterfactual_grid(*gan.unet->generator_ema, *gan.unet->style_encoder_ema, sources, res.protos, 3);
   }
   const Tensor blend = interpolation(o, models, examples, gan, res.protos);
   const std::int64_t n_style = std::min<std::int64_t>(1000, test.size());

@@ -70,7 +70,7 @@ TrainedGan train_stargan(const Options& o, const Data& data, report::Report& r) 
   return g;
 }
 
-TrainedGan train_course_gan(const Options& o, report::Report& r) {
+TrainedGan train_exercise_gan(const Options& o, report::Report& r) {
   r.step("4. the exercise's GAN (UNet depth " + std::to_string(o.depth) + ", " + std::to_string(o.fmaps) +
          " feature maps, " + std::to_string(o.gan_epochs) + " epochs)");
   const fs::path dir = fs::path(o.out_dir) / "gan";
@@ -93,9 +93,9 @@ TrainedGan train_course_gan(const Options& o, report::Report& r) {
   r.say(trained_line(gs, "cycle " + report::format("%.4f", gs.last.cycle) + ", adversarial " +
                              report::format("%.4f", gs.last.adversarial)));
   TrainedGan g;
-  g.course = gan::load_gan_models(gs.checkpoint);
-  g.course->generator_ema->eval();
-  g.course->style_encoder_ema->eval();
+  g.unet = gan::load_gan_models(gs.checkpoint);
+  g.unet->generator_ema->eval();
+  g.unet->style_encoder_ema->eval();
   const std::string steps = r.count({"gan", "steps"}, gs.steps);
   const std::string seconds = r.number({"gan", "seconds"}, gs.seconds, "%.1f", " s");
   g.trained = steps + " steps (" + seconds + ", " + r.number({"gan", "steps_per_s"}, gs.steps_per_s, "%.2f", " steps/s") + ")";
@@ -108,7 +108,7 @@ TrainedGan train_course_gan(const Options& o, report::Report& r) {
 }  // namespace
 
 TrainedGan train_gan(const Options& o, const Data& data, report::Report& r) {
-  return o.stargan ? train_stargan(o, data, r) : train_course_gan(o, r);
+  return o.stargan ? train_stargan(o, data, r) : train_exercise_gan(o, r);
 }
 
 gan::Counterfactuals TrainedGan::counterfactual(const Tensor& x, std::int64_t target, const gan::Prototypes& protos,
@@ -117,7 +117,7 @@ gan::Counterfactuals TrainedGan::counterfactual(const Tensor& x, std::int64_t ta
   if (stargan)
     return gan::counterfactual_v2_candidates(*stargan->generator_ema, *stargan->mapping_ema, x, target, classifier,
                                              candidates, latent_seed);
-  return gan::counterfactual(*course->generator_ema, *course->style_encoder_ema, x, target, protos,
+  return gan::counterfactual(*unet->generator_ema, *unet->style_encoder_ema, x, target, protos,
                              {.max_candidates = candidates, .classifier = &classifier});
 }
 

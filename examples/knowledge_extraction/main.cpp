@@ -1,6 +1,6 @@
-// The flagship lesson, end to end: knowledge extraction on ColoredMNIST, after the DL@MBL course's
-// exercise "Knowledge Extraction from a Pre-trained Neural Network" (Deep Learning @ the Marine
-// Biological Laboratory, Funke lab).
+// The flagship lesson, end to end: knowledge extraction on ColoredMNIST, after the exercise
+// "Knowledge Extraction from a Pre-trained Neural Network" of the DL@MBL course (Deep Learning @ the
+// Marine Biological Laboratory, Funke lab).
 //
 // A classifier learns to sort digits by color. Attribution maps show *where* it looks, but not
 // *what* about those pixels matters: color or shape? A conditional GAN answers by example: it turns

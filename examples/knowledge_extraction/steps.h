@@ -27,7 +27,7 @@ struct Options {
   std::int64_t fmaps = 12, depth = 2, gan_images = 0;
   double lr_g = 3e-4, ema_beta = 0.99;
   bool sigmoid = false;
-  // --stargan: the StarGAN v2 option (gan/stargan.h) instead of the course's GAN in steps 4-6.
+  // --stargan: the StarGAN v2 option (gan/stargan.h) instead of the exercise's GAN in steps 4-6.
   bool stargan = false;
   int stargan_epochs = 7;  // 3,500 steps: measured ~175 s on 2 idle cores (flip rate 0.996 on 1000 test images × 4)
   std::int64_t stargan_channels = 16, stargan_res_blocks = 1, stargan_batch = 16;
@@ -60,7 +60,7 @@ ClassExamples attribute_classifiers(const Options& o, const Data& data, const Cl
 // 4. The GAN that makes counterfactuals: the exercise's (UNet generator + style encoder) or, with
 // --stargan, the StarGAN v2 option; the EMA copies, in eval mode.
 struct TrainedGan {
-  std::shared_ptr<gan::GanModels> course;     // set unless --stargan
+  std::shared_ptr<gan::GanModels> unet;       // the exercise's GAN (UNet generator); set unless --stargan
   std::shared_ptr<gan::StarGanModels> stargan;  // set with --stargan
   std::string trained;  // "3500 steps (175.0 s, 20.00 steps/s)", as recorded in summary.json
 
