@@ -22,6 +22,19 @@ std::string format(const char* f, double v) {
   return buf;
 }
 
+std::string escape_html(const std::string& text) {
+  std::string out;
+  for (char c : text)
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  return out;
+}
+
 void write_atomically(const fs::path& path, const std::string& text) {
   const std::string tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -165,7 +178,7 @@ void Report::paragraph(const std::string& html) { html_ += "<p>" + html + "</p>\
 void Report::figure(const std::string& file, const Tensor& image, const std::string& alt,
                     const std::string& caption_html) {
   figures::save_png((out_dir_ / file).string(), image);
-  html_ += "<p><img src=\"" + file + "\" alt=\"" + alt + "\" style=\"max-width:100%;image-rendering:pixelated\"></p>\n";
+  html_ += "<p><img src=\"" + file + "\" alt=\"" + escape_html(alt) + "\" style=\"max-width:100%;image-rendering:pixelated\"></p>\n";
   if (!caption_html.empty()) paragraph(caption_html);
 }
 

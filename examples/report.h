@@ -30,6 +30,9 @@ std::string format(const char* f, double v);
 // reader (or a crash) never leaves half a file. Throws lumen::Error naming the file if it cannot.
 void write_atomically(const std::filesystem::path& path, const std::string& text);
 
+// Text made safe inside HTML: & < > " as entities.
+std::string escape_html(const std::string& text);
+
 // Where a value goes in summary.json: the names of the nested objects, outermost first.
 using Key = std::vector<std::string>;
 

@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     }
     report::Report r(o.out_dir, "Explaining the ColoredMNIST classifier",
                      "<p>Every number and figure on this page was produced by <code>examples/explain</code> (lumen) in "
-                     "this run, for the MLP of <code>" + o.dense_path + "</code>.</p>\n");
+                     "this run, for the MLP of <code>" + report::escape_html(o.dense_path) + "</code>.</p>\n");
     Lesson l = load(o, std::move(dense), r);
     ig_baselines(l, r);
     const std::vector<Method> mlp = mlp_methods(l, r);
