@@ -1,5 +1,6 @@
-// A first look at lumen: the colored-MNIST course's MLP shape (2352 -> 256 -> 120 -> 84 -> 4) trained
-// with plain SGD on a synthetic task — random inputs labelled by a random linear "teacher" — so the
+// A first look at lumen: the MLP shape (2352 -> 256 -> 120 -> 84 -> 4) of the DL@MBL course's
+// knowledge-extraction exercise on ColoredMNIST (Deep Learning @ the Marine Biological Laboratory,
+// Funke lab), trained with plain SGD on a synthetic task — random inputs labelled by a random linear "teacher" — so the
 // loss visibly falls. Everything is built from autograd ops; nn/ (modules, Adam, real data) comes next.
 #include <chrono>
 #include <cmath>

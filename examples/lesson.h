@@ -1,12 +1,11 @@
 #pragma once
-// What the lesson binaries share: a progress bar, the course's classifier training loop, its
-// evaluation, and small output helpers. Header-only, so each example stays one file plus this one.
+// What the lesson binaries share: a progress bar, the classifier training loop of the DL@MBL course's
+// knowledge-extraction exercise, its evaluation, and the confusion matrix as text. Header-only; the
+// reports the lessons write (console, summary.json, index.html) are examples/report.h's.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +21,8 @@
 namespace lumen::lesson {
 
 inline const char* kClassNames[nn::kColoredMnistClasses] = {"spring", "summer", "autumn", "winter"};
+// Short enough for a confusion matrix's cells.
+inline const std::vector<std::string> kShortClassNames{"spr", "sum", "aut", "win"};
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -68,7 +69,7 @@ struct FitOptions {
   std::uint64_t seed = 0;  // the shuffling
 };
 
-// The course's recipe: Adam, cross-entropy, shuffled batches, a progress bar per epoch. Returns the
+// The exercise's recipe: Adam, cross-entropy, shuffled batches, a progress bar per epoch. Returns the
 // training time in seconds.
 inline double fit_classifier(nn::Module& model, const nn::ColoredMnist& train, const FitOptions& opt) {
   nn::Adam adam(model.parameters(), {.lr = opt.lr});
@@ -131,29 +132,19 @@ inline std::pair<std::vector<double>, double> normalise_rows(const std::vector<s
   return {out, total > 0 ? hits / total : 0.0};
 }
 
-// Prints a row-normalised K×K matrix with the class names.
-inline void print_matrix(const std::vector<double>& m, const char* rows_are, const char* cols_are) {
+// A row-normalised K×K matrix with the class names, as lines of text (the first says what rows and
+// columns are; no newline at the end).
+inline std::string matrix_text(const std::vector<double>& m, const char* rows_are, const char* cols_are) {
   const std::size_t k = nn::kColoredMnistClasses;
-  std::printf("(rows: %s, columns: %s; each row sums to 1)\n%8s", rows_are, cols_are, "");
-  for (const char* name : kClassNames) std::printf(" %7s", name);
+  std::string s = std::string("(rows: ") + rows_are + ", columns: " + cols_are + "; each row sums to 1)\n        ";
+  char cell[32];
+  for (const char* name : kClassNames) std::snprintf(cell, sizeof cell, " %7s", name), s += cell;
   for (std::size_t i = 0; i < k; ++i) {
-    std::printf("\n%8s", kClassNames[i]);
-    for (std::size_t j = 0; j < k; ++j) std::printf(" %7.4f", m[i * k + j]);
+    std::snprintf(cell, sizeof cell, "\n%8s", kClassNames[i]);
+    s += cell;
+    for (std::size_t j = 0; j < k; ++j) std::snprintf(cell, sizeof cell, " %7.4f", m[i * k + j]), s += cell;
   }
-  std::printf("\n");
-}
-
-// Text written to a temporary file, then renamed: a reader never sees half a report.
-inline void write_text(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  std::ofstream(tmp) << text;
-  std::filesystem::rename(tmp, path);
-}
-
-inline std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
+  return s;
 }
 
 }  // namespace lumen::lesson

@@ -1,10 +1,11 @@
-// Lesson 1 of the knowledge-extraction course: train a classifier on ColoredMNIST, whose label is the
-// color of the digit (spring, summer, autumn, winter), not the digit. The later lessons ask this model
-// *why* it decides as it does; here we only make sure it decides well.
+// Lesson 1 of the DL@MBL course's knowledge-extraction exercise (Deep Learning @ the Marine
+// Biological Laboratory, Funke lab): train a classifier on ColoredMNIST, whose label is the color of
+// the digit (spring, summer, autumn, winter), not the digit. The later lessons ask this model *why*
+// it decides as it does; here we only make sure it decides well.
 //
-// Recipe (the course's): the 8,000 training digits of data/mnist colored with --seed, the 2,000
+// Recipe (the exercise's): the 8,000 training digits of data/mnist colored with --seed, the 2,000
 // held-out digits colored with --seed + 1 as the test set; Adam lr 1e-4, batch 32, 10 epochs,
-// cross-entropy. Writes to --out: confusion.png, samples.png, model.safetensors, summary.json.
+// cross-entropy. Writes to --out: confusion.png, samples.png, model.safetensors, summary.json, index.html.
 //
 //   build/examples/train_classifier                     # DenseModel, the default recipe
 //   build/examples/train_classifier --model cnn --epochs 3
@@ -16,13 +17,16 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
+#include "examples/lesson.h"
+#include "examples/report.h"
+#include "figures/grid.h"
+#include "figures/plot.h"
 #include "nn/checkpoint.h"
 #include "nn/colored_mnist.h"
 #include "nn/dataloader.h"
@@ -30,15 +34,11 @@
 #include "nn/mnist.h"
 #include "nn/models.h"
 #include "nn/optim.h"
-#include "xai/image.h"
-#include "examples/lesson.h"
 
 using namespace lumen;
 namespace fs = std::filesystem;
 
 namespace {
-
-using lesson::kClassNames;
 
 // samples_per_class training images of each class, one row per class.
 Tensor sample_grid(const nn::ColoredMnist& data, std::int64_t samples_per_class) {
@@ -52,7 +52,7 @@ Tensor sample_grid(const nn::ColoredMnist& data, std::int64_t samples_per_class)
       ++found;
     }
   }
-  return xai::upscale(xai::make_grid(stack(rows), samples_per_class, 2, 1.0), 2);
+  return figures::upscale(figures::make_grid(stack(rows), samples_per_class, 2, 1.0), 2);
 }
 
 }  // namespace
@@ -64,10 +64,11 @@ int main(int argc, char** argv) {
   double lr = 1e-4;
   std::uint64_t seed = 0;
 
-  CLI::App app{"Train the course's classifier on ColoredMNIST (the label is the digit's color)"};
+  CLI::App app{"Train the classifier of the DL@MBL knowledge-extraction exercise on ColoredMNIST (the label is the "
+               "digit's color)"};
   app.add_option("--data", data_dir, "data directory holding mnist/ (made by scripts/get_data.sh)")
       ->capture_default_str();
-  app.add_option("--model", model_name, "dense (the course's MLP) or cnn (a small CNN for Grad-CAM)")
+  app.add_option("--model", model_name, "dense (the exercise's MLP) or cnn (a small CNN for Grad-CAM)")
       ->check(CLI::IsMember({"dense", "cnn"}))
       ->capture_default_str();
   app.add_option("--epochs", epochs, "passes over the 8,000 training images")->check(CLI::PositiveNumber)
@@ -93,16 +94,19 @@ int main(int argc, char** argv) {
 
   try {
     // ---- data: the fixed 8,000 / 2,000 split, colored with different seeds
+    report::Report r(out_dir, "The ColoredMNIST classifier",
+                     "<p>Trained by <code>examples/train_classifier</code> (lumen) in this run, with the recipe of the "
+                     "DL@MBL knowledge-extraction exercise.</p>\n");
     const nn::MnistSplit split = nn::split_mnist(nn::load_mnist(mnist_dir.string()));
     const nn::ColoredMnist train = nn::make_colored_mnist(split.train, seed);
     const nn::ColoredMnist test = nn::make_colored_mnist(split.test, seed + 1);
-    std::printf("ColoredMNIST: %lld training and %lld test images [3, 28, 28], 4 color classes; %d thread(s)\n",
-                static_cast<long long>(train.size()), static_cast<long long>(test.size()), omp_get_max_threads());
+    r.say("ColoredMNIST: " + std::to_string(train.size()) + " training and " + std::to_string(test.size()) +
+          " test images [3, 28, 28], 4 color classes; " + std::to_string(omp_get_max_threads()) + " thread(s)");
 
     // ---- model, optimizer, batches
     manual_seed(seed);
     std::shared_ptr<nn::Module> model = nn::make_classifier(model_name);
-    std::printf("%s: %lld parameters\n", model->type_name().c_str(), static_cast<long long>(model->num_parameters()));
+    r.say(model->type_name() + ": " + std::to_string(model->num_parameters()) + " parameters");
     const double train_s = lesson::fit_classifier(*model, train, {.epochs = epochs, .batch_size = batch_size,
                                                                    .lr = lr, .seed = seed});
     const double images_per_s = static_cast<double>(epochs) * train.size() / train_s;
@@ -110,32 +114,33 @@ int main(int argc, char** argv) {
     // ---- evaluation: accuracy and the row-normalised confusion matrix
     const auto [normalised, accuracy] = lesson::normalise_rows(lesson::confusion_counts(*model, test.images, test.labels));
     const std::int64_t k = nn::kColoredMnistClasses;
-    const double hits = std::round(accuracy * static_cast<double>(test.size()));
-    std::printf("\ntrained %d epochs in %.2f s (%.0f images/s); test accuracy %.4f (%lld/%lld)\n\n", epochs, train_s,
-                images_per_s, accuracy, static_cast<long long>(hits), static_cast<long long>(test.size()));
-    std::printf("confusion matrix ");
-    lesson::print_matrix(normalised, "true class", "predicted");
-    std::printf("\n");
+    const auto hits = static_cast<std::int64_t>(std::round(accuracy * static_cast<double>(test.size())));
+    r.text({"model"}, model_name);
+    const std::string acc = r.number({"accuracy"}, accuracy, "%.4f");
+    const std::string secs = r.number({"seconds"}, train_s, "%.2f", " s");
+    const std::string rate = r.number({"images_per_s"}, images_per_s, "%.0f", " images/s");
+    r.count({"epochs"}, epochs);
+    r.count({"batch_size"}, batch_size);
+    r.number({"lr"}, lr, "%g");
+    r.count({"seed"}, static_cast<std::int64_t>(seed));
+    r.count({"threads"}, omp_get_max_threads());
+    r.say("\ntrained " + std::to_string(epochs) + " epochs in " + secs + " (" + rate + "); test accuracy " + acc + " (" +
+          std::to_string(hits) + "/" + std::to_string(test.size()) + ")\n");
+    r.say("confusion matrix " + lesson::matrix_text(normalised, "true class", "predicted") + "\n");
 
     // ---- outputs
-    fs::create_directories(out_dir);
-    const fs::path out(out_dir);
-    xai::save_png((out / "confusion.png").string(),
-                  xai::render_confusion_matrix(tensor(normalised, {k, k}), {"spr", "sum", "aut", "win"}));
-    xai::save_png((out / "samples.png").string(), sample_grid(train, 8));
-    char acc_str[32];
-    std::snprintf(acc_str, sizeof acc_str, "%.4f", accuracy);
-    nn::save(*model, (out / "model.safetensors").string(),
-             {{"model", model_name}, {"accuracy", acc_str}, {"seed", std::to_string(seed)},
+    r.paragraph("The " + model->type_name() + " (" + std::to_string(model->num_parameters()) + " parameters), trained " +
+                std::to_string(epochs) + " epochs in " + secs + " (" + rate + "), reaches a test accuracy of <b>" + acc +
+                "</b>. Row-normalised confusion matrix (rows: true class):");
+    r.figure("confusion.png", figures::render_confusion_matrix(tensor(normalised, {k, k}), lesson::kShortClassNames),
+             "confusion matrix");
+    r.paragraph("Training images, one row per class (spring, summer, autumn, winter):");
+    r.figure("samples.png", sample_grid(train, 8), "samples");
+    nn::save(*model, (r.out_dir() / "model.safetensors").string(),
+             {{"model", model_name}, {"accuracy", acc}, {"seed", std::to_string(seed)},
               {"epochs", std::to_string(epochs)}, {"dataset", "ColoredMNIST: train seed, test seed + 1"}});
-    char json[512];
-    std::snprintf(json, sizeof json,
-                  "{\"model\": \"%s\", \"accuracy\": %.4f, \"seconds\": %.3f, \"images_per_s\": %.1f, \"epochs\": %d, "
-                  "\"batch_size\": %lld, \"lr\": %g, \"seed\": %llu, \"threads\": %d}\n",
-                  model_name.c_str(), accuracy, train_s, images_per_s, epochs, static_cast<long long>(batch_size), lr,
-                  static_cast<unsigned long long>(seed), omp_get_max_threads());
-    std::ofstream(out / "summary.json") << json;
-    std::printf("wrote %s/{confusion.png, samples.png, model.safetensors, summary.json}\n", out_dir.c_str());
+    r.write();
+    r.say("wrote " + out_dir + "/{confusion.png, samples.png, model.safetensors, summary.json, index.html}");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_classifier: %s\n", e.what());
     return 1;

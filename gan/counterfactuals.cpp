@@ -5,7 +5,7 @@
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
-#include "xai/image.h"
+#include "figures/grid.h"
 
 namespace lumen::gan {
 
@@ -152,7 +152,7 @@ Tensor counterfactual_grid(Generator& generator, StyleEncoder& style_encoder, co
   for (std::int64_t c = 0; c < k; ++c) columns.push_back(counterfactual(generator, style_encoder, sources, c, prototypes).images);
   // [K+1, N, C, H, W] → row-major [N, K+1, ...]: each source followed by its counterfactuals.
   Tensor tiles = stack(columns, 1).reshape({n * (k + 1), sources.size(1), sources.size(2), sources.size(3)});
-  return xai::upscale(xai::make_grid(tiles, k + 1, 2, 1.0), scale);
+  return figures::upscale(figures::make_grid(tiles, k + 1, 2, 1.0), scale);
 }
 
 FlipReport count_flips(const Tensor& images, const Tensor& labels, std::int64_t k, std::int64_t batch,

@@ -59,7 +59,7 @@ Counterfactuals counterfactual(Generator& generator, StyleEncoder& style_encoder
 
 // A picture of counterfactuals: one row per source image (sources [N, C, H, W]) holding the source and
 // then its counterfactual for each class 0..K-1 (style from prototypes.images[c][0]), tiled with
-// xai::make_grid and upscaled ×scale: an RGB image [3, H', W'] for xai::save_png.
+// figures::make_grid and upscaled ×scale: an RGB image [3, H', W'] for figures::save_png.
 Tensor counterfactual_grid(Generator& generator, StyleEncoder& style_encoder, const Tensor& sources,
                            const Prototypes& prototypes, std::int64_t scale = 2);
 

@@ -6,7 +6,7 @@
 #include "autograd/ops.h"
 #include "nn/losses.h"
 #include "nn/safetensors.h"
-#include "xai/image.h"
+#include "figures/grid.h"
 
 namespace lumen::gan {
 
@@ -216,7 +216,7 @@ Tensor stargan_counterfactual_grid(StarGanGenerator& generator, MappingNetwork& 
   std::vector<Tensor> columns{sources};
   for (std::int64_t c = 0; c < k; ++c) columns.push_back(counterfactual_from_latent(generator, mapping, sources, c, z));
   Tensor tiles = stack(columns, 1).reshape({n * (k + 1), sources.size(1), sources.size(2), sources.size(3)});
-  return xai::upscale(xai::make_grid(tiles, k + 1, 2, 1.0), scale);
+  return figures::upscale(figures::make_grid(tiles, k + 1, 2, 1.0), scale);
 }
 
 // ---- the entry point

@@ -107,7 +107,7 @@ FlipReport evaluate_stargan_flips(StarGanGenerator& generator, MappingNetwork& m
 
 // A picture of counterfactuals: one row per source (sources [N, C, H, W]): the source, then
 // counterfactual_from_latent for each class 0..K−1 from the one latent z [1, latent_dim], tiled with
-// xai::make_grid and upscaled ×scale: an RGB image [3, H', W'] for xai::save_png.
+// figures::make_grid and upscaled ×scale: an RGB image [3, H', W'] for figures::save_png.
 Tensor stargan_counterfactual_grid(StarGanGenerator& generator, MappingNetwork& mapping, const Tensor& sources,
                                    const Tensor& z, std::int64_t scale = 2);
 

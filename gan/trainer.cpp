@@ -5,7 +5,7 @@
 #include "kernels/core/error.h"
 #include "nn/colored_mnist.h"
 #include "nn/mnist.h"
-#include "xai/image.h"
+#include "figures/png.h"
 
 namespace lumen::gan::detail {
 
@@ -89,7 +89,7 @@ RunPaths prepare_run_dir(const std::string& out_dir) {
           .samples = (fs::path(out_dir) / "samples.png").string()};
 }
 
-void save_samples(const std::string& path, const Tensor& image) { xai::save_png(path, image); }
+void save_samples(const std::string& path, const Tensor& image) { figures::save_png(path, image); }
 
 TrainingImages colored_mnist_training_images(const std::string& data_dir, std::uint64_t color_seed,
                                              std::int64_t max_images) {

@@ -1,4 +1,4 @@
-// The DL@MBL knowledge-extraction exercise's classifiers (nn/models.h) and the image output they are looked at with (xai/image.h):
+// The DL@MBL knowledge-extraction exercise's classifiers (nn/models.h) and the image output they are looked at with (figures/):
 // shapes, parameter counts, layer names for hooks, a short training run that must learn, and PNGs
 // read back with stb_image.
 #include <doctest/doctest.h>
@@ -16,7 +16,10 @@
 #include "nn/models.h"
 #include "nn/optim.h"
 #include "tests/fixtures/fixtures.h"
-#include "xai/image.h"
+#include "figures/colormap.h"
+#include "figures/grid.h"
+#include "figures/plot.h"
+#include "figures/png.h"
 
 using namespace lumen;
 using namespace lumen::nn;
@@ -130,7 +133,7 @@ TEST_SUITE("nn") {
     Tensor x = arange(7).to(DType::float32).reshape({1, 1, 7}).expand({1, 5, 7}) / 6.0;
     Tensor rgb = cat({x, full({1, 5, 7}, 0.5), full({1, 5, 7}, 3.0)}, 0);
     const std::string path = dir / "rgb.png";
-    xai::save_png(path, rgb);
+    figures::save_png(path, rgb);
     CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
 
     std::ifstream f(path, std::ios::binary);
@@ -150,34 +153,34 @@ TEST_SUITE("nn") {
     CHECK(px[(4 * 7 + 0) * 3 + 2] == 255);
     stbi_image_free(px);
 
-    xai::save_png(dir / "gray.png", zeros({4, 9}, {.dtype = DType::float64}));
+    figures::save_png(dir / "gray.png", zeros({4, 9}, {.dtype = DType::float64}));
     px = stbi_load((dir / "gray.png").c_str(), &w, &h, &comp, 0);
     REQUIRE(px != nullptr);
     CHECK((w == 9 && h == 4 && comp == 1));
     stbi_image_free(px);
 
-    CHECK_THROWS_AS(xai::save_png(dir / "no/such/dir.png", rgb), Error);
-    CHECK_THROWS_WITH_AS(xai::save_png(path, zeros({2, 4, 4})), doctest::Contains("1 or 3 channels"), Error);
+    CHECK_THROWS_AS(figures::save_png(dir / "no/such/dir.png", rgb), Error);
+    CHECK_THROWS_WITH_AS(figures::save_png(path, zeros({2, 4, 4})), doctest::Contains("1 or 3 channels"), Error);
   }
 
   TEST_CASE("image: make_grid, upscale and the confusion matrix") {
     Tensor imgs = ones({5, 1, 4, 6}) * 0.25;
-    Tensor grid = xai::make_grid(imgs, 2, 1, 1.0);  // 3 rows of 2
+    Tensor grid = figures::make_grid(imgs, 2, 1, 1.0);  // 3 rows of 2
     CHECK(grid.shape() == Shape{3, 3 * 5 + 1, 2 * 7 + 1});
     auto v = grid.to_vector<float>();
     const std::int64_t H = 16, W = 15;
     CHECK(v[0] == 1.0f);                    // padding
     CHECK(v[2 * H * W + 1 * W + 1] == 0.25f);  // image 0's first pixel, blue channel (gray is replicated)
     CHECK(v[11 * W + 8] == 1.0f);           // the missing 6th image stays padding
-    CHECK(xai::make_grid(ones({3, 3, 2, 2}), 8, 0).shape() == Shape{3, 2, 6});
+    CHECK(figures::make_grid(ones({3, 3, 2, 2}), 8, 0).shape() == Shape{3, 2, 6});
 
-    CHECK(xai::upscale(ones({3, 4, 5}), 3).shape() == Shape{3, 12, 15});
+    CHECK(figures::upscale(ones({3, 4, 5}), 3).shape() == Shape{3, 12, 15});
     Tensor small = tensor({0, 1, 2, 3}, {2, 2});
-    CHECK(xai::upscale(small, 2).to_vector<float>() ==
+    CHECK(figures::upscale(small, 2).to_vector<float>() ==
           std::vector<float>{0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3});
 
     Tensor cm = tensor({0.9, 0.1, 0.0, 1.0}, {2, 2});
-    Tensor img = xai::render_confusion_matrix(cm, {"0", "1"}, 40);
+    Tensor img = figures::render_confusion_matrix(cm, {"0", "1"}, 40);
     REQUIRE(img.dim() == 3);
     CHECK(img.size(0) == 3);
     CHECK(img.size(1) > 2 * 40);
@@ -185,8 +188,8 @@ TEST_SUITE("nn") {
     // The bottom-right cell (value 1) is the darkest color of the map, near its bottom-right corner.
     auto p = img.to_vector<float>();
     const std::int64_t h = img.size(1), w = img.size(2), y = h - 2 - 3, x = w - 2 - 3;
-    CHECK(p[y * w + x] == doctest::Approx(xai::blues(1.0)[0]));
-    CHECK(p[2 * h * w + y * w + x] == doctest::Approx(xai::blues(1.0)[2]));
-    CHECK(xai::blues(0.0)[0] > xai::blues(1.0)[0]);
+    CHECK(p[y * w + x] == doctest::Approx(figures::blues(1.0)[0]));
+    CHECK(p[2 * h * w + y * w + x] == doctest::Approx(figures::blues(1.0)[2]));
+    CHECK(figures::blues(0.0)[0] > figures::blues(1.0)[0]);
   }
 }

@@ -1,7 +1,8 @@
 #pragma once
-// Small line plots and bar charts rendered straight to an RGB image [3, H, W] (values in [0, 1], for
-// save_png or labelled_grid): deletion/insertion curves, score-vs-mask-size curves, sanity checks.
-// Not a plotting library: linear axes, round ticks, a legend, nothing else.
+// Small charts rendered straight to an RGB image [3, H, W] (values in [0, 1], for save_png or
+// labelled_grid): line plots (deletion/insertion curves, score-vs-mask-size curves, sanity checks,
+// scatter plots as one-point series), bar charts and a colored confusion matrix. Not a plotting
+// library: linear axes, round ticks, a legend, nothing else.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -11,7 +12,7 @@
 
 #include "autograd/tensor.h"
 
-namespace lumen::xai {
+namespace lumen::figures {
 
 // One curve: points (xs[i], ys[i]) joined in order; a NaN y breaks the line. Unset color: palette(i).
 struct Series {
@@ -44,4 +45,10 @@ Tensor plot_lines(const std::vector<Series>& series, const PlotOptions& opt = {}
 Tensor bar_chart(const std::vector<std::string>& labels, const std::vector<double>& values, const PlotOptions& opt = {},
                  std::optional<std::array<float, 3>> color = std::nullopt);
 
-}  // namespace lumen::xai
+// A K×K matrix (e.g. a row-normalised confusion matrix, values in [0, 1]) as an RGB image [3, H, W]:
+// one `cell`-pixel square per entry colored by blues(value) with the value written in it ("0.98"),
+// and labels (optional, K strings) along the left and the top, in stb_easy_font's ASCII glyphs.
+Tensor render_confusion_matrix(const Tensor& matrix, const std::vector<std::string>& labels = {},
+                               std::int64_t cell = 56);
+
+}  // namespace lumen::figures

@@ -1,13 +1,15 @@
-#include "xai/plot.h"
+#include "figures/plot.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
+#include "figures/canvas.h"
+#include "figures/colormap.h"
 #include "kernels/core/error.h"
-#include "xai/canvas.h"
 
-namespace lumen::xai {
+namespace lumen::figures {
 
 using detail::Canvas;
 using detail::Rgb;
@@ -252,4 +254,42 @@ Tensor bar_chart(const std::vector<std::string>& labels, const std::vector<doubl
   return ax.canvas.to_tensor();
 }
 
-}  // namespace lumen::xai
+Tensor render_confusion_matrix(const Tensor& matrix, const std::vector<std::string>& labels, std::int64_t cell) {
+  LUMEN_CHECK(matrix.defined() && matrix.dim() == 2 && matrix.size(0) == matrix.size(1), "render_confusion_matrix",
+              "expected a square matrix [K, K], got ", matrix.defined() ? matrix.str() : "undefined");
+  const std::int64_t k = matrix.size(0);
+  LUMEN_CHECK(labels.empty() || static_cast<std::int64_t>(labels.size()) == k, "render_confusion_matrix",
+              "expected ", k, " labels, got ", labels.size());
+  LUMEN_CHECK(cell >= 8, "render_confusion_matrix", "expected cell >= 8 pixels, got ", cell);
+  const std::vector<float> m = detail::pixels(matrix).to_vector<float>();
+
+  const std::int64_t s = std::max<std::int64_t>(1, cell / 26);  // font scale: "0.98" fills most of a cell
+  std::int64_t label_w = 0;
+  for (const std::string& l : labels) label_w = std::max(label_w, Canvas::text_width(l, s));
+  const std::int64_t left = s + (labels.empty() ? 0 : label_w + 2 * s);   // room for the row labels
+  const std::int64_t top = s + (labels.empty() ? 0 : 10 * s);             // and the column labels
+  Canvas img(top + k * cell + s, left + k * cell + s, 1.0f);
+  const std::array<float, 3> dark{0.1f, 0.1f, 0.1f}, light{1.0f, 1.0f, 1.0f};
+
+  for (std::int64_t i = 0; i < k; ++i) {
+    if (!labels.empty()) {
+      const std::string& l = labels[static_cast<std::size_t>(i)];
+      img.text(l, top + i * cell + (cell - 7 * s) / 2, left - 2 * s - Canvas::text_width(l, s), s, dark);
+      img.text(l, s, left + i * cell + (cell - Canvas::text_width(l, s)) / 2, s, dark);
+    }
+    for (std::int64_t j = 0; j < k; ++j) {
+      const float v = m[static_cast<std::size_t>(i * k + j)];
+      const std::array<float, 3> rgb = blues(v);
+      // A 1-pixel white gap separates the cells; the text is white on dark cells, dark on light ones.
+      img.rect(top + i * cell + 1, left + j * cell + 1, cell - 2, cell - 2, rgb);
+      char text[32];
+      std::snprintf(text, sizeof text, "%.2f", static_cast<double>(v));
+      const float luminance = 0.3f * rgb[0] + 0.59f * rgb[1] + 0.11f * rgb[2];
+      img.text(text, top + i * cell + (cell - 7 * s) / 2, left + j * cell + (cell - Canvas::text_width(text, s)) / 2,
+               s, luminance > 0.5f ? dark : light);
+    }
+  }
+  return img.to_tensor();
+}
+
+}  // namespace lumen::figures

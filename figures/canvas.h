@@ -1,6 +1,6 @@
 #pragma once
-// Internal: the RGB drawing surface shared by image.cpp, visualize.cpp and plot.cpp (not part of the
-// public API). Coordinates are (y, x) in pixels, y downwards; pixel (y, x) covers [y, y+1) × [x, x+1).
+// Internal to the figure code (figures/*.cpp and xai/visualize.cpp; not part of the public API): the
+// RGB drawing surface every figure is painted on, and the pixel access they share. Coordinates are (y, x) in pixels, y downwards; pixel (y, x) covers [y, y+1) × [x, x+1).
 // Text uses stb_easy_font's glyphs (ASCII 32..126), rasterised at an integer scale so it stays crisp.
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 
 #include "autograd/tensor.h"
 
-namespace lumen::xai::detail {
+namespace lumen::figures::detail {
 
 using Rgb = std::array<float, 3>;
 
@@ -139,4 +139,4 @@ inline std::string format_tick(double v, double step) {
   return buf;
 }
 
-}  // namespace lumen::xai::detail
+}  // namespace lumen::figures::detail

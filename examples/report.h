@@ -1,0 +1,109 @@
+#pragma once
+// What a lesson binary reports, written once: each number is recorded with its key in summary.json and
+// its printf format, and the text it returns is what the console line and index.html show, so the
+// three outputs cannot disagree. Console lines are printed as they come (a run takes minutes);
+// summary.json and index.html are written at the end, each atomically (temporary file, fsync, rename).
+//
+//   report::Report r(out_dir, "Knowledge extraction on ColoredMNIST", "<p>...</p>");
+//   r.step("2. classifiers");                                       // console
+//   const std::string acc = r.number({"classifier", "dense_accuracy"}, 0.9655, "%.4f");
+//   r.say("  test accuracy: " + acc);                               // console
+//   r.heading("1–2. The data and the classifier");                  // index.html
+//   r.paragraph("The MLP reaches <b>" + acc + "</b>.");
+//   r.figure("classifier.png", image, "confusion matrix");          // the PNG, and its <img>
+//   r.write();                                                      // summary.json, index.html
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "autograd/tensor.h"
+
+namespace lumen::report {
+
+// v printed with a printf format for one double: format("%.4f", 0.96551) == "0.9655".
+std::string format(const char* f, double v);
+
+// Text written to a temporary file beside path, flushed to disk (fsync), then renamed over path: a
+// reader (or a crash) never leaves half a file. Throws lumen::Error naming the file if it cannot.
+void write_atomically(const std::filesystem::path& path, const std::string& text);
+
+// Text made safe inside HTML: & < > " as entities.
+std::string escape_html(const std::string& text);
+
+// Where a value goes in summary.json: the names of the nested objects, outermost first.
+using Key = std::vector<std::string>;
+
+// One column of a Table.
+struct Column {
+  std::string title;          // in index.html and Markdown
+  std::string console_title;  // on the console; empty: title
+  // Console width: > 0 right-aligned (numbers), < 0 left-aligned (names), 0 unpadded free text.
+  // Columns of width <= 0 are left-aligned in HTML and Markdown too.
+  int width = 0;
+};
+
+// A table whose rows are printed as they are added (each may take a while to compute) and kept for
+// index.html or a Markdown file. Cells are text: numbers come formatted from Report::number/format.
+class Table {
+ public:
+  // Prints the header line now, each line starting with `indent`.
+  explicit Table(std::vector<Column> columns, std::string indent = "");
+  void row(std::vector<std::string> cells);  // printed now; one cell per column
+  std::string html() const;
+  std::string markdown() const;
+
+ private:
+  std::string console_line(const std::vector<std::string>& cells, bool header) const;
+  std::vector<Column> columns_;
+  std::string indent_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+class Report {
+ public:
+  // title and intro (HTML) open index.html; a report without a title writes no index.html.
+  explicit Report(std::filesystem::path out_dir, std::string title = "", std::string intro_html = "");
+
+  // ---- the console: printed now, one line each (a line may hold '\n's)
+  void say(const std::string& line);
+  // A numbered step's title, with a blank line before it unless it is the first output.
+  void step(const std::string& title);
+
+  // ---- summary.json. Numbers are kept to 6 significant digits (as printf's %g): enough to compare
+  // runs, and short to read. Each returns the value as shown: format(f, value) + unit.
+  std::string number(const Key& key, double value, const char* f, const std::string& unit = "");
+  std::string count(const Key& key, std::int64_t value);
+  void flag(const Key& key, bool value);
+  void text(const Key& key, const std::string& value);
+  // Appends to the list at key (created on first use).
+  std::string append(const Key& key, double value, const char* f);
+
+  // ---- index.html, in the order of the calls
+  void heading(const std::string& html);
+  void paragraph(const std::string& html);
+  // Saves image as out_dir/file (figures::save_png) and shows it, with `alt` as its text alternative
+  // and caption_html (if not empty) under it.
+  void figure(const std::string& file, const Tensor& image, const std::string& alt,
+              const std::string& caption_html = "");
+  void table(const Table& t);
+
+  // The file beside the figures (Markdown tables, ...), written atomically.
+  void write_file(const std::string& file, const std::string& text) const;
+  // summary.json, and index.html if the report has a title.
+  void write() const;
+
+  const std::filesystem::path& out_dir() const { return out_dir_; }
+
+ private:
+  nlohmann::ordered_json& at(const Key& key);
+  std::filesystem::path out_dir_;
+  std::string title_;
+  std::string html_;
+  nlohmann::ordered_json summary_ = nlohmann::ordered_json::object();
+  bool said_ = false;
+};
+
+}  // namespace lumen::report

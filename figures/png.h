@@ -1,0 +1,20 @@
+#pragma once
+// PNG files: writing a figure, reading one back. Images are float tensors with values in [0, 1]:
+// [H, W] gray, or [C, H, W] with C = 1 (gray) or 3 (RGB).
+#include <string>
+
+#include "autograd/tensor.h"
+
+namespace lumen::figures {
+
+// Writes image ([H, W] or [C, H, W], C = 1 or 3; any device, float32 or float64) as an 8-bit PNG,
+// values clamped to [0, 1]. Written to a temporary file beside path, then renamed over it, so a
+// reader never sees half an image. Throws lumen::Error if the file cannot be written.
+void save_png(const std::string& path, const Tensor& image);
+
+// Reads a PNG (or anything stb_image decodes) as float32 [C, H, W] in [0, 1], byte / 255, with the
+// file's own channels: C = 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. Throws lumen::Error naming the file
+// when it is missing or cannot be decoded.
+Tensor read_png(const std::string& path);
+
+}  // namespace lumen::figures
