@@ -15,42 +15,14 @@ One step = forward, cross-entropy, backward, torch.optim.Adam(lr=1e-4) with its 
 batch of 32 random images [32, 3, 28, 28] in [0, 1] with random labels 0..3, float32.
 
 Prints one JSON object per line: an "info" line, then one line per benchmark with name, metric, value,
-unit, higher_is_better, median_ms, best_ms, iters, repeats, loss_start, loss_end. Protocol (bench_nn's):
-warm-up, then `repeats` timed runs of `iters` iterations each, `iters` chosen so that one run takes
->= min_time / repeats; `value` comes from the median run.
+unit, higher_is_better, median_ms, best_ms, iters, repeats, and a loss or checksum. The command line,
+the timing protocol and the JSON lines are torch_harness.py's (bench/harness.h's).
 """
-import argparse
-import json
-import math
-import statistics
-import sys
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def measure(step, min_time, repeats, warmup):
-    for _ in range(warmup):
-        step()
-    per_run = min_time / repeats  # calibrate: iterations per run so that one run lasts >= per_run
-    iters = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            step()
-        dt = time.perf_counter() - t0
-        if dt >= per_run:
-            break
-        iters = max(iters + 1, int(math.ceil(iters * min(10.0, 1.2 * per_run / max(dt, 1e-9)))))
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            step()
-        times.append((time.perf_counter() - t0) / iters)
-    return statistics.median(times), min(times), iters
+from torch_harness import emit, measure, parse_args, run
 
 
 def make_model(name):
@@ -78,13 +50,11 @@ def bench_train_step(bench_name, model_name, args):
 
     with torch.no_grad():
         loss_start = F.cross_entropy(model(x), y).item()
-    med, best, iters = measure(step, args.min_time, args.repeats, args.warmup)
+    timing = measure(step, args)
     with torch.no_grad():
         loss_end = F.cross_entropy(model(x), y).item()
-    print(json.dumps({"name": bench_name, "metric": "throughput", "value": round(1.0 / med, 4), "unit": "steps/s",
-                      "higher_is_better": True, "median_ms": round(med * 1e3, 4), "best_ms": round(best * 1e3, 4),
-                      "iters": iters, "repeats": args.repeats, "loss_start": round(loss_start, 6),
-                      "loss_end": round(loss_end, 6)}), flush=True)
+    emit(bench_name, "throughput", 1.0 / timing[0], "steps/s", True, timing, args,
+         loss_start=loss_start, loss_end=loss_end)
 
 
 def leggauss01(n):
@@ -139,11 +109,9 @@ def bench_attribution(bench_name, what, model_name, args):
     def step():
         out["attr"] = integrated_gradients(model, x, 1) if what == "ig" else occlusion(model, x, 1)
 
-    med, best, iters = measure(step, args.min_time, args.repeats, args.warmup)
-    print(json.dumps({"name": bench_name, "metric": "throughput", "value": round(8.0 / med, 4), "unit": "images/s",
-                      "higher_is_better": True, "median_ms": round(med * 1e3, 4), "best_ms": round(best * 1e3, 4),
-                      "iters": iters, "repeats": args.repeats, "checksum": float(out["attr"].abs().sum())}),
-          flush=True)
+    timing = measure(step, args)
+    emit(bench_name, "throughput", 8.0 / timing[0], "images/s", True, timing, args,
+         checksum=float(out["attr"].abs().sum()))
 
 
 class ConvBlock(nn.Module):
@@ -216,40 +184,22 @@ def bench_gan_step(bench_name, args):
                     pe.mul_(0.999).add_(p, alpha=0.001)
         out["cycle"] = cycle.item()
 
-    med, best, iters = measure(step, args.min_time, args.repeats, args.warmup)
-    print(json.dumps({"name": bench_name, "metric": "throughput", "value": round(1.0 / med, 4), "unit": "steps/s",
-                      "higher_is_better": True, "median_ms": round(med * 1e3, 4), "best_ms": round(best * 1e3, 4),
-                      "iters": iters, "repeats": args.repeats, "cycle_loss": out["cycle"]}), flush=True)
+    timing = measure(step, args)
+    emit(bench_name, "throughput", 1.0 / timing[0], "steps/s", True, timing, args, cycle_loss=out["cycle"])
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--min-time", type=float, default=1.0, help="seconds timed per benchmark (all repeats)")
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--only", default="", help="comma-separated benchmark names (dense_train_step,conv_train_step)")
-    args = p.parse_args()
+def train(name, model):
+    return name, lambda args: bench_train_step(name, model, args)
 
-    torch.set_num_threads(args.threads)
-    torch.set_num_interop_threads(1)
-    print(json.dumps({"name": "info", "impl": "pytorch", "version": torch.__version__,
-                      "threads": torch.get_num_threads(), "python": sys.version.split()[0],
-                      "protocol": f"median of {args.repeats} runs, >= {args.min_time}s timed, {args.warmup} warm-up"}),
-          flush=True)
-    only = set(filter(None, args.only.split(",")))
-    for name, what, model in (("dense_train_step", "train", "dense"), ("conv_train_step", "train", "cnn"),
-                              ("ig_dense", "ig", "dense"), ("ig_conv", "ig", "cnn"),
-                              ("occlusion_dense", "occlusion", "dense"), ("occlusion_conv", "occlusion", "cnn"),
-                              ("gan_step", "gan", "")):
-        if not only or name in only:
-            if what == "gan":
-                bench_gan_step(name, args)
-            elif what == "train":
-                bench_train_step(name, model, args)
-            else:
-                bench_attribution(name, what, model, args)
 
+def attribution(name, what, model):
+    return name, lambda args: bench_attribution(name, what, model, args)
+
+
+BENCHMARKS = [train("dense_train_step", "dense"), train("conv_train_step", "cnn"),
+              attribution("ig_dense", "ig", "dense"), attribution("ig_conv", "ig", "cnn"),
+              attribution("occlusion_dense", "occlusion", "dense"), attribution("occlusion_conv", "occlusion", "cnn"),
+              ("gan_step", lambda args: bench_gan_step("gan_step", args))]
 
 if __name__ == "__main__":
-    main()
+    run(parse_args(__doc__, [name for name, _ in BENCHMARKS]), BENCHMARKS)

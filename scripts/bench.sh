@@ -14,91 +14,37 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-threads=2
-min_time=1.0
-repeats=5
-only=""
-passive=1
-rounds=1
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
-while (($#)); do
-  case "$1" in
-    --threads) threads=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --min-time) min_time=$2; shift 2 ;;
-    --repeats) repeats=$2; shift 2 ;;
-    --only) only=$2; shift 2 ;;
-    --no-passive) passive=0; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "bench.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
-  esac
-done
-[[ "$threads" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --threads needs a positive integer" >&2; exit 2; }
-[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --rounds needs a positive integer" >&2; exit 2; }
+me=bench.sh
+source scripts/bench_lib.sh
+bench_parse_args "$@"
+bench_check_only sgemm_512 sgemm_1024 conv2d_fwd_bwd mlp_train_step
 
 build=build-bench
 py=/usr/bin/python3
-common=(--min-time "$min_time" --repeats "$repeats")
-[ -n "$only" ] && common+=(--only "$only")
-
-# ---- build lumen
 lumen_ok=1
-for tool in meson ninja; do
-  command -v "$tool" >/dev/null || { echo "bench.sh: $tool not found (scripts/setup.sh installs the build tools)" >&2; exit 1; }
-done
-[ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
-if [ ! -f "$build/build.ninja" ]; then
-  echo "bench.sh: configuring $build" >&2
-  meson setup "$build" --buildtype=release >/dev/null
-fi
-if ! ninja -C "$build" bench/bench_core >"$build/bench-build.log" 2>&1; then
-  echo "bench.sh: building lumen failed (log: $build/bench-build.log):" >&2
-  grep -E 'error|undefined reference' "$build/bench-build.log" | head -20 >&2 || true
-  lumen_ok=0
-fi
+bench_build "$build" bench/bench_core "$build/bench-build.log" || lumen_ok=0
 
 out="$build/bench"
 mkdir -p "$out"
 : >"$out/lumen.jsonl"
 : >"$out/torch.jsonl"
 : >"$out/torch_passive.jsonl"
-
-# CPU time other processes use while one program measures (these benchmarks are very sensitive to
-# it): machine-wide busy ticks (steal included) minus our own children's, from /proc, per phase.
-busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
-child_ticks() { awk '{print $16+$17}' /proc/$$/stat; }
 : >"$out/others.txt"
-# phase LABEL OUTFILE CMD...: runs CMD, appending its stdout to OUTFILE, and logs the others' load.
-phase() {
-  local label=$1 file=$2 b0 c0 t0 b1 c1 t1
-  shift 2
-  echo "bench.sh: running $label" >&2
-  b0=$(busy_ticks); c0=$(child_ticks); t0=$(date +%s.%N)
-  "$@" >>"$file" || echo "bench.sh: $label reported failures" >&2
-  b1=$(busy_ticks); c1=$(child_ticks); t1=$(date +%s.%N)
-  awk -v l="$label" -v b="$((b1 - b0))" -v c="$((c1 - c0))" -v t="$t0" -v u="$t1" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { o = (b - c) / hz / (u - t); printf "%s\t%.2f\n", l, (o < 0 ? 0 : o) }' >>"$out/others.txt"
-}
 
-echo "bench.sh: $threads thread(s) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') ($(nproc) cores visible), $rounds round(s)" >&2
+bench_describe_machine
 torch_ok=0
-if "$py" -c 'import torch' >/dev/null 2>&1; then
-  torch_ok=1
-else
-  echo "bench.sh: PyTorch is not available to $py; lumen's numbers only." >&2
-  echo "          To compare, install Debian's PyTorch: apt-get install python3-torch libopenblas0-pthread" >&2
-fi
+if bench_torch_ok "$py"; then torch_ok=1; fi
 for ((r = 1; r <= rounds; r++)); do
   if ((lumen_ok)); then
-    phase "lumen#$r" "$out/lumen.jsonl" \
+    bench_phase "lumen#$r" "$out/lumen.jsonl" "$out/others.txt" \
       env OMP_NUM_THREADS="$threads" "$build/bench/bench_core" --threads "$threads" "${common[@]}"
   fi
   if ((torch_ok)); then
-    phase "torch#$r" "$out/torch.jsonl" \
+    bench_phase "torch#$r" "$out/torch.jsonl" "$out/others.txt" \
       env OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
       "$py" bench/torch_core.py --threads "$threads" "${common[@]}"
     if ((passive)); then
-      phase "torch(P)#$r" "$out/torch_passive.jsonl" \
+      bench_phase "torch(P)#$r" "$out/torch_passive.jsonl" "$out/others.txt" \
         env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
         "$py" bench/torch_core.py --threads "$threads" "${common[@]}"
     fi

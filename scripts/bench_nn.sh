@@ -16,86 +16,42 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-threads=2
-min_time=1.0
-repeats=5
-rounds=1
-only=""
-passive=1
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
-while (($#)); do
-  case "$1" in
-    --threads) threads=$2; shift 2 ;;
-    --min-time) min_time=$2; shift 2 ;;
-    --repeats) repeats=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --only) only=$2; shift 2 ;;
-    --no-passive) passive=0; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "bench_nn.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
-  esac
-done
-[[ "$threads" =~ ^[1-9][0-9]*$ ]] || { echo "bench_nn.sh: --threads needs a positive integer" >&2; exit 2; }
-[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "bench_nn.sh: --rounds needs a positive integer" >&2; exit 2; }
+me=bench_nn.sh
+source scripts/bench_lib.sh
+bench_parse_args "$@"
+names=(dense_train_step conv_train_step ig_dense ig_conv occlusion_dense occlusion_conv gan_step)
+bench_check_only "${names[@]}"
 
 build=${LUMEN_BUILD_DIR:-build-bench}
 py=/usr/bin/python3
-common=(--min-time "$min_time" --repeats "$repeats")
-[ -n "$only" ] && common+=(--only "$only")
-
-# ---- build lumen
-for tool in meson ninja; do
-  command -v "$tool" >/dev/null || { echo "bench_nn.sh: $tool not found (scripts/setup.sh installs the build tools)" >&2; exit 1; }
-done
-[ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
-[ -f "$build/build.ninja" ] || { echo "bench_nn.sh: configuring $build" >&2; meson setup "$build" --buildtype=release >/dev/null; }
-if ! ninja -C "$build" bench/bench_nn >"$build/bench-nn-build.log" 2>&1; then
-  echo "bench_nn.sh: building lumen failed (log: $build/bench-nn-build.log):" >&2
-  grep -E 'error|undefined reference' "$build/bench-nn-build.log" | head -20 >&2 || true
-  exit 1
-fi
+bench_build "$build" bench/bench_nn "$build/bench-nn-build.log" || exit 1
 out="$build/bench"
 mkdir -p "$out"
-: >"$out/nn_lumen.jsonl"; : >"$out/nn_torch.jsonl"; : >"$out/nn_torch_passive.jsonl"
+: >"$out/nn_lumen.jsonl"; : >"$out/nn_torch.jsonl"; : >"$out/nn_torch_passive.jsonl"; : >"$out/nn_others.txt"
 
-# CPU time other processes used while we measured (as scripts/bench.sh): busy ticks minus ours.
-busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
-child_ticks() { awk '{print $16+$17}' /proc/$$/stat; }
-busy0=$(busy_ticks); child0=$(child_ticks); t0=$(date +%s.%N)
-echo "bench_nn.sh: $threads thread(s) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') ($(nproc) cores visible)" >&2
-
+bench_describe_machine
 torch_ok=0
-if "$py" -c 'import torch' >/dev/null 2>&1; then
-  torch_ok=1
-else
-  echo "bench_nn.sh: PyTorch is not available to $py; lumen's numbers only." >&2
-  echo "             To compare: apt-get install python3-torch libopenblas0-pthread" >&2
-fi
-for ((round = 1; round <= rounds; ++round)); do
-  echo "bench_nn.sh: round $round/$rounds: lumen" >&2
-  OMP_NUM_THREADS=$threads "$build/bench/bench_nn" --threads "$threads" "${common[@]}" >>"$out/nn_lumen.jsonl" ||
-    echo "bench_nn.sh: bench_nn reported failures (see above)" >&2
+if bench_torch_ok "$py"; then torch_ok=1; fi
+for ((r = 1; r <= rounds; r++)); do
+  bench_phase "lumen#$r" "$out/nn_lumen.jsonl" "$out/nn_others.txt" \
+    env OMP_NUM_THREADS="$threads" "$build/bench/bench_nn" --threads "$threads" "${common[@]}"
   ((torch_ok)) || continue
-  echo "bench_nn.sh: round $round/$rounds: PyTorch (default environment)" >&2
-  OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads "$py" bench/torch_nn.py --threads "$threads" "${common[@]}" \
-    >>"$out/nn_torch.jsonl" || echo "bench_nn.sh: torch_nn.py failed" >&2
+  bench_phase "torch#$r" "$out/nn_torch.jsonl" "$out/nn_others.txt" \
+    env OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
+    "$py" bench/torch_nn.py --threads "$threads" "${common[@]}"
   if ((passive)); then
-    echo "bench_nn.sh: round $round/$rounds: PyTorch (OMP_WAIT_POLICY=PASSIVE)" >&2
-    OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads \
-      "$py" bench/torch_nn.py --threads "$threads" "${common[@]}" >>"$out/nn_torch_passive.jsonl" ||
-      echo "bench_nn.sh: torch_nn.py (passive) failed" >&2
+    bench_phase "torch(P)#$r" "$out/nn_torch_passive.jsonl" "$out/nn_others.txt" \
+      env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
+      "$py" bench/torch_nn.py --threads "$threads" "${common[@]}"
   fi
 done
 
-busy1=$(busy_ticks); child1=$(child_ticks); t1=$(date +%s.%N)
-others=$(awk -v b="$((busy1 - busy0))" -v c="$((child1 - child0))" -v t="$t0" -v u="$t1" -v hz="$(getconf CLK_TCK)" \
-  'BEGIN { o = (b - c) / hz / (u - t); printf "%.2f", (o < 0 ? 0 : o) }')
-
 # ---- table (stdlib only, so it works without torch)
-"$py" - "$out" "$threads" "$torch_ok" "$passive" "$others" <<'PY'
+"$py" - "$out" "$threads" "$torch_ok" "$passive" "${names[*]}" <<'PY'
 import json, os, sys
 
-out, threads, torch_ok, passive, others = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1", float(sys.argv[5])
+out, threads, torch_ok, passive = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
+names = sys.argv[5].split()
 
 import statistics
 
@@ -129,7 +85,7 @@ header = ["benchmark", "unit", "lumen", "PyTorch", "ratio"]
 if passive and torch_ok:
     header += ["PyTorch(P)", "ratio(P)"]
 rows = []
-for name in ("dense_train_step", "conv_train_step", "ig_dense", "ig_conv", "occlusion_dense", "occlusion_conv", "gan_step"):
+for name in names:
     if name not in lumen and name not in torch:
         continue
     l, t, p = median(lvals.get(name, [])), median(tvals.get(name, [])), median(pvals.get(name, []))
@@ -158,8 +114,12 @@ if linfo:
     print(f"lumen: {linfo.get('threads')} threads, Eigen {linfo.get('eigen')}, SIMD {linfo.get('simd')}")
 if tinfo:
     print(f"PyTorch {tinfo.get('version')}: {tinfo.get('threads')} threads")
-print(f"other processes used {others:.2f} of {os.cpu_count()} cores on average during the run"
-      + ("  <-- WARNING: the machine was not quiet; these numbers are unreliable, re-run when idle" if others > 0.1 else ""))
+others = [l.rstrip("\n").split("\t") for l in open(os.path.join(out, "nn_others.txt")) if "\t" in l]
+if others:
+    print("other processes' CPU use while measuring (cores, of %d): " % os.cpu_count()
+          + "  ".join(f"{lab}: {v}" for lab, v in others))
+    if max(float(v) for _, v in others) > 0.1:
+        print("WARNING: the machine was not quiet; these numbers are unreliable: re-run when idle")
 for name, r in lumen.items():
     if "loss_start" in r:
         t = torch.get(name) or {}
