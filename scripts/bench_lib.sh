@@ -89,6 +89,7 @@ bench_phase() {
 # than an empty table.
 bench_check_only() {
   local name known=" $* "
+  local -a names
   IFS=, read -ra names <<<"$only"
   for name in "${names[@]}"; do
     [ -z "$name" ] || [[ "$known" == *" $name "* ]] || { echo "$me: --only: no benchmark named '$name' (known: $*)" >&2; exit 2; }
