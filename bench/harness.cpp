@@ -16,12 +16,12 @@ namespace lumen::bench {
 namespace {
 
 [[noreturn]] void usage(const std::string& program, const std::vector<Benchmark>& benchmarks,
-                        const std::string& msg) {
+                        const std::string& msg, int status = 2) {
   std::string names;
   for (const auto& [name, fn] : benchmarks) names += (names.empty() ? "" : ",") + name;
   std::fprintf(stderr, "%s: %s\nusage: %s [--threads N] [--min-time S] [--repeats R] [--warmup W] [--only %s]\n",
                program.c_str(), msg.c_str(), program.c_str(), names.c_str());
-  std::exit(2);
+  std::exit(status);
 }
 
 double now() {
@@ -34,7 +34,7 @@ Args parse_args(int argc, char** argv, const std::string& program, const std::ve
   Args args;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "-h" || flag == "--help") usage(program, benchmarks, "benchmarks lumen (see bench/README.md)");
+    if (flag == "-h" || flag == "--help") usage(program, benchmarks, "benchmarks lumen (see bench/README.md)", 0);
     if (i + 1 >= argc) usage(program, benchmarks, "missing value for " + flag);
     const std::string value = argv[++i];
     auto number = [&](auto parse) {  // the whole value must be a number
