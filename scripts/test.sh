@@ -1,16 +1,32 @@
 #!/usr/bin/env bash
-# Builds lumen and runs every test (the README's test command; CI runs exactly this).
+# Builds lumen and runs every test (the README's test command; CI runs it, then its --sanitize form).
+#   scripts/test.sh              release build in build/
+#   scripts/test.sh --sanitize   the same suite built by clang with AddressSanitizer + UndefinedBehaviorSanitizer
+#                                in build-sanitize/ (any report fails the test that caused it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+sanitize=()
+case "${1:-}" in
+  "") build=${BUILD_DIR:-build} ;;
+  --sanitize) sanitize=(--sanitize); build=${BUILD_DIR:-build-sanitize} ;;
+  -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "test.sh: unknown argument '$1' (expected nothing, --sanitize or --help)" >&2; exit 2 ;;
+esac
+BUILD_DIR=$build scripts/setup.sh "${sanitize[@]}"
 # The floors run one way (kernels/core → kernels → autograd → nn → xai → gan → examples).
 python3 scripts/check_floors.py --self-test
 python3 scripts/check_floors.py
 [ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
-build=${BUILD_DIR:-build}
 ninja -C "$build"
 status=0
-meson test -C "$build" --print-errorlogs --num-processes 2 || status=$?
+timeout_multiplier=1
+if ((${#sanitize[@]})); then
+  # Abort on the first report of either sanitizer, with a stack trace; leaks are reports too.
+  export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1
+  export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+  timeout_multiplier=4
+fi
+meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier "$timeout_multiplier" || status=$?
 # One closing line in the plain 'N passed, N failed' form (meson's SKIP counted separately).
 python3 - "$build/meson-logs/testlog.json" <<'PY'
 import json, sys

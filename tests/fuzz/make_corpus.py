@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/): small valid files of each
+format, plus the hostile inputs of issue 12, so that the corpus replay (a test in every build) keeps
+them fixed. Deterministic; rerun after changing it and commit the output.
+Usage: python3 tests/fuzz/make_corpus.py"""
+import gzip
+import json
+import pathlib
+import shutil
+import struct
+import zlib
+
+here = pathlib.Path(__file__).resolve().parent
+fixtures = here.parent / "fixtures"
+corpus = here / "corpus"
+
+
+def put(target, name, data):
+    d = corpus / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+
+
+def idx(type_code, dims, payload=b""):
+    return bytes([0, 0, type_code, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + payload
+
+
+def safetensors(header, payload=b"", raw_header=None):
+    h = raw_header if raw_header is not None else json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack("<Q", len(h)) + h + payload
+
+
+def png(width, height, color_type, bit_depth, rows, palette=None, chunk_filter=None):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0))
+    if palette:
+        out += chunk(b"PLTE", b"".join(bytes(c) for c in palette))
+    out += chunk(b"IDAT", zlib.compress(b"".join(b"\x00" + r for r in rows)))
+    return out + chunk(b"IEND", b"")
+
+
+def main():
+    if corpus.exists():
+        shutil.rmtree(corpus)
+    # IDX: the committed fixtures, then the shapes whose size arithmetic overflowed.
+    for f in ["tiny-images-idx3-ubyte", "tiny-floats-idx2-float", "tiny-labels-idx1-ubyte.gz"]:
+        put("idx", f, (fixtures / f).read_bytes())
+    put("idx", "gzip-images", gzip.compress((fixtures / "tiny-images-idx3-ubyte").read_bytes(), mtime=0))
+    put("idx", "zero-then-huge-dims", idx(0x08, [0, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF]))
+    put("idx", "huge-dims-no-data", idx(0x0D, [0xFFFFFFFF, 0xFFFFFFFF]))
+    put("idx", "truncated", idx(0x08, [3, 2, 2], b"\x01\x02"))
+    put("idx", "bad-type", idx(0x07, [1], b"\x00"))
+    # safetensors: a valid file, then the headers of issue 12 and their neighbours.
+    put("safetensors", "mixed-dtypes", (fixtures / "mixed-dtypes.safetensors").read_bytes())
+    put("safetensors", "one-f32", safetensors({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}},
+                                              struct.pack("<2f", 1.0, -2.0)))
+    put("safetensors", "duplicate-names", safetensors(None, struct.pack("<2f", 1.0, 2.0), raw_header=(
+        b'{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+        b'"w":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}}')))
+    put("safetensors", "deep-nesting", safetensors(None, raw_header=b'{"w":' + b"[" * 20000 + b"]" * 20000 + b"}"))
+    put("safetensors", "zero-then-huge-shape", safetensors(
+        {"w": {"dtype": "F32", "shape": [0, 2**62, 2**62], "data_offsets": [0, 0]}}))
+    put("safetensors", "huge-shape", safetensors({"w": {"dtype": "F64", "shape": [2**31, 2**31], "data_offsets": [0, 8]}},
+                                                 b"\x00" * 8))
+    put("safetensors", "header-length-too-big", struct.pack("<Q", 2**63) + b"{}")
+    # Masks: small PNGs of the colour types a mask may come in, then the hostile images of issue 12.
+    put("mask", "grey-2x2", png(2, 2, 0, 8, [b"\x00\x01", b"\x01\x02"]))
+    put("mask", "rgb-2x1", png(2, 1, 2, 8, [b"\xff\x00\x00\x00\xff\x00"]))
+    put("mask", "palette-2x2", png(2, 2, 3, 8, [b"\x00\x01", b"\x01\x00"], palette=[(0, 0, 0), (255, 255, 255)]))
+    put("mask", "grey16-1x2", png(1, 2, 0, 16, [b"\x00\x01", b"\xff\xff"]))
+    put("mask", "huge-ihdr", png(100000, 100000, 0, 8, [b"\x00"]))
+    put("mask", "truncated", png(4, 4, 0, 8, [b"\x00" * 4] * 4)[:40])
+    put("mask", "gif-13-bytes", b"GIF89a\xff\x7f\xff\x7f\x00\x00\x00")
+    put("mask", "tga-truncated", bytes([0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x1F, 0x40, 0x1F, 24, 0]))
+    put("mask", "pnm-truncated", b"P6\n8000 8000\n255\n")
+
+
+if __name__ == "__main__":
+    main()
