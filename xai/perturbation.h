@@ -60,9 +60,10 @@ struct OcclusionOptions {
 };
 
 // Captum's Occlusion. Windows are placed at 0, stride, 2·stride, ... along each dim as long as they
-// fit (#windows = Π_k (⌊(size_k − window_k) / stride_k⌋ + 1)). Each element's attribution is the mean
-// score drop over the windows that cover it; elements no window covers (when the strides skip past
-// the end) get 0. Cost: 1 + #windows evaluations of the batch.
+// start before the end, the last one clipped there (#windows = Π_k (⌈(size_k − window_k) / stride_k⌉
+// + 1)), so with stride <= window every element is covered. Each element's attribution is the mean
+// score drop over the windows that cover it; elements no window covers (only when a stride exceeds
+// its window) get 0. Cost: 1 + #windows evaluations of the batch.
 class Occlusion {
  public:
   explicit Occlusion(ForwardFn f) : f_(std::move(f)) {}
