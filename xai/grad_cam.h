@@ -18,7 +18,7 @@ namespace lumen::xai {
 struct GradCamOptions {
   bool relu = true;                // keep positive evidence only (the paper); false gives the signed map
   bool upsample = true;            // to the inputs' H×W; false returns the layer's h×w
-  // Bilinear (as image libraries resize, and the paper's code with cv2.resize) or nearest upsampling.
+  // Bilinear (as image libraries resize, e.g. cv2.resize) or nearest upsampling.
   // Deliberately unlike Captum, whose LayerAttribution.interpolate defaults to nearest: set false to
   // get Captum's maps.
   bool bilinear = true;
