@@ -34,12 +34,14 @@ ReluRuleScope::ReluRuleScope(nn::Module& model, Tensor (*rule)(const Tensor&)) {
 
 Tensor GuidedBackprop::attribute(const Tensor& inputs, const Target& target) const {
   check_target(target, inputs, "GuidedBackprop");
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   ReluRuleScope guided(model_, guided_relu);
   return target_gradient(forward_of(model_), inputs, target);
 }
 
 Tensor Deconvolution::attribute(const Tensor& inputs, const Target& target) const {
   check_target(target, inputs, "Deconvolution");
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   ReluRuleScope deconv(model_, deconv_relu);
   return target_gradient(forward_of(model_), inputs, target);
 }
@@ -143,6 +145,7 @@ class RescaleScope {
 AttributionAndDelta DeepLift::attribute_with_delta(const Tensor& inputs, const Target& target,
                                                    const Baseline& baselines) const {
   check_target(target, inputs, "DeepLift");
+  if (is_empty_batch(inputs)) return {empty_attributions(inputs), empty_attributions(inputs, {0})};
   const Tensor x = inputs.detach();
   const Tensor b = baselines.expand(x, "DeepLift");
   const std::int64_t n = x.size(0);

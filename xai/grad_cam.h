@@ -8,7 +8,9 @@
 // then upsampled to the input's size. The activations are read by a forward hook on the layer and
 // the gradient is autograd::grad with respect to that intermediate tensor: no copy of the model.
 // Guided Grad-CAM multiplies the upsampled map with GuidedBackprop's fine-grained gradient.
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "nn/module.h"
 #include "xai/attribution.h"
@@ -49,5 +51,9 @@ class GuidedGradCam {
   nn::Module& model_;
   GradCam cam_;
 };
+
+// The h × w of `layer`'s output for images of the inputs' size, from one forward of a single zero
+// image without a graph: the size of an empty batch's map when it is not upsampled.
+std::pair<std::int64_t, std::int64_t> layer_map_size(nn::Module& model, nn::Module& layer, const Tensor& inputs);
 
 }  // namespace lumen::xai

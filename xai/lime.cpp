@@ -72,6 +72,8 @@ LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& targ
   check_perturbation_inputs(inputs, target, op);
   LUMEN_CHECK(opt.n_samples >= 1, op, "expected n_samples >= 1, got ", opt.n_samples);
   LUMEN_CHECK(opt.kernel_width > 0, op, "expected kernel_width > 0, got ", opt.kernel_width);
+  if (is_empty_batch(inputs))  // no samples, so no features either: coefficients [0, 0]
+    return {empty_attributions(inputs), empty_attributions(inputs, {0, 0}), empty_attributions(inputs, {0})};
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
   const Tensor base = baselines.expand(inputs, op);
   const std::int64_t fmax = fm.max_count();

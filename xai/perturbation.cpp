@@ -16,7 +16,7 @@ std::int64_t FeatureMap::max_count() const {
 
 void check_perturbation_inputs(const Tensor& inputs, const Target& target, const char* op) {
   check_target(target, inputs, op);
-  LUMEN_CHECK(inputs.dim() >= 2 && inputs.size(0) >= 1, op, "expected a batch [N, ...] with N >= 1, got shape ",
+  LUMEN_CHECK(inputs.dim() >= 2, op, "expected a batch [N, ...] with at least one non-batch dim, got shape ",
               inputs.shape());
   LUMEN_CHECK(inputs.dtype() == DType::float32 || inputs.dtype() == DType::float64, op,
               "expected float32 or float64 inputs, got ", dtype_name(inputs.dtype()));
@@ -115,6 +115,7 @@ Tensor Occlusion::attribute(const Tensor& inputs, const Target& target, const Ba
     n_windows *= positions[ku];
   }
   const std::int64_t n = inputs.size(0), d = shape_numel(sample);
+  if (n == 0) return empty_attributions(inputs);
   // The flat offsets (within one sample) of window p's elements, p in row-major order of positions.
   auto window_elements = [&](std::int64_t p) {
     std::vector<std::int64_t> elements{0};
@@ -158,6 +159,7 @@ Tensor FeatureAblation::attribute(const Tensor& inputs, const Target& target, co
                                   const FeatureAblationOptions& opt) const {
   const char* op = "FeatureAblation";
   check_perturbation_inputs(inputs, target, op);
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
   const Tensor base = baselines.expand(inputs, op);
   auto off = [&](std::int64_t feature) {
@@ -258,6 +260,8 @@ ShapResult KernelShap::explain(const Tensor& inputs, const Target& target, const
   LUMEN_CHECK(opt.n_samples >= 1, op, "expected n_samples >= 1, got ", opt.n_samples);
   LUMEN_CHECK(opt.enumerate_up_to >= 0 && opt.enumerate_up_to <= 24, op,
               "expected 0 <= enumerate_up_to <= 24 (2^F model evaluations), got ", opt.enumerate_up_to);
+  if (is_empty_batch(inputs))  // no samples, so no features either: values [0, 0]
+    return {empty_attributions(inputs), empty_attributions(inputs, {0, 0}), empty_attributions(inputs, {0})};
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
   const Tensor base = baselines.expand(inputs, op);
   const std::int64_t fmax = fm.max_count();

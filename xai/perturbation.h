@@ -38,8 +38,8 @@ struct FeatureMap {
 // Throws naming `op` otherwise.
 FeatureMap expand_feature_mask(const Tensor& mask, const Tensor& inputs, const char* op);
 
-// Checks what every perturbation method needs: a float32/float64 batch [N, ...] (N >= 1, at least one
-// non-batch dim) and 1 or N targets. Throws naming `op`.
+// Checks what every perturbation method needs: a float32/float64 batch [N, ...] (at least one
+// non-batch dim; N = 0 is an empty batch, see xai/attribution.h) and 1 or N targets. Throws naming `op`.
 void check_perturbation_inputs(const Tensor& inputs, const Target& target, const char* op);
 
 // The target scores of perturbed copies of the inputs: for p = 0..count−1, off(p) gives an [N · D]
