@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(meson ninja-build g++ pkg-config libeigen3-dev doctest-dev python3 zlib1g-dev nlohmann-json3-dev libstb-dev libcli11-dev)
+packages=(meson ninja-build g++ pkg-config libeigen3-dev doctest-dev python3 zlib1g-dev nlohmann-json3-dev libstb-dev libpng-dev libcli11-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -124,8 +124,8 @@ SharpLime::SharpLime(ForwardFn f, const Tensor& regions) : f_(std::move(f)) {
   regions_ = relabel_contiguous(regions);
 }
 
-SharpLime::SharpLime(ForwardFn f, const std::string& region_mask_path)
-    : f_(std::move(f)), regions_(load_region_mask(region_mask_path)) {}
+SharpLime::SharpLime(ForwardFn f, const std::string& region_mask_path, const figures::PngReadOptions& png)
+    : f_(std::move(f)), regions_(load_region_mask(region_mask_path, png)) {}
 
 LimeResult SharpLime::explain(const Tensor& inputs, const Target& target, const Baseline& baselines,
                               const LimeOptions& opt) const {
