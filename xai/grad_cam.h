@@ -53,7 +53,8 @@ class GuidedGradCam {
 };
 
 // The h × w of `layer`'s output for images of the inputs' size, from one forward of a single zero
-// image without a graph: the size of an empty batch's map when it is not upsampled.
+// image, without a graph and in eval mode (every module's mode restored after): the size of an empty
+// batch's map when it is not upsampled.
 std::pair<std::int64_t, std::int64_t> layer_map_size(nn::Module& model, nn::Module& layer, const Tensor& inputs);
 
 }  // namespace lumen::xai

@@ -71,6 +71,13 @@ TEST_CASE("Grad-CAM and D-Grad-CAM of an empty batch: [0, 1, h, w], also without
   CHECK(GuidedGradCam(net, "conv").attribute(none, 1).shape() == Shape{0, 2, 5, 6});
   CHECK(net.forward_hook_count() == 0);
   for (const auto& [name, m] : net.named_modules()) CHECK(m->forward_hook_count() == 0);
+  // The measuring forward runs in eval mode (BatchNorm statistics stay put) and restores every mode.
+  net.train();
+  net.submodule("relu").eval();
+  CHECK(GradCam(net, "pool").attribute(none, 1, {.upsample = false}).shape() == Shape{0, 1, 1, 1});
+  CHECK(net.is_training());
+  CHECK(net.submodule("conv").is_training());
+  CHECK_FALSE(net.submodule("relu").is_training());
   // Arguments are still checked.
   CHECK_THROWS_WITH_AS(GradCam(net, "conv").attribute(none.flatten(1), 1), Catch("GradCam: expected images"), Error);
   CHECK_THROWS_WITH_AS(GradCam(net, "flatten").attribute(none, 1, {.upsample = false}), Catch("[N, K, h, w]"), Error);
