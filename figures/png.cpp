@@ -1,7 +1,6 @@
 #include "figures/png.h"
 
-#include <stb_image.h>        // the implementations are in libstb (Debian's libstb-dev)
-#include <stb_image_write.h>
+#include <stb_image_write.h>  // the implementation is in libstb (Debian's libstb-dev); writing only
 
 #include <cstdio>
 #include <vector>
@@ -32,18 +31,20 @@ void save_png(const std::string& path, const Tensor& image) {
   }
 }
 
-Tensor read_png(const std::string& path) {
-  int w = 0, h = 0, c = 0;
-  unsigned char* px = stbi_load(path.c_str(), &w, &h, &c, 0);
-  LUMEN_CHECK(px != nullptr, "read_png", "cannot read an image from '", path,
-              "': ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
-  Tensor out = empty({c, h, w});
-  float* dst = out.data<float>();
-  const std::size_t plane = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
-  for (std::size_t i = 0; i < plane; ++i)  // interleaved [H, W, C] bytes → planar [C, H, W]
-    for (std::size_t k = 0; k < static_cast<std::size_t>(c); ++k)
-      dst[k * plane + i] = static_cast<float>(px[i * static_cast<std::size_t>(c) + k]) / 255.0f;
-  stbi_image_free(px);
+Tensor read_png(const std::string& path, const PngReadOptions& opt) {
+  Tensor out;
+  std::int64_t w = 0, plane = 0, c = 0;
+  read_png_rows(
+      path, "read_png", opt,
+      [&](const PngHeader& h) {
+        out = empty({h.channels, h.height, h.width});
+        w = h.width, plane = h.width * h.height, c = h.channels;
+      },
+      [&](std::int64_t y, const std::uint8_t* row) {  // interleaved [W, C] bytes → planar [C, H, W]
+        float* dst = out.data<float>() + y * w;
+        for (std::int64_t x = 0; x < w; ++x)
+          for (std::int64_t k = 0; k < c; ++k) dst[k * plane + x] = static_cast<float>(row[x * c + k]) / 255.0f;
+      });
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "autograd/tensor.h"
+#include "figures/png_read.h"
 
 namespace lumen::figures {
 
@@ -12,9 +13,10 @@ namespace lumen::figures {
 // reader never sees half an image. Throws lumen::Error if the file cannot be written.
 void save_png(const std::string& path, const Tensor& image);
 
-// Reads a PNG (or anything stb_image decodes) as float32 [C, H, W] in [0, 1], byte / 255, with the
-// file's own channels: C = 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. Throws lumen::Error naming the file
-// when it is missing or cannot be decoded.
-Tensor read_png(const std::string& path);
+// Reads an 8-bit PNG (figures/png_read.h: gray, gray + alpha, RGB or RGBA, not interlaced, at most
+// opt.max_pixels) as float32 [C, H, W] in [0, 1], byte / 255, with the file's own channels: C = 1
+// gray, 2 gray + alpha, 3 RGB, 4 RGBA. Throws lumen::Error naming the file when it is missing, of
+// another kind, too large or damaged.
+Tensor read_png(const std::string& path, const PngReadOptions& opt = {});
 
 }  // namespace lumen::figures

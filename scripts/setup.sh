@@ -13,7 +13,7 @@ case "${1:-}" in
   *) echo "setup: unknown argument '$1' (expected nothing or --sanitize)" >&2; exit 2 ;;
 esac
 
-packages=(meson ninja-build g++ pkg-config libeigen3-dev doctest-dev python3 zlib1g-dev nlohmann-json3-dev libstb-dev libcli11-dev)
+packages=(meson ninja-build g++ pkg-config libeigen3-dev doctest-dev python3 zlib1g-dev nlohmann-json3-dev libstb-dev libpng-dev libcli11-dev)
 $sanitize && packages+=(clang-19 libomp-19-dev libclang-rt-19-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -18,6 +18,7 @@ Target Target::from_tensor(const Tensor& labels) {
 
 Tensor Target::select(const Tensor& scores, const char* op) const {
   LUMEN_CHECK(scores.dim() == 2, op, "expected model outputs [N, K], got shape ", scores.shape());
+  LUMEN_CHECK(count() > 0, op, "there are no targets (an empty per-sample list) for outputs of shape ", scores.shape());
   const std::int64_t rows = scores.size(0), k = scores.size(1);
   LUMEN_CHECK(rows % count() == 0, op, "outputs have ", rows, " rows but there are ", count(),
               " per-sample targets; expected a multiple");
@@ -43,7 +44,17 @@ void check_target(const Target& target, const Tensor& inputs, const char* op) {
               " targets for ", inputs.size(0), " inputs (shape ", inputs.shape(), "); expected 1 or one per input");
 }
 
+bool is_empty_batch(const Tensor& inputs) { return inputs.defined() && inputs.dim() >= 1 && inputs.size(0) == 0; }
+
+Tensor empty_attributions(const Tensor& inputs) { return empty_attributions(inputs, inputs.shape()); }
+
+Tensor empty_attributions(const Tensor& inputs, const Shape& shape) {
+  LUMEN_CHECK(!shape.empty() && shape[0] == 0, "empty_attributions", "expected a shape [0, ...], got ", shape);
+  return empty(shape, options_of(inputs));
+}
+
 std::pair<Tensor, Tensor> target_scores_and_gradient(const ForwardFn& f, const Tensor& inputs, const Target& target) {
+  if (is_empty_batch(inputs)) return {empty_attributions(inputs, {0}), empty_attributions(inputs)};
   autograd::GradModeGuard on(true);
   Tensor x = inputs.detach().requires_grad_();
   Tensor scores = target.select(f(x), "target_gradient");
@@ -56,6 +67,7 @@ Tensor target_gradient(const ForwardFn& f, const Tensor& inputs, const Target& t
 }
 
 Tensor target_scores(const ForwardFn& f, const Tensor& inputs, const Target& target) {
+  if (is_empty_batch(inputs)) return empty_attributions(inputs, {0});
   autograd::NoGradGuard off;
   return target.select(f(inputs), "target_scores");
 }

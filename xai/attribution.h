@@ -50,8 +50,12 @@ class Target {
   // scores [R, K] -> [R] (differentiable): row r's score in column target(r mod N). Throws naming
   // `op` if a class is out of range or R is not a multiple of the number of per-sample targets.
   Tensor select(const Tensor& scores, const char* op = "Target::select") const;
-  // The class of sample i (i taken mod the number of targets).
-  std::int64_t at(std::int64_t i) const { return classes_[static_cast<std::size_t>(i) % classes_.size()]; }
+  // The class of sample i (i taken mod the number of targets). Throws if there are none (the
+  // per-sample targets of an empty batch, which no method asks for).
+  std::int64_t at(std::int64_t i) const {
+    LUMEN_CHECK(!classes_.empty(), "Target::at", "there are no targets (an empty per-sample list)");
+    return classes_[static_cast<std::size_t>(i) % classes_.size()];
+  }
   std::int64_t count() const { return static_cast<std::int64_t>(classes_.size()); }
   // The targets for samples [start, start + n) (one shared class stays one shared class).
   Target slice(std::int64_t start, std::int64_t n) const;
@@ -64,8 +68,19 @@ class Target {
 // Checks that a per-sample target has one class per row of inputs (N = inputs.size(0)).
 void check_target(const Target& target, const Tensor& inputs, const char* op);
 
+// An empty batch [0, ...] has nothing to explain. Every method defines it as Captum does (there, the
+// gradient of an empty sum is empty): after checking its arguments as usual, it returns what it
+// returns for N samples with N = 0 (attributions [0, ...], deltas [0], ...) without running the model
+// or installing any hook. These helpers are that convention's one place.
+bool is_empty_batch(const Tensor& inputs);  // a batch [N, ...] with N = 0
+// Uninitialised (there is nothing to initialise) [0, ...] in the inputs' dtype and device: shaped like
+// the inputs, or like `shape` (whose first size must be 0).
+Tensor empty_attributions(const Tensor& inputs);
+Tensor empty_attributions(const Tensor& inputs, const Shape& shape);
+
 // d(Σ_r score_r)/d(inputs), score_r = f(inputs)[r, target(r)]: each row's gradient of its own
-// target score. No .grad() is touched and the inputs need not require grad.
+// target score. No .grad() is touched and the inputs need not require grad. These three return empty
+// results for an empty batch without calling f.
 Tensor target_gradient(const ForwardFn& f, const Tensor& inputs, const Target& target);
 // The same, also returning the scores [R] (detached).
 std::pair<Tensor, Tensor> target_scores_and_gradient(const ForwardFn& f, const Tensor& inputs, const Target& target);

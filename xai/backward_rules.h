@@ -11,10 +11,12 @@
 //   DeepLift          (rescale rule, Shrikumar et al. 2017): a nonlinearity y = σ(z) passes
 //                     g · (σ(z) − σ(z')) / (z − z'), the finite-difference slope between the input's
 //                     and the baseline's pre-activation, so attributions sum exactly to F(x) − F(x')
-//                     through ReLU/Sigmoid/Tanh and linear layers (max-pooling uses its gradient).
+//                     through ReLU/Sigmoid/Tanh and linear layers; through max-pooling, each window's
+//                     Δy goes to the argmax of whichever of x and x' has the larger maximum (DeepLIFT's
+//                     max-pooling rule, Captum's), so completeness holds for CNNs too.
 //
-// Only activations that are modules (nn::ReLU, nn::Sigmoid, nn::Tanh) are seen; a model that calls
-// relu() inside its forward is treated as linear there. The methods need the model in eval mode.
+// Only nonlinearities that are modules (nn::ReLU, nn::Sigmoid, nn::Tanh, and nn::MaxPool2d for
+// DeepLift) are seen; a model that calls relu() inside its forward is treated as linear there. The methods need the model in eval mode.
 #include <vector>
 
 #include "nn/module.h"
@@ -56,9 +58,16 @@ class Deconvolution {
   nn::Module& model_;
 };
 
+// How DeepLift passes a difference through nn::MaxPool2d.
+enum class MaxPoolRule {
+  deeplift,  // the max-pooling rule above: attributions sum to F(x) − F(x') (Captum's)
+  gradient,  // the ordinary gradient (lumen before issue 12): off by the windows where x' wins
+};
+
 class DeepLift {
  public:
-  explicit DeepLift(nn::Module& model, double eps = 1e-10) : model_(model), eps_(eps) {}
+  explicit DeepLift(nn::Module& model, double eps = 1e-10, MaxPoolRule maxpool = MaxPoolRule::deeplift)
+      : model_(model), eps_(eps), maxpool_(maxpool) {}
   // baselines: x' (xai/attribution.h): one value, one sample's shape or the inputs' shape; {} = zeros.
   // The model runs once on the 2N rows [inputs; baselines], so each rescale node sees both
   // pre-activations.
@@ -70,6 +79,7 @@ class DeepLift {
  private:
   nn::Module& model_;
   double eps_;
+  MaxPoolRule maxpool_;
 };
 
 }  // namespace lumen::xai

@@ -10,6 +10,7 @@
 #include "autograd/ops.h"
 #include "xai/backward_rules.h"
 #include "xai/baselines.h"
+#include "xai/grad_cam.h"
 #include "xai/morphology.h"
 
 namespace lumen::xai {
@@ -46,6 +47,7 @@ Tensor d_input_x_gradient(const ForwardFn& f, const Tensor& inputs, const Tensor
                           const Target& real) {
   const Tensor cf = counterfactual_like(counterfactuals, inputs, "d_input_x_gradient");
   check_target(real, inputs, "d_input_x_gradient");
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   return target_gradient(f, inputs, real) * (inputs.detach() - cf);
 }
 
@@ -60,6 +62,10 @@ Tensor d_grad_cam(nn::Module& model, nn::Module& layer, const Tensor& inputs, co
   check_images(inputs, op);
   const Tensor cf = counterfactual_like(counterfactuals, inputs, op);
   check_target(real, inputs, op);
+  if (is_empty_batch(inputs)) {
+    const auto [h, w] = opt.upsample ? std::pair{inputs.size(2), inputs.size(3)} : layer_map_size(model, layer, inputs);
+    return empty_attributions(inputs, {0, 1, h, w});
+  }
   const std::int64_t n = inputs.size(0);
   Tensor acts;  // the layer's output for the 2N rows [x; x_cf], captured by a forward hook
   Tensor grad;

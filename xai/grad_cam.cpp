@@ -1,5 +1,7 @@
 #include "xai/grad_cam.h"
 
+#include <vector>
+
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "xai/backward_rules.h"
@@ -9,6 +11,10 @@ namespace lumen::xai {
 Tensor GradCam::attribute(const Tensor& inputs, const Target& target, const GradCamOptions& opt) const {
   check_target(target, inputs, "GradCam");
   LUMEN_CHECK(inputs.dim() == 4, "GradCam", "expected images [N, C, H, W], got shape ", inputs.shape());
+  if (is_empty_batch(inputs)) {
+    const auto [h, w] = opt.upsample ? std::pair{inputs.size(2), inputs.size(3)} : layer_map_size(model_, layer_, inputs);
+    return empty_attributions(inputs, {0, 1, h, w});
+  }
   Tensor activations;  // the layer's output, captured (not replaced) by a forward hook
   Tensor grad;
   {
@@ -37,8 +43,50 @@ Tensor GradCam::attribute(const Tensor& inputs, const Target& target, const Grad
 
 Tensor GuidedGradCam::attribute(const Tensor& inputs, const Target& target) const {
   const Tensor cam = cam_.attribute(inputs, target);                 // [N, 1, H, W]
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   const Tensor guided = GuidedBackprop(model_).attribute(inputs, target);  // [N, C, H, W]
   return guided * cam;
+}
+
+namespace {
+// Eval mode while alive, then every module's own mode back (exceptions included): a forward that
+// only measures must not move BatchNorm's running statistics.
+class EvalScope {
+ public:
+  explicit EvalScope(nn::Module& model) : model_(model) {
+    modes_.push_back(model.is_training());
+    for (const auto& [name, m] : model.named_modules()) modes_.push_back(m->is_training());
+    model.eval();
+  }
+  ~EvalScope() {
+    std::size_t i = 0;
+    model_.train(modes_[i++]);  // recursive, so the children's own modes are set after it
+    for (const auto& [name, m] : model_.named_modules()) m->train(modes_[i++]);
+  }
+  EvalScope(const EvalScope&) = delete;
+  EvalScope& operator=(const EvalScope&) = delete;
+
+ private:
+  nn::Module& model_;
+  std::vector<bool> modes_;
+};
+}  // namespace
+
+std::pair<std::int64_t, std::int64_t> layer_map_size(nn::Module& model, nn::Module& layer, const Tensor& inputs) {
+  const char* op = "layer_map_size";
+  LUMEN_CHECK(inputs.defined() && inputs.dim() == 4, op, "expected images [N, C, H, W], got ",
+              inputs.defined() ? inputs.str() : "undefined");
+  autograd::NoGradGuard no_grad;
+  EvalScope eval(model);
+  Tensor activations;
+  {
+    nn::HookHandle hook =
+        layer.register_forward_hook([&activations](nn::Module&, const Tensor&, const Tensor& out) { activations = out; });
+    model(zeros({1, inputs.size(1), inputs.size(2), inputs.size(3)}, options_of(inputs)));
+  }
+  LUMEN_CHECK(activations.defined() && activations.dim() == 4, op, "expected the layer to output [N, K, h, w], got ",
+              activations.defined() ? activations.str() : "nothing (it did not run in the model's forward)");
+  return {activations.size(2), activations.size(3)};
 }
 
 }  // namespace lumen::xai

@@ -8,7 +8,9 @@
 // then upsampled to the input's size. The activations are read by a forward hook on the layer and
 // the gradient is autograd::grad with respect to that intermediate tensor: no copy of the model.
 // Guided Grad-CAM multiplies the upsampled map with GuidedBackprop's fine-grained gradient.
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "nn/module.h"
 #include "xai/attribution.h"
@@ -18,7 +20,10 @@ namespace lumen::xai {
 struct GradCamOptions {
   bool relu = true;                // keep positive evidence only (the paper); false gives the signed map
   bool upsample = true;            // to the inputs' H×W; false returns the layer's h×w
-  bool bilinear = true;            // bilinear (as image libraries resize) or nearest upsampling
+  // Bilinear (as image libraries resize, e.g. cv2.resize) or nearest upsampling.
+  // Deliberately unlike Captum, whose LayerAttribution.interpolate defaults to nearest: set false to
+  // get Captum's maps.
+  bool bilinear = true;
 };
 
 class GradCam {
@@ -46,5 +51,10 @@ class GuidedGradCam {
   nn::Module& model_;
   GradCam cam_;
 };
+
+// The h × w of `layer`'s output for images of the inputs' size, from one forward of a single zero
+// image, without a graph and in eval mode (every module's mode restored after): the size of an empty
+// batch's map when it is not upsampled.
+std::pair<std::int64_t, std::int64_t> layer_map_size(nn::Module& model, nn::Module& layer, const Tensor& inputs);
 
 }  // namespace lumen::xai

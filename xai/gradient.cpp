@@ -11,12 +11,14 @@ namespace lumen::xai {
 
 Tensor Saliency::attribute(const Tensor& inputs, const Target& target, bool abs) const {
   check_target(target, inputs, "Saliency");
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   Tensor g = target_gradient(f_, inputs, target);
   return abs ? g.abs() : g;
 }
 
 Tensor InputXGradient::attribute(const Tensor& inputs, const Target& target) const {
   check_target(target, inputs, "InputXGradient");
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   return inputs.detach() * target_gradient(f_, inputs, target);
 }
 
@@ -143,6 +145,7 @@ AttributionAndDelta IntegratedGradients::attribute_with_delta(const Tensor& inpu
   LUMEN_CHECK(opt.internal_batch_size >= 0, "IntegratedGradients", "expected internal_batch_size >= 0, got ",
               opt.internal_batch_size);
   const auto [alphas, weights] = integration_points(opt.method, opt.n_steps);
+  if (is_empty_batch(inputs)) return {empty_attributions(inputs), empty_attributions(inputs, {0})};
   const Tensor x = inputs.detach();
   const Tensor b = baselines.expand(x, "IntegratedGradients");
   const std::int64_t n = x.size(0);
@@ -181,6 +184,7 @@ Tensor NoiseTunnel::attribute(const Tensor& inputs, const Target& target, const 
   LUMEN_CHECK(opt.n_samples >= 1 && opt.stdev >= 0 && opt.samples_per_pass >= 0, "NoiseTunnel",
               "expected n_samples >= 1, stdev >= 0 and samples_per_pass >= 0, got ", opt.n_samples, ", ", opt.stdev,
               ", ", opt.samples_per_pass);
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   const Tensor x = inputs.detach();
   const std::int64_t n = x.size(0);
   const std::int64_t per_pass = rows_per_pass(opt.samples_per_pass, opt.n_samples);
@@ -215,6 +219,7 @@ Tensor GradientShap::attribute(const Tensor& inputs, const Target& target, const
   check_target(target, inputs, "GradientShap");
   LUMEN_CHECK(opt.n_samples >= 1 && opt.stdev >= 0 && opt.internal_batch_size >= 0, "GradientShap",
               "expected n_samples >= 1, stdev >= 0 and internal_batch_size >= 0");
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   const Tensor x = inputs.detach();
   Tensor dist = baselines.defined() ? baselines.detach() : zeros_like(x.narrow(0, 0, 1));
   if (dist.dim() == x.dim() - 1) dist = dist.unsqueeze(0);

@@ -46,6 +46,10 @@ class InputXGradient {
 enum class Integration { riemann_left, riemann_right, riemann_middle, riemann_trapezoid, gauss_legendre };
 
 // The points α_k ∈ [0, 1] and weights w_k (Σ w_k = 1) of a rule with n points.
+// Deliberately unlike Captum: its trapezoid rule takes the points linspace(0, 1, n), spaced 1/(n − 1),
+// but the weights 1/n (halved at both ends), which sum to (n − 1)/n; lumen's are 1/(n − 1) (halved at
+// both ends), which sum to 1, so a constant gradient integrates exactly. Captum's trapezoid
+// attributions are lumen's times (n − 1)/n. The other rules agree with Captum's.
 std::pair<std::vector<double>, std::vector<double>> integration_points(Integration method, std::int64_t n);
 
 struct IGOptions {

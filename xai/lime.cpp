@@ -72,6 +72,8 @@ LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& targ
   check_perturbation_inputs(inputs, target, op);
   LUMEN_CHECK(opt.n_samples >= 1, op, "expected n_samples >= 1, got ", opt.n_samples);
   LUMEN_CHECK(opt.kernel_width > 0, op, "expected kernel_width > 0, got ", opt.kernel_width);
+  if (is_empty_batch(inputs))  // no samples, so no features either: coefficients [0, 0]
+    return {empty_attributions(inputs), empty_attributions(inputs, {0, 0}), empty_attributions(inputs, {0})};
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
   const Tensor base = baselines.expand(inputs, op);
   const std::int64_t fmax = fm.max_count();
@@ -122,8 +124,8 @@ SharpLime::SharpLime(ForwardFn f, const Tensor& regions) : f_(std::move(f)) {
   regions_ = relabel_contiguous(regions);
 }
 
-SharpLime::SharpLime(ForwardFn f, const std::string& region_mask_path)
-    : f_(std::move(f)), regions_(load_region_mask(region_mask_path)) {}
+SharpLime::SharpLime(ForwardFn f, const std::string& region_mask_path, const figures::PngReadOptions& png)
+    : f_(std::move(f)), regions_(load_region_mask(region_mask_path, png)) {}
 
 LimeResult SharpLime::explain(const Tensor& inputs, const Target& target, const Baseline& baselines,
                               const LimeOptions& opt) const {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "figures/png_read.h"
 #include "xai/perturbation.h"
 
 namespace lumen::xai {
@@ -84,7 +85,7 @@ class Lime {
 class SharpLime {
  public:
   SharpLime(ForwardFn f, const Tensor& regions);
-  SharpLime(ForwardFn f, const std::string& region_mask_path);
+  SharpLime(ForwardFn f, const std::string& region_mask_path, const figures::PngReadOptions& png = {});
   Tensor attribute(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
                    const LimeOptions& opt = {}) const;
   LimeResult explain(const Tensor& inputs, const Target& target, const Baseline& baselines = {},

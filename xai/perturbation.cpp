@@ -16,7 +16,7 @@ std::int64_t FeatureMap::max_count() const {
 
 void check_perturbation_inputs(const Tensor& inputs, const Target& target, const char* op) {
   check_target(target, inputs, op);
-  LUMEN_CHECK(inputs.dim() >= 2 && inputs.size(0) >= 1, op, "expected a batch [N, ...] with N >= 1, got shape ",
+  LUMEN_CHECK(inputs.dim() >= 2, op, "expected a batch [N, ...] with at least one non-batch dim, got shape ",
               inputs.shape());
   LUMEN_CHECK(inputs.dtype() == DType::float32 || inputs.dtype() == DType::float64, op,
               "expected float32 or float64 inputs, got ", dtype_name(inputs.dtype()));
@@ -101,36 +101,40 @@ Tensor Occlusion::attribute(const Tensor& inputs, const Target& target, const Ba
   if (strides.size() == 1) strides.assign(static_cast<std::size_t>(nd), strides[0]);
   LUMEN_CHECK(static_cast<std::int64_t>(strides.size()) == nd, op, "strides ", opt.strides,
               " must be empty, one value, or one per non-batch dim (", nd, " values)");
-  // Window positions per dim, and the flat offsets (within one sample) of a window's elements.
+  // Window positions per dim: at 0, stride, 2·stride, ... while a window still starts before the
+  // end (the last one clipped there, as in Captum), so with stride <= window every element is covered.
   const Shape sample_strides = contiguous_strides(sample);
-  std::vector<std::int64_t> positions(static_cast<std::size_t>(nd)), offsets{0};
+  std::vector<std::int64_t> positions(static_cast<std::size_t>(nd));
   std::int64_t n_windows = 1;
   for (std::int64_t k = 0; k < nd; ++k) {
     const auto ku = static_cast<std::size_t>(k);
     LUMEN_CHECK(opt.window[ku] >= 1 && opt.window[ku] <= sample[ku] && strides[ku] >= 1, op, "window ", opt.window,
                 " with strides ", strides, " does not fit one sample of shape ", sample,
                 ": expected 1 <= window <= size and stride >= 1 in every dim");
-    positions[ku] = (sample[ku] - opt.window[ku]) / strides[ku] + 1;
+    positions[ku] = (sample[ku] - opt.window[ku] + strides[ku] - 1) / strides[ku] + 1;  // ⌈(size − window) / stride⌉ + 1
     n_windows *= positions[ku];
-    std::vector<std::int64_t> grown;
-    for (auto o : offsets)
-      for (std::int64_t w = 0; w < opt.window[ku]; ++w) grown.push_back(o + w * sample_strides[ku]);
-    offsets = std::move(grown);
   }
   const std::int64_t n = inputs.size(0), d = shape_numel(sample);
-  auto origin = [&](std::int64_t p) {  // flat index of window p's first element (row-major positions)
-    std::int64_t o = 0;
+  if (n == 0) return empty_attributions(inputs);
+  // The flat offsets (within one sample) of window p's elements, p in row-major order of positions.
+  auto window_elements = [&](std::int64_t p) {
+    std::vector<std::int64_t> elements{0};
     for (std::int64_t k = nd - 1; k >= 0; --k) {
       const auto ku = static_cast<std::size_t>(k);
-      o += (p % positions[ku]) * strides[ku] * sample_strides[ku];
+      const std::int64_t start = (p % positions[ku]) * strides[ku];
+      const std::int64_t extent = std::min(opt.window[ku], sample[ku] - start);  // clipped at the end
       p /= positions[ku];
+      std::vector<std::int64_t> grown;
+      for (std::int64_t w = 0; w < extent; ++w)
+        for (auto e : elements) grown.push_back(e + (start + w) * sample_strides[ku]);
+      elements = std::move(grown);
     }
-    return o;
+    return elements;
   };
   auto off = [&](std::int64_t p) {
     std::vector<double> m(static_cast<std::size_t>(n * d), 0.0);
-    for (std::int64_t i = 0; i < n; ++i)
-      for (auto o : offsets) m[static_cast<std::size_t>(i * d + origin(p) + o)] = 1.0;
+    for (auto e : window_elements(p))
+      for (std::int64_t i = 0; i < n; ++i) m[static_cast<std::size_t>(i * d + e)] = 1.0;
     return m;
   };
   const Tensor base = baselines.expand(inputs, op);
@@ -138,11 +142,11 @@ Tensor Occlusion::attribute(const Tensor& inputs, const Target& target, const Ba
   auto s = perturbed_scores(f_, inputs, base, target, n_windows, off, opt.perturbations_per_eval);
   std::vector<double> attr(static_cast<std::size_t>(n * d), 0.0), covered(static_cast<std::size_t>(d), 0.0);
   for (std::int64_t p = 0; p < n_windows; ++p) {
-    const std::int64_t o0 = origin(p);
-    for (auto o : offsets) {
-      covered[static_cast<std::size_t>(o0 + o)] += 1;
+    const auto& drop = s[static_cast<std::size_t>(p)];
+    for (auto e : window_elements(p)) {
+      covered[static_cast<std::size_t>(e)] += 1;
       for (std::int64_t i = 0; i < n; ++i)
-        attr[static_cast<std::size_t>(i * d + o0 + o)] += s0[static_cast<std::size_t>(i)] - s[static_cast<std::size_t>(p)][static_cast<std::size_t>(i)];
+        attr[static_cast<std::size_t>(i * d + e)] += s0[static_cast<std::size_t>(i)] - drop[static_cast<std::size_t>(i)];
     }
   }
   for (std::int64_t i = 0; i < n; ++i)
@@ -155,6 +159,7 @@ Tensor FeatureAblation::attribute(const Tensor& inputs, const Target& target, co
                                   const FeatureAblationOptions& opt) const {
   const char* op = "FeatureAblation";
   check_perturbation_inputs(inputs, target, op);
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
   const Tensor base = baselines.expand(inputs, op);
   auto off = [&](std::int64_t feature) {
@@ -255,6 +260,8 @@ ShapResult KernelShap::explain(const Tensor& inputs, const Target& target, const
   LUMEN_CHECK(opt.n_samples >= 1, op, "expected n_samples >= 1, got ", opt.n_samples);
   LUMEN_CHECK(opt.enumerate_up_to >= 0 && opt.enumerate_up_to <= 24, op,
               "expected 0 <= enumerate_up_to <= 24 (2^F model evaluations), got ", opt.enumerate_up_to);
+  if (is_empty_batch(inputs))  // no samples, so no features either: values [0, 0]
+    return {empty_attributions(inputs), empty_attributions(inputs, {0, 0}), empty_attributions(inputs, {0})};
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
   const Tensor base = baselines.expand(inputs, op);
   const std::int64_t fmax = fm.max_count();

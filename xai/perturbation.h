@@ -38,8 +38,8 @@ struct FeatureMap {
 // Throws naming `op` otherwise.
 FeatureMap expand_feature_mask(const Tensor& mask, const Tensor& inputs, const char* op);
 
-// Checks what every perturbation method needs: a float32/float64 batch [N, ...] (N >= 1, at least one
-// non-batch dim) and 1 or N targets. Throws naming `op`.
+// Checks what every perturbation method needs: a float32/float64 batch [N, ...] (at least one
+// non-batch dim; N = 0 is an empty batch, see xai/attribution.h) and 1 or N targets. Throws naming `op`.
 void check_perturbation_inputs(const Tensor& inputs, const Target& target, const char* op);
 
 // The target scores of perturbed copies of the inputs: for p = 0..count−1, off(p) gives an [N · D]
@@ -60,9 +60,10 @@ struct OcclusionOptions {
 };
 
 // Captum's Occlusion. Windows are placed at 0, stride, 2·stride, ... along each dim as long as they
-// fit (#windows = Π_k (⌊(size_k − window_k) / stride_k⌋ + 1)). Each element's attribution is the mean
-// score drop over the windows that cover it; elements no window covers (when the strides skip past
-// the end) get 0. Cost: 1 + #windows evaluations of the batch.
+// start before the end, the last one clipped there (#windows = Π_k (⌈(size_k − window_k) / stride_k⌉
+// + 1)), so with stride <= window every element is covered. Each element's attribution is the mean
+// score drop over the windows that cover it; elements no window covers (only when a stride exceeds
+// its window) get 0. Cost: 1 + #windows evaluations of the batch.
 class Occlusion {
  public:
   explicit Occlusion(ForwardFn f) : f_(std::move(f)) {}

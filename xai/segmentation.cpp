@@ -1,16 +1,16 @@
 #include "xai/segmentation.h"
 
-#include <stb_image.h>  // the implementation is in libstb (Debian's libstb-dev)
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
 #include <vector>
 
 #include "autograd/ops.h"
+#include "figures/png_read.h"
 
 namespace lumen::xai {
 
@@ -35,20 +35,52 @@ Tensor relabel_contiguous(const Tensor& mask) {
   return tensor_from(ids, mask.shape(), mask.device());
 }
 
-Tensor load_region_mask(const std::string& path) {
-  int w = 0, h = 0, channels = 0;
-  unsigned char* px = stbi_load(path.c_str(), &w, &h, &channels, 0);
-  LUMEN_CHECK(px != nullptr, "load_region_mask", "cannot read a region mask from '", path,
-              "': ", stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
-  // Each pixel's channels packed into one key: distinct colours are distinct regions.
-  std::vector<std::int64_t> keys(static_cast<std::size_t>(w) * static_cast<std::size_t>(h));
-  for (std::size_t p = 0; p < keys.size(); ++p) {
-    std::int64_t key = 0;
-    for (int c = 0; c < channels; ++c) key = key * 256 + px[p * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)];
-    keys[p] = key;
-  }
-  stbi_image_free(px);
-  return relabel_contiguous(tensor_from(keys, {h, w}));
+Tensor load_region_mask(const std::string& path, const figures::PngReadOptions& opt) {
+  const char* op = "load_region_mask";
+  // Rows are decoded one at a time straight into the result: each pixel first gets the index of its
+  // value (its channels packed into one key) among the distinct values seen so far, renumbered in
+  // place at the end. So the result's 8 bytes per pixel are all the memory a mask takes.
+  constexpr std::size_t kMaxRegions = 256;  // a drawn mask has a few; a photo would have thousands
+  std::vector<std::uint32_t> keys;          // the distinct values, in order of first appearance
+  std::unordered_map<std::uint32_t, std::int64_t> index_of;
+  figures::PngHeader hd;
+  Tensor mask;
+  figures::read_png_rows(
+      path, op, opt,
+      [&](const figures::PngHeader& h) {
+        hd = h;
+        mask = empty({h.height, h.width}, {.dtype = DType::int64});
+      },
+      [&](std::int64_t y, const std::uint8_t* row) {
+        const std::int64_t w = hd.width, channels = hd.channels;  // locals: `out` cannot alias them
+        std::int64_t* out = mask.data<std::int64_t>() + y * w;
+        std::uint32_t last_key = 0;
+        std::int64_t last = -1;  // the previous pixel's index: masks are mostly runs of one value
+        for (std::int64_t x = 0; x < w; ++x) {
+          std::uint32_t key = 0;
+          for (std::int64_t c = 0; c < channels; ++c) key = key << 8 | row[x * channels + c];
+          if (last < 0 || key != last_key) {
+            auto [it, added] = index_of.try_emplace(key, static_cast<std::int64_t>(keys.size()));
+            if (added) {
+              LUMEN_CHECK(keys.size() < kMaxRegions, op, "'", path, "' has more than ", kMaxRegions,
+                          " distinct pixel values; a region mask holds at most ", kMaxRegions, " regions");
+              keys.push_back(key);
+            }
+            last_key = key, last = it->second;
+          }
+          out[x] = last;
+        }
+      });
+  // Renumber the regions in increasing order of their value.
+  std::vector<std::int64_t> order(keys.size()), id(keys.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+    return keys[static_cast<std::size_t>(a)] < keys[static_cast<std::size_t>(b)];
+  });
+  for (std::size_t r = 0; r < order.size(); ++r) id[static_cast<std::size_t>(order[r])] = static_cast<std::int64_t>(r);
+  std::int64_t* ids = mask.data<std::int64_t>();
+  for (std::int64_t p = 0, n = mask.numel(); p < n; ++p) ids[p] = id[static_cast<std::size_t>(ids[p])];
+  return mask;
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "autograd/tensor.h"
+#include "figures/png_read.h"
 
 namespace lumen::xai {
 
@@ -35,11 +36,13 @@ struct SuperpixelOptions {
 // closest in colour. Cost O(max_iter · H · W).
 Tensor superpixel_mask(const Tensor& image, const SuperpixelOptions& opt = {});
 
-// A region map read from an image file (PNG, or anything stb_image reads; gray, gray+alpha, RGB or
-// RGBA): each distinct pixel value is one region, numbered 0..R−1 in increasing order of the value
-// (so for a gray mask, darker regions come first). Returns int64 [H, W]. Throws lumen::Error naming
-// the file when it is missing or cannot be decoded.
-Tensor load_region_mask(const std::string& path);
+// A region map read from a PNG file (8-bit gray, gray + alpha, RGB or RGBA, not interlaced, at most
+// opt.max_pixels pixels: figures/png_read.h): each distinct pixel value is one region, at most 256,
+// numbered 0..R−1 in increasing order of the value (so for a gray mask, darker regions come first).
+// Returns int64 [H, W], decoded row by row into it (no other memory per pixel). Throws lumen::Error
+// naming the file when it is missing, of another kind or format, too large, damaged, or has more
+// than 256 distinct values.
+Tensor load_region_mask(const std::string& path, const figures::PngReadOptions& opt = {});
 
 // Ids of an int64 mask renumbered 0..R−1 in increasing order of the original ids (same shape), so
 // that e.g. {7, 7, 3, 9} becomes {1, 1, 0, 2}. The perturbation methods require contiguous ids.

@@ -6,7 +6,11 @@
 #include "tests/test_util.h"
 #include "tests/xai/toy_models.h"
 #include "xai/attribution.h"
+#include "xai/backward_rules.h"
 #include "xai/baselines.h"
+#include "xai/gradient.h"
+#include "xai/lime.h"
+#include "xai/perturbation.h"
 
 using namespace lumen;
 using namespace lumen::xai;
@@ -84,6 +88,39 @@ TEST_CASE("uniform_baseline has the inputs' shape and range") {
   CHECK(b.shape() == Shape{2, 3, 4, 4});
   CHECK(amin(b).item() >= 0.0);
   CHECK(amax(b).item() < 1.0);
+}
+
+TEST_CASE("an empty batch: no model call, and every extra output is empty too") {
+  // Before, Target({}).select divided by zero (0 per-sample targets), as did Saliency's backward.
+  CHECK_THROWS_WITH_AS(Target(std::vector<std::int64_t>{}).select(f64({1, 2}, {1, 2})), Catch("no targets"), Error);
+  CHECK_THROWS_WITH_AS(Target(std::vector<std::int64_t>{}).at(0), Catch("Target::at: there are no targets"), Error);
+  std::int64_t calls = 0;
+  ForwardFn counting = [&calls](const Tensor& x) {
+    ++calls;
+    return matmul(x, f64({1, 2, 3, 4, 5, 6}, {3, 2}));
+  };
+  const Tensor none = f64({1, 2, 3}, {1, 3}).narrow(0, 0, 0);  // [0, 3]
+  CHECK(target_gradient(counting, none, 1).shape() == Shape{0, 3});
+  CHECK(target_scores(counting, none, 1).shape() == Shape{0});
+  auto [ig, ig_delta] = IntegratedGradients(counting).attribute_with_delta(none, Target(std::vector<std::int64_t>{}));
+  CHECK(ig.shape() == Shape{0, 3});
+  CHECK(ig_delta.shape() == Shape{0});
+  ShapResult shap = KernelShap(counting).explain(none, 0);
+  CHECK(shap.attributions.shape() == Shape{0, 3});
+  CHECK(shap.values.shape() == Shape{0, 0});
+  CHECK(shap.base_values.shape() == Shape{0});
+  LimeResult lime = Lime(counting).explain(none, 0);
+  CHECK(lime.coefficients.shape() == Shape{0, 0});
+  CHECK(lime.intercepts.shape() == Shape{0});
+  CHECK(calls == 0);
+  auto net = lumen::testing::ig_paper_model();
+  auto [dl, dl_delta] = DeepLift(*net).attribute_with_delta(f64({3, 1}, {1, 2}).narrow(0, 0, 0), 0);
+  CHECK(dl.shape() == Shape{0, 2});
+  CHECK(dl_delta.shape() == Shape{0});
+  // Options are still checked.
+  CHECK_THROWS_WITH_AS(IntegratedGradients(counting).attribute(none, 0, {}, {.n_steps = 0}), Catch("n_steps >= 1"), Error);
+  CHECK_THROWS_WITH_AS(Occlusion(counting).attribute(none, 0, {}, {.window = {4}}), Catch("Occlusion: window [4]"), Error);
+  CHECK_THROWS_WITH_AS(Saliency(counting).attribute(none, Target({1, 2})), Catch("2 targets for 0 inputs"), Error);
 }
 
 }  // TEST_SUITE

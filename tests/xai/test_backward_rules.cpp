@@ -2,6 +2,9 @@
 // hooks, checked against hand-derived formulas, and the model left as it was afterwards.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
@@ -109,6 +112,64 @@ TEST_CASE("DeepLift is complete on ReLU/Sigmoid/Tanh networks: Σ attributions =
   CHECK_VALUES(delta, {0, 0, 0, 0}, 1e-10);
   // Baseline = input: every multiplier is the derivative and every attribution is zero.
   CHECK_VALUES(DeepLift(*net).attribute(x, 1, x).flatten(), std::vector<double>(20, 0.0), 1e-12);
+}
+
+TEST_CASE("DeepLift's max-pooling rule on one window: Δy goes to the baseline's argmax when it wins") {
+  auto net = std::make_shared<nn::Sequential>();
+  net->push_back("pool", std::make_shared<nn::MaxPool2d>(2));
+  net->push_back("flatten", std::make_shared<nn::Flatten>());
+  net->to(DType::float64);
+  net->eval();
+  // x = [[1, 5], [2, 0]] (max 5), x' = [[7, 0], [0, 0]] (max 7): Δy = −2, all of it sent to x''s
+  // argmax (0, 0), where Δz = −6: multiplier 1/3, attribution −2. The gradient would give 5 at (0, 1).
+  Tensor x = f64({1, 5, 2, 0}, {1, 1, 2, 2}), base = f64({7, 0, 0, 0}, {1, 1, 2, 2});
+  auto [attr, delta] = DeepLift(*net).attribute_with_delta(x, 0, base);
+  CHECK_VALUES(attr.flatten(), {-2, 0, 0, 0}, 1e-12);
+  CHECK_VALUES(delta, {0}, 1e-12);
+  auto [grad_attr, grad_delta] = DeepLift(*net, 1e-10, MaxPoolRule::gradient).attribute_with_delta(x, 0, base);
+  CHECK_VALUES(grad_attr.flatten(), {0, 5, 0, 0}, 1e-12);
+  CHECK_VALUES(grad_delta, {7}, 1e-12);
+  // x wins (baseline 0): Δy = 5 to x's argmax, as the gradient does.
+  CHECK_VALUES(DeepLift(*net).attribute(x, 0).flatten(), {0, 5, 0, 0}, 1e-12);
+}
+
+TEST_CASE("DeepLift is complete on CNNs with max-pooling (Captum's rule), where the gradient rule is not") {
+  Generator g(2);
+  Tensor x = normal({4, 2, 8, 8}, 0, 1, {.dtype = DType::float64}, &g);
+  Tensor base = normal({4, 2, 8, 8}, 0, 1, {.dtype = DType::float64}, &g);
+  const Target t({0, 1, 2, 0});
+  for (bool overlapping : {false, true}) {
+    CAPTURE(overlapping);
+    auto net = lumen::testing::conv_maxpool_net(3, overlapping);
+    auto [attr, delta] = DeepLift(*net).attribute_with_delta(x, t, base);
+    Tensor gap = attr.flatten(1).sum({1}) - delta;  // F(x) − F(x')
+    const auto d = delta.to_vector<double>(), gp = gap.to_vector<double>();
+    auto [old_attr, old_delta] = DeepLift(*net, 1e-10, MaxPoolRule::gradient).attribute_with_delta(x, t, base);
+    double worst_old = 0;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      CHECK(std::abs(d[i]) <= 1e-12 * (1 + std::abs(gp[i])));
+      worst_old = std::max(worst_old, std::abs(old_delta.to_vector<double>()[i]) / std::abs(gp[i]));
+    }
+    CHECK(worst_old > 1e-3);  // the gradient through max-pooling misses part of F(x) − F(x')
+  }
+}
+
+TEST_CASE("DeepLift on the course's ConvModel (float32): completeness to float precision") {
+  manual_seed(4);
+  nn::ConvModel model;
+  model.eval();
+  Generator g(9);
+  Tensor x = rand({3, 3, 28, 28}, {}, &g);
+  Tensor base = rand({3, 3, 28, 28}, {}, &g);
+  const Target t({0, 1, 3});
+  auto [attr, delta] = DeepLift(model).attribute_with_delta(x, t, base);
+  const auto d = delta.to_vector<double>();
+  const auto gap = (target_scores(forward_of(model), x, t) - target_scores(forward_of(model), base, t)).to_vector<double>();
+  const auto old = DeepLift(model, 1e-10, MaxPoolRule::gradient).attribute_with_delta(x, t, base).delta.to_vector<double>();
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    INFO("sample " << i << ": delta " << d[i] << ", gradient rule's " << old[i] << ", F(x) - F(x') " << gap[i]);
+    CHECK(std::abs(d[i]) <= 1e-5 * std::abs(gap[i]));
+  }
 }
 
 }  // TEST_SUITE

@@ -8,6 +8,7 @@
 #include "tests/test_util.h"
 #include "tests/xai/toy_models.h"
 #include "xai/backward_rules.h"
+#include "xai/discriminative.h"
 #include "xai/grad_cam.h"
 
 using namespace lumen;
@@ -57,6 +58,29 @@ TEST_CASE("Grad-CAM and Guided Grad-CAM on the exercise's CNN: shapes, signs, er
   CHECK_THROWS_WITH_AS(GradCam(model, "classifier.1").attribute(x, 0), Catch("[N, K, h, w]"), Error);
   // The hook is removed even after an error: the model still runs normally.
   CHECK(model(x).shape() == Shape{3, 4});
+}
+
+TEST_CASE("Grad-CAM and D-Grad-CAM of an empty batch: [0, 1, h, w], also without upsampling") {
+  const lumen::testing::ConvPoolLinear model = lumen::testing::conv_pool_linear(3, /*with_relu=*/true);
+  nn::Sequential& net = *model.net;
+  const Tensor none = zeros({1, 2, 5, 6}, {.dtype = DType::float64}).narrow(0, 0, 0);  // [0, 2, 5, 6]
+  CHECK(GradCam(net, "conv").attribute(none, 1).shape() == Shape{0, 1, 5, 6});
+  CHECK(GradCam(net, "pool").attribute(none, 1, {.upsample = false}).shape() == Shape{0, 1, 1, 1});
+  CHECK(d_grad_cam(net, "pool", none, none, 1, {.upsample = false}).shape() == Shape{0, 1, 1, 1});
+  CHECK(d_grad_cam(net, "conv", none, none, 1).shape() == Shape{0, 1, 5, 6});
+  CHECK(GuidedGradCam(net, "conv").attribute(none, 1).shape() == Shape{0, 2, 5, 6});
+  CHECK(net.forward_hook_count() == 0);
+  for (const auto& [name, m] : net.named_modules()) CHECK(m->forward_hook_count() == 0);
+  // The measuring forward runs in eval mode (BatchNorm statistics stay put) and restores every mode.
+  net.train();
+  net.submodule("relu").eval();
+  CHECK(GradCam(net, "pool").attribute(none, 1, {.upsample = false}).shape() == Shape{0, 1, 1, 1});
+  CHECK(net.is_training());
+  CHECK(net.submodule("conv").is_training());
+  CHECK_FALSE(net.submodule("relu").is_training());
+  // Arguments are still checked.
+  CHECK_THROWS_WITH_AS(GradCam(net, "conv").attribute(none.flatten(1), 1), Catch("GradCam: expected images"), Error);
+  CHECK_THROWS_WITH_AS(GradCam(net, "flatten").attribute(none, 1, {.upsample = false}), Catch("[N, K, h, w]"), Error);
 }
 
 }  // TEST_SUITE

@@ -9,8 +9,9 @@
 //   exceptions           a forward that throws on its k-th call propagates, and leaves the model
 //                        as it was: no hooks left behind, same parameters, outputs and mode
 //   model unchanged      after a normal call, in eval and in training mode
-//   empty batch          what a batch of 0 samples does today: an error naming the method, or
-//                        attributions [0, ...] (not every method: see EmptyBatch)
+//   empty batch          a batch of 0 samples gives the attributions a batch of N gives, with N = 0
+//                        (e.g. [0, 4], or [0, 1, 5, 6] for Grad-CAM), for one class and for an
+//                        empty per-sample list, and leaves the model as it was (no hooks left)
 //
 // The last TEST_CASE is the meta-test: each property check, run on a deliberately broken method,
 // reports the breakage (so none of them is a check that cannot fail).
@@ -86,15 +87,11 @@ Fixture cnn_fixture() {  // [3, 2, 5, 6] -> [3, 2], conv → ReLU → pool → l
 // stochastic methods seed their own Generator on every call, so two calls draw the same numbers.
 using Run = std::function<Tensor(nn::Module& model, const Fixture& fx, const Tensor& x, const Target& t,
                                  std::int64_t batch)>;
-// What a batch of 0 samples does today. Only the first two are behaviour to keep; the others crash
-// inside autograd (a SIGFPE in the backward of an empty batch), so no test can run them.
-enum class EmptyBatch { error, empty_result, untested };
 struct MethodCase {
   std::string name;
   Fixture (*fixture)();
   Run run;
   bool batched = false;  // has an internal batch size
-  EmptyBatch empty = EmptyBatch::untested;
 };
 
 ForwardFn fn(nn::Module& m) { return forward_of(m); }
@@ -116,13 +113,13 @@ std::vector<MethodCase> method_table() {
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          return IntegratedGradients(fn(m)).attribute(x, t, 0.25, {.n_steps = 8, .internal_batch_size = batch});
        },
-       true, EmptyBatch::empty_result},
+       true},
       {"IntegratedGradients (Riemann trapezoid)", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          return IntegratedGradients(fn(m)).attribute(
              x, t, {}, {.n_steps = 8, .method = Integration::riemann_trapezoid, .internal_batch_size = batch});
        },
-       true, EmptyBatch::empty_result},
+       true},
       {"NoiseTunnel (SmoothGrad)", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          Generator g(1);
@@ -155,7 +152,7 @@ std::vector<MethodCase> method_table() {
          return GradientShap(fn(m)).attribute(
              x, t, fx.counterfactuals, {.n_samples = 4, .stdev = 0.1, .internal_batch_size = batch, .generator = &g});
        },
-       true, EmptyBatch::empty_result},
+       true},
       {"DeepLift", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t) {
          return DeepLift(m).attribute(x, t, 0.25);
@@ -180,17 +177,17 @@ std::vector<MethodCase> method_table() {
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          return Occlusion(fn(m)).attribute(x, t, -0.5, {.window = {2}, .perturbations_per_eval = per_eval(batch, 1)});
        },
-       true, EmptyBatch::error},
+       true},
       {"FeatureAblation", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          return FeatureAblation(fn(m)).attribute(x, t, 0.5, {.perturbations_per_eval = per_eval(batch, 1)});
        },
-       true, EmptyBatch::error},
+       true},
       {"KernelShap (exact)", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          return KernelShap(fn(m)).attribute(x, t, {}, {.perturbations_per_eval = per_eval(batch, 64)});
        },
-       true, EmptyBatch::error},
+       true},
       {"KernelShap (sampled)", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          Generator g(5);
@@ -198,27 +195,27 @@ std::vector<MethodCase> method_table() {
              x, t, 0.1,
              {.enumerate_up_to = 0, .n_samples = 10, .perturbations_per_eval = per_eval(batch, 64), .generator = &g});
        },
-       true, EmptyBatch::error},
+       true},
       {"Lime", mlp_fixture,
        [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          Generator g(6);
          return Lime(fn(m)).attribute(x, t, {}, {.n_samples = 20, .perturbations_per_eval = per_eval(batch, 64),
                                                  .generator = &g});
        },
-       true, EmptyBatch::error},
+       true},
       {"SharpLime", mlp_fixture,
        [region_ids](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
          Generator g(7);
          return SharpLime(fn(m), tensor_from(region_ids, {4}))
              .attribute(x, t, 0.2, {.n_samples = 20, .perturbations_per_eval = per_eval(batch, 64), .generator = &g});
        },
-       true, EmptyBatch::error},
+       true},
       {"D-IntegratedGradients", mlp_fixture,
        [](nn::Module& m, const Fixture& fx, const Tensor& x, const Target& t, std::int64_t batch) {
          return d_integrated_gradients(fn(m), x, fx.counterfactuals.narrow(0, 0, x.size(0)), t,
                                        {.n_steps = 8, .internal_batch_size = batch});
        },
-       true, EmptyBatch::empty_result},
+       true},
       {"D-InputXGradient", mlp_fixture,
        [](nn::Module& m, const Fixture& fx, const Tensor& x, const Target& t, std::int64_t) {
          return d_input_x_gradient(fn(m), x, fx.counterfactuals.narrow(0, 0, x.size(0)), t);
@@ -382,28 +379,27 @@ std::string exception_problem(const MethodCase& c) {
   return "";
 }
 
-// An empty batch gives what it gives today: an error naming the method, or attributions [0, ...].
+// An empty batch gives the shape a batch of N gives, with N = 0, and leaves the model as it was.
 std::string empty_batch_problem(const MethodCase& c) {
   Fixture fx = c.fixture();
-  const Tensor empty = fx.x.narrow(0, 0, 0);
-  std::string error;
-  Tensor a;
-  try {
-    a = c.run(*fx.model, fx, empty, Target(1), 0);
-  } catch (const Error& e) {
-    error = e.what();
-  }
-  if (c.empty == EmptyBatch::error) {
-    if (error.empty())
-      return "expected an error, got attributions " + (a.defined() ? a.str() : std::string("undefined"));
-    const std::string method = c.name.substr(0, c.name.find(' '));  // "KernelShap (exact)" -> "KernelShap"
-    return error.find(method) != std::string::npos ? "" : "the error does not name " + method + ": " + error;
-  }
-  if (!error.empty()) return "expected empty attributions, got the error " + error;
-  Shape want = fx.x.shape();
+  Shape want = c.run(*fx.model, fx, fx.x, Target(1), 0).shape();
   want[0] = 0;
-  return a.defined() && a.shape() == want ? "" : "expected attributions of shape " + shape_str(want) + ", got " +
-                                                     (a.defined() ? a.str() : std::string("undefined"));
+  const Tensor empty = fx.x.narrow(0, 0, 0);
+  for (const Target& t : {Target(1), Target(std::vector<std::int64_t>{})}) {
+    const std::string with = t.count() == 1 ? "with Target(1): " : "with no per-sample targets: ";
+    const ModelState before = model_state(fx);
+    Tensor a;
+    try {
+      a = c.run(*fx.model, fx, empty, t, 0);
+    } catch (const Error& e) {
+      return with + "expected empty attributions, got the error " + e.what();
+    }
+    if (!a.defined() || a.shape() != want)
+      return with + "expected attributions of shape " + shape_str(want) + ", got " +
+             (a.defined() ? a.str() : std::string("undefined"));
+    if (auto changes = state_changes(before, model_state(fx)); !changes.empty()) return with + changes;
+  }
+  return "";
 }
 
 using Property = std::string (*)(const MethodCase&);
@@ -443,8 +439,8 @@ TEST_CASE("method table: the model is unchanged afterwards, in eval and in train
   check_every_method(model_unchanged_problem);
 }
 
-TEST_CASE("method table: an empty batch gives an error naming the method, or empty attributions") {
-  check_every_method(empty_batch_problem, [](const MethodCase& c) { return c.empty != EmptyBatch::untested; });
+TEST_CASE("method table: an empty batch gives empty attributions of the right shape, and no hooks left") {
+  check_every_method(empty_batch_problem);
 }
 
 TEST_CASE("method table: each property check catches a method broken in that property") {
@@ -542,20 +538,42 @@ TEST_CASE("method table: each property check catches a method broken in that pro
       broken("returns zeros", [](nn::Module&, const Tensor& x, const Target&) { return zeros_like(x); });
   CHECK(single_target_problem(zeros) == "all attributions are zero");
 
-  MethodCase accepts_empty = broken("returns nothing for an empty batch", [&](nn::Module& m, const Tensor& x,
-                                                                              const Target& t) {
-    return x.size(0) == 0 ? Tensor() : saliency(m, x, t);
-  });
-  accepts_empty.empty = EmptyBatch::error;
-  CHECK(empty_batch_problem(accepts_empty).find("expected an error") != std::string::npos);
-  accepts_empty.empty = EmptyBatch::empty_result;
-  CHECK(empty_batch_problem(accepts_empty).find("expected attributions of shape [0, 4]") != std::string::npos);
+  const MethodCase nothing_for_empty =
+      broken("returns nothing for an empty batch", [&](nn::Module& m, const Tensor& x, const Target& t) {
+        return x.size(0) == 0 ? Tensor() : saliency(m, x, t);
+      });
+  CHECK(empty_batch_problem(nothing_for_empty).find("expected attributions of shape [0, 4]") != std::string::npos);
+  const MethodCase rejects_empty =
+      broken("rejects an empty batch", [&](nn::Module& m, const Tensor& x, const Target& t) {
+        LUMEN_CHECK(x.size(0) > 0, "Saliency", "empty batch");
+        return saliency(m, x, t);
+      });
+  CHECK(empty_batch_problem(rejects_empty).find("got the error") != std::string::npos);
+  const MethodCase wrong_empty_shape =
+      broken("returns [0] for an empty batch", [&](nn::Module& m, const Tensor& x, const Target& t) {
+        return x.size(0) == 0 ? empty({0}) : saliency(m, x, t);
+      });
+  CHECK(empty_batch_problem(wrong_empty_shape).find("expected attributions of shape [0, 4], got") != std::string::npos);
+  const MethodCase hooks_on_empty =
+      broken("leaks a hook on an empty batch", [&](nn::Module& m, const Tensor& x, const Target& t) {
+        if (x.size(0) == 0) m.submodule("net.r1").register_forward_hook(observe).detach();
+        return x.size(0) == 0 ? empty_attributions(x) : saliency(m, x, t);
+      });
+  CHECK(empty_batch_problem(hooks_on_empty).find("forward hooks left") != std::string::npos);
+  const MethodCase per_sample_empty_crashes =
+      broken("reads the first target of an empty list", [&](nn::Module& m, const Tensor& x, const Target& t) {
+        if (x.size(0) == 0) (void)t.at(0);
+        return x.size(0) == 0 ? empty_attributions(x) : saliency(m, x, t);
+      });
+  CHECK(empty_batch_problem(per_sample_empty_crashes).find("with no per-sample targets: expected empty") !=
+        std::string::npos);
 
   // And the honest method passes every check.
   CHECK(single_target_problem(honest).empty());
   CHECK(per_sample_targets_problem(honest).empty());
   CHECK(model_unchanged_problem(honest).empty());
   CHECK(exception_problem(honest).empty());
+  CHECK(empty_batch_problem(honest).empty());
 }
 
 }  // TEST_SUITE

@@ -140,15 +140,39 @@ TEST_CASE("Occlusion: 1-D windows averaged by hand") {
   // Windows {0,1}, {1,2}, {2,3} drop 3, 5, 7: element 1 averages 3 and 5, element 2 averages 5 and 7.
   CHECK_VALUES(occ.attribute(x, 0, {}, {.window = {2}}), {3, 4, 6, 7}, 1e-14);
   CHECK_VALUES(occ.attribute(x, 0, {}, {.window = {2}, .strides = {2}}), {3, 3, 7, 7}, 1e-14);
-  // Stride 3: only the window at 0 fits; elements 2 and 3 are never occluded and get 0.
-  // (Checked in two halves: GCC 12.2 with -march=native on AVX-512 miscompiles the literal
-  // std::vector<double>{3, 3, 0, 0} into {3, 3, 3, 3} here, an SLP-vectorizer bug.)
+  // Stride 3 exceeds the window: windows {0, 1} and, clipped at the end, {3}; element 2 lies in
+  // no window and gets 0 (as in Captum). (Checked in parts: GCC 12.2 with -march=native on AVX-512
+  // miscompiles literals like std::vector<double>{3, 3, 0, 0} into {3, 3, 3, 3}, an SLP bug.)
   Tensor strided = occ.attribute(x, 0, {}, {.window = {2}, .strides = {3}});
   CHECK_VALUES(strided.narrow(1, 0, 2), {3, 3}, 1e-14);
-  CHECK_VALUES(strided.narrow(1, 2, 2), {0, 0}, 0);
+  CHECK_VALUES(strided.narrow(1, 2, 1), {0}, 0);
+  CHECK_VALUES(strided.narrow(1, 3, 1), {4}, 1e-14);
   CHECK_VALUES(occ.attribute(x, 0, {}, {.window = {4}}), {10, 10, 10, 10}, 1e-14);
   // Baseline 1 = the input: nothing changes.
   CHECK_VALUES(occ.attribute(x, 0, 1.0, {.window = {2}}), {0, 0, 0, 0}, 0);
+}
+
+TEST_CASE("Occlusion: a stride that does not divide the input adds a last, clipped window (Captum)") {
+  // f = Σ w_i x_i, w = (1, 2, 3, 4, 5), x = 1, baseline 0; window 2, stride 2: windows {0, 1}, {2, 3}
+  // and the clipped {4}, dropping 3, 7 and 5. Before, the last element was left at 0.
+  ForwardFn f = [](const Tensor& x) { return matmul(x, f64({1, 2, 3, 4, 5}, {5, 1})); };
+  Tensor x = f64({1, 1, 1, 1, 1}, {1, 5});
+  Tensor a = Occlusion(f).attribute(x, 0, {}, {.window = {2}, .strides = {2}});
+  CHECK_VALUES(a.narrow(1, 0, 2), {3, 3}, 1e-14);
+  CHECK_VALUES(a.narrow(1, 2, 3), {7, 7, 5}, 1e-14);
+  // Window 3, stride 2 on 6 elements: windows {0, 1, 2}, {2, 3, 4} and the clipped {4, 5}, dropping
+  // 6, 12 and 11 (w = 1..6); elements 2 and 4 average two windows.
+  ForwardFn f6 = [](const Tensor& x) { return matmul(x, f64({1, 2, 3, 4, 5, 6}, {6, 1})); };
+  Tensor b = Occlusion(f6).attribute(f64(std::vector<double>(6, 1.0), {1, 6}), 0, {}, {.window = {3}, .strides = {2}});
+  CHECK_VALUES(b.narrow(1, 0, 3), {6, 6, 9}, 1e-14);
+  CHECK_VALUES(b.narrow(1, 3, 3), {12, 11.5, 11}, 1e-14);
+  // 2-D, 3 × 3 with 2 × 2 windows and stride 2: 4 windows (2 clipped to 2 × 1 or 1 × 2, 1 to 1 × 1),
+  // each pixel in exactly one, so with unit weights each pixel's attribution is its window's size.
+  ForwardFn sum = [](const Tensor& x) { return x.flatten(1).sum({1}, true); };
+  Tensor c = Occlusion(sum).attribute(ones({1, 3, 3}, {.dtype = DType::float64}), 0, {}, {.window = {2, 2}, .strides = {2}});
+  CHECK_VALUES(c.flatten().narrow(0, 0, 3), {4, 4, 2}, 1e-14);
+  CHECK_VALUES(c.flatten().narrow(0, 3, 3), {4, 4, 2}, 1e-14);
+  CHECK_VALUES(c.flatten().narrow(0, 6, 3), {2, 2, 1}, 1e-14);
 }
 
 TEST_CASE("Occlusion: 1-element windows recover an additive model; larger windows match a direct loop") {

@@ -84,4 +84,28 @@ inline ConvPoolLinear conv_pool_linear(std::uint64_t seed, bool with_relu = fals
   return m;
 }
 
+// conv(2→4, 3×3, padding 1) → ReLU → MaxPool2d → conv(4→4, 3×3, padding 1) → ReLU → MaxPool2d →
+// flatten → linear(→3), float64, eval, weights drawn after manual_seed(seed): the course's ConvModel
+// in miniature. Pools are 2×2 (stride 2) on [N, 2, 8, 8] inputs, or with overlap, 3×3 with stride 2
+// and padding 1 (8 → 4 → 2 either way).
+inline std::shared_ptr<nn::Sequential> conv_maxpool_net(std::uint64_t seed, bool overlapping_pools = false) {
+  manual_seed(seed);
+  auto pool = [&] {
+    return overlapping_pools ? std::make_shared<nn::MaxPool2d>(3, nn::PoolOptions{.stride = 2, .padding = 1})
+                             : std::make_shared<nn::MaxPool2d>(2);
+  };
+  auto net = std::make_shared<nn::Sequential>();
+  net->push_back("conv1", std::make_shared<nn::Conv2d>(2, 4, 3, nn::ConvOptions{.padding = 1}));
+  net->push_back("relu1", std::make_shared<nn::ReLU>());
+  net->push_back("pool1", pool());
+  net->push_back("conv2", std::make_shared<nn::Conv2d>(4, 4, 3, nn::ConvOptions{.padding = 1}));
+  net->push_back("relu2", std::make_shared<nn::ReLU>());
+  net->push_back("pool2", pool());
+  net->push_back("flatten", std::make_shared<nn::Flatten>());
+  net->push_back("head", std::make_shared<nn::Linear>(16, 3));
+  net->to(DType::float64);
+  net->eval();
+  return net;
+}
+
 }  // namespace lumen::testing
