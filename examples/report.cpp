@@ -140,6 +140,11 @@ std::string Report::count(const Key& key, std::int64_t value) {
   return std::to_string(value);
 }
 
+std::string Report::seed(const Key& key, std::uint64_t value) {
+  at(key) = value;
+  return std::to_string(value);
+}
+
 void Report::flag(const Key& key, bool value) { at(key) = value; }
 
 void Report::text(const Key& key, const std::string& value) { at(key) = value; }

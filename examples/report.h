@@ -76,6 +76,7 @@ class Report {
   // runs, and short to read. Each returns the value as shown: format(f, value) + unit.
   std::string number(const Key& key, double value, const char* f, const std::string& unit = "");
   std::string count(const Key& key, std::int64_t value);
+  std::string seed(const Key& key, std::uint64_t value);  // all of 0 .. 2^64 - 1, as count would not
   void flag(const Key& key, bool value);
   void text(const Key& key, const std::string& value);
   // Appends to the list at key (created on first use).
