@@ -14,9 +14,10 @@
 //   - progress lines: the mean losses since the last line (formatted by the recipe) and steps/s;
 //   - checkpoints: one safetensors file with every network (EMA copies included) under its name,
 //     each named optimizer's state under "optim_<name>.", and in the metadata the recipe's format,
-//     the position, each named random generator's seed and offset ("<name>_seed", "<name>_offset"),
-//     batch_size, seed and the architecture. Loading one continues exactly as the uninterrupted run
-//     would have, mid-epoch included;
+//     the position (and steps_per_epoch), each named random generator's seed and offset
+//     ("<name>_seed", "<name>_offset"), batch_size, seed and the architecture. Loading one checks every
+//     field against the run first, then continues exactly as the uninterrupted run would have,
+//     mid-epoch included;
 //   - run(): a training run in a directory (resume, samples.png and the checkpoint after every epoch,
 //     the training time alone in a RunSummary).
 #include <algorithm>
@@ -300,7 +301,7 @@ void GanTrainer<R>::load_checkpoint(const std::string& path) {
   epoch_ = p.epoch;
   step_ = p.step;
   step_in_epoch_ = p.step_in_epoch;
-  loaded_steps_per_epoch_ = p.steps_per_epoch;
+  steps_per_epoch_ = loaded_steps_per_epoch_ = p.steps_per_epoch;
   loaded_from_ = path;
 }
 

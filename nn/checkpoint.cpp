@@ -28,7 +28,7 @@ std::int64_t metadata_int(const char* op, const Metadata& meta, const std::strin
   const std::string& text = metadata_text(op, meta, key, path);
   std::int64_t v = 0;
   LUMEN_CHECK(parse_decimal(text, &v) && v >= min && v <= max, op, "checkpoint '", path, "': metadata '", key,
-              "' = '", text, "' is not an integer in [", min, ", ", max, "]");
+              "' = '", text, "', expected an integer in [", min, ", ", max, "]");
   return v;
 }
 
@@ -36,7 +36,7 @@ std::uint64_t metadata_uint64(const char* op, const Metadata& meta, const std::s
   const std::string& text = metadata_text(op, meta, key, path);
   std::uint64_t v = 0;
   LUMEN_CHECK(parse_decimal(text, &v), op, "checkpoint '", path, "': metadata '", key, "' = '", text,
-              "' is not an integer in [0, ", std::numeric_limits<std::uint64_t>::max(), "]");
+              "', expected an integer in [0, ", std::numeric_limits<std::uint64_t>::max(), "]");
   return v;
 }
 

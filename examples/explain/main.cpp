@@ -41,9 +41,9 @@ std::shared_ptr<nn::Module> load_classifier(const std::string& path, const std::
   if (!fs::exists(path)) return nullptr;
   const nn::Metadata meta = nn::read_safetensors_metadata(path);
   const std::string name = meta.count("model") ? meta.at("model") : expected_model;
-  LUMEN_CHECK(name == expected_model, "explain", "checkpoint '", path, "': metadata 'model' = '", name,
+  LUMEN_CHECK(name == expected_model, "load_classifier", "checkpoint '", path, "': metadata 'model' = '", name,
               "', expected '", expected_model, "'");
-  if (meta.count("seed")) nn::metadata_uint64("explain", meta, "seed", path);
+  if (meta.count("seed")) nn::metadata_uint64("load_classifier", meta, "seed", path);
   std::shared_ptr<nn::Module> model = nn::make_classifier(name);
   nn::load(*model, path);
   model->eval();
@@ -66,7 +66,7 @@ std::vector<std::int64_t> one_per_class(const Tensor& test_labels) {
 // The classifiers and the test set they were evaluated on (colored with their seed + 1).
 Lesson load(const Options& o, std::shared_ptr<nn::Module> dense, report::Report& r) {
   const nn::Metadata meta = nn::read_safetensors_metadata(o.dense_path);
-  const std::uint64_t data_seed = meta.count("seed") ? nn::metadata_uint64("explain", meta, "seed", o.dense_path) : 0;
+  const std::uint64_t data_seed = meta.count("seed") ? nn::metadata_uint64("load_classifier", meta, "seed", o.dense_path) : 0;
   const nn::MnistSplit split = nn::split_mnist(nn::load_mnist((fs::path(o.data_dir) / "mnist").string()));
   Lesson l{o, std::move(dense), load_classifier(o.cnn_path, "cnn"), nn::make_colored_mnist(split.test, data_seed + 1), {},
            std::vector<std::int64_t>{0, 1, 2, 3}, {}, Generator(o.seed)};

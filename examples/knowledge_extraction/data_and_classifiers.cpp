@@ -30,7 +30,7 @@ namespace {
 // A kept classifier is reused only if it is this run's: the same model, seed and (where recorded) epochs.
 void check_metadata(const nn::Metadata& meta, const std::string& path, const std::string& model_name,
                     const Options& o) {
-  const char* op = "knowledge_extraction";
+  const char* op = "train_classifiers";
   const std::string& model = nn::metadata_text(op, meta, "model", path);
   LUMEN_CHECK(model == model_name, op, "checkpoint '", path, "': metadata 'model' = '", model, "', expected '",
               model_name, "'");

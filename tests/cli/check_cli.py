@@ -121,7 +121,7 @@ def main():
         ckpt = os.path.join(tmp, "seed-abc.safetensors")
         safetensors_without_tensors(ckpt, {"model": "dense", "seed": "abc"})
         expect_refused([explain, "--dense", ckpt, "--out", os.path.join(tmp, "explain")] + missing,
-                       f"'{ckpt}'", "metadata 'seed' = 'abc' is not an integer")
+                       f"'{ckpt}'", "metadata 'seed' = 'abc', expected an integer")
         check_refusals()
 
         # ---- with the real data: a kept classifier of another run, and a write that fails after training

@@ -70,22 +70,22 @@ TEST_SUITE("gan") {
     };
     // Checked when the file is loaded.
     const std::vector<Case> at_load = {
-        {"epoch", "1000000000000", "metadata 'epoch' = '1000000000000' is not an integer in [0, 2]"},
-        {"epoch", "-1", "metadata 'epoch' = '-1' is not an integer in [0, 2]"},
-        {"epoch", "1x", "metadata 'epoch' = '1x' is not an integer"},
+        {"epoch", "1000000000000", "metadata 'epoch' = '1000000000000', expected an integer in [0, 2]"},
+        {"epoch", "-1", "metadata 'epoch' = '-1', expected an integer in [0, 2]"},
+        {"epoch", "1x", "metadata 'epoch' = '1x', expected an integer"},
         {"epoch", nullptr, "has no metadata 'epoch'"},
-        {"step", "", "metadata 'step' = '' is not an integer"},
-        {"step_in_epoch", "-2", "metadata 'step_in_epoch' = '-2' is not an integer"},
+        {"step", "", "metadata 'step' = '', expected an integer"},
+        {"step_in_epoch", "-2", "metadata 'step_in_epoch' = '-2', expected an integer"},
         {"batch_size", "16", "metadata 'batch_size' = 16, expected this run's 8"},
-        {"seed", "abc", "metadata 'seed' = 'abc' is not an integer in [0, 18446744073709551615]"},
-        {"seed", "18446744073709551616", "metadata 'seed' = '18446744073709551616' is not an integer"},
+        {"seed", "abc", "metadata 'seed' = 'abc', expected an integer in [0, 18446744073709551615]"},
+        {"seed", "18446744073709551616", "metadata 'seed' = '18446744073709551616', expected an integer"},
         {"seed", "22", "metadata 'seed' = 22, expected this run's 21"},
-        {"perm_seed", "x", "metadata 'perm_seed' = 'x' is not an integer"},
+        {"perm_seed", "x", "metadata 'perm_seed' = 'x', expected an integer"},
         {"perm_seed", "7", "metadata 'perm_seed' = 7, expected this run's 23"},
-        {"perm_offset", "-1", "metadata 'perm_offset' = '-1' is not an integer"},
-        {"num_fmaps", "4x", "metadata 'num_fmaps' = '4x' is not an integer"},
+        {"perm_offset", "-1", "metadata 'perm_offset' = '-1', expected an integer"},
+        {"num_fmaps", "4x", "metadata 'num_fmaps' = '4x', expected an integer"},
         {"format", "lumen StarGAN v2 (gan/stargan.h)", "not a checkpoint of the lumen counterfactual GAN"},
-        {"steps_per_epoch", "0", "metadata 'steps_per_epoch' = '0' is not an integer in [1, "},
+        {"steps_per_epoch", "0", "metadata 'steps_per_epoch' = '0', expected an integer in [1, "},
     };
     for (const Case& c : at_load) {
       CAPTURE(c.key);
@@ -128,7 +128,7 @@ TEST_SUITE("gan") {
       CAPTURE(key);
       retag(good, bad, key, value);
       CHECK_THROWS_WITH_AS(load_gan_models(bad), Catch(("metadata '" + std::string(key) + "' = '" + value +
-                                                        "' is not an integer in").c_str()),
+                                                        "', expected an integer in").c_str()),
                            Error);
     }
     retag(good, bad, "format", "something else");
