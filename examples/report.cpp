@@ -1,14 +1,10 @@
 #include "examples/report.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
+#include "kernels/core/atomic_file.h"
 #include "kernels/core/error.h"
 #include "figures/png.h"
 
@@ -36,25 +32,7 @@ std::string escape_html(const std::string& text) {
 }
 
 void write_atomically(const fs::path& path, const std::string& text) {
-  const std::string tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  LUMEN_CHECK(fd >= 0, "report", "cannot write ", tmp, ": ", std::strerror(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      throw Error("report: cannot write " + tmp + ": " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;  // the bytes are on disk before the name points at them
-  ::close(fd);
-  LUMEN_CHECK(synced, "report", "cannot flush ", tmp, " to disk: ", std::strerror(errno));
-  LUMEN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "report", "cannot rename ", tmp, " to ", path.string(),
-              ": ", std::strerror(errno));
+  write_file_atomically(path.string(), text, "report");
 }
 
 namespace {
@@ -158,6 +136,11 @@ std::string Report::number(const Key& key, double value, const char* f, const st
 }
 
 std::string Report::count(const Key& key, std::int64_t value) {
+  at(key) = value;
+  return std::to_string(value);
+}
+
+std::string Report::seed(const Key& key, std::uint64_t value) {
   at(key) = value;
   return std::to_string(value);
 }

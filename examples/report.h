@@ -26,8 +26,8 @@ namespace lumen::report {
 // v printed with a printf format for one double: format("%.4f", 0.96551) == "0.9655".
 std::string format(const char* f, double v);
 
-// Text written to a temporary file beside path, flushed to disk (fsync), then renamed over path: a
-// reader (or a crash) never leaves half a file. Throws lumen::Error naming the file if it cannot.
+// Text written through an AtomicFile (kernels/core/atomic_file.h: temporary file, fsync, rename): a
+// reader (or a crash) never sees half a file. Throws lumen::Error naming the file if it cannot.
 void write_atomically(const std::filesystem::path& path, const std::string& text);
 
 // Text made safe inside HTML: & < > " as entities.
@@ -76,6 +76,7 @@ class Report {
   // runs, and short to read. Each returns the value as shown: format(f, value) + unit.
   std::string number(const Key& key, double value, const char* f, const std::string& unit = "");
   std::string count(const Key& key, std::int64_t value);
+  std::string seed(const Key& key, std::uint64_t value);  // all of 0 .. 2^64 - 1, as count would not
   void flag(const Key& key, bool value);
   void text(const Key& key, const std::string& value);
   // Appends to the list at key (created on first use).

@@ -23,6 +23,7 @@
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
+#include "examples/cli.h"
 #include "examples/lesson.h"
 #include "examples/report.h"
 #include "figures/grid.h"
@@ -71,19 +72,20 @@ int main(int argc, char** argv) {
   app.add_option("--model", model_name, "dense (the exercise's MLP) or cnn (a small CNN for Grad-CAM)")
       ->check(CLI::IsMember({"dense", "cnn"}))
       ->capture_default_str();
-  app.add_option("--epochs", epochs, "passes over the 8,000 training images")->check(CLI::PositiveNumber)
+  app.add_option("--epochs", epochs, "passes over the 8,000 training images")->check(cli::integer(1, 1000))
       ->capture_default_str();
-  app.add_option("--batch-size", batch_size, "images per Adam step")->check(CLI::PositiveNumber)
+  app.add_option("--batch-size", batch_size, "images per Adam step")->check(cli::integer(1, 8000))
       ->capture_default_str();
-  app.add_option("--lr", lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", lr, "Adam learning rate")->check(cli::positive(10))->capture_default_str();
   app.add_option("--seed", seed, "seeds the weights, the shuffling and the training colors (test: seed + 1)")
+      ->check(cli::seed())->capture_default_str();
+  app.add_option("--out", out_dir, "where the PNGs, the checkpoint and summary.json go (created; checked first)")
       ->capture_default_str();
-  app.add_option("--out", out_dir, "where the PNGs, the checkpoint and summary.json go")->capture_default_str();
-  app.add_option("--threads", threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)")
-      ->check(CLI::NonNegativeNumber)
+  app.add_option("--threads", threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)")->check(cli::threads())
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) omp_set_num_threads(threads);
+  if (!cli::prepare_output_dir("train_classifier", out_dir)) return 1;  // not after training
 
   const fs::path mnist_dir = fs::path(data_dir) / "mnist";
   if (!fs::exists(mnist_dir / "train-images-idx3-ubyte.gz") && !fs::exists(mnist_dir / "train-images-idx3-ubyte")) {
@@ -122,7 +124,7 @@ int main(int argc, char** argv) {
     r.count({"epochs"}, epochs);
     r.count({"batch_size"}, batch_size);
     r.number({"lr"}, lr, "%g");
-    r.count({"seed"}, static_cast<std::int64_t>(seed));
+    r.seed({"seed"}, seed);
     r.count({"threads"}, omp_get_max_threads());
     r.say("\ntrained " + std::to_string(epochs) + " epochs in " + secs + " (" + rate + "); test accuracy " + acc + " (" +
           std::to_string(hits) + "/" + std::to_string(test.size()) + ")\n");
@@ -145,5 +147,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "train_classifier: %s\n", e.what());
     return 1;
   }
-  return 0;
+  return cli::finish("train_classifier");
 }

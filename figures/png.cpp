@@ -2,10 +2,11 @@
 
 #include <stb_image_write.h>  // the implementation is in libstb (Debian's libstb-dev); writing only
 
-#include <cstdio>
+#include <string>
 #include <vector>
 
 #include "figures/canvas.h"
+#include "kernels/core/atomic_file.h"
 
 namespace lumen::figures {
 
@@ -21,14 +22,16 @@ void save_png(const std::string& path, const Tensor& image) {
       const float clamped = v > 0 ? (v < 1 ? v : 1) : 0;  // NaN lands on 0 as well
       bytes[static_cast<std::size_t>(i * c + k)] = static_cast<unsigned char>(clamped * 255.0f + 0.5f);
     }
-  const std::string tmp = path + ".tmp";
-  if (!stbi_write_png(tmp.c_str(), static_cast<int>(w), static_cast<int>(h), static_cast<int>(c), bytes.data(),
-                      static_cast<int>(w * c)))
-    throw Error("save_png: cannot write " + tmp + " (does its directory exist?)");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("save_png: cannot rename " + tmp + " to " + path);
-  }
+  // Encoded in memory, then written through an AtomicFile: stb's own file writer reports no error cause
+  // and leaves a partial file behind.
+  std::string png;
+  const auto append = [](void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
+  };
+  LUMEN_CHECK(stbi_write_png_to_func(append, &png, static_cast<int>(w), static_cast<int>(h), static_cast<int>(c),
+                                     bytes.data(), static_cast<int>(w * c)) != 0,
+              "save_png", "cannot encode the ", w, "x", h, " image for '", path, "'");
+  write_file_atomically(path, png, "save_png");
 }
 
 Tensor read_png(const std::string& path, const PngReadOptions& opt) {

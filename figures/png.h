@@ -9,8 +9,8 @@
 namespace lumen::figures {
 
 // Writes image ([H, W] or [C, H, W], C = 1 or 3; any device, float32 or float64) as an 8-bit PNG,
-// values clamped to [0, 1]. Written to a temporary file beside path, then renamed over it, so a
-// reader never sees half an image. Throws lumen::Error if the file cannot be written.
+// values clamped to [0, 1]. Written through an AtomicFile (kernels/core/atomic_file.h), so a reader
+// never sees half an image. Throws lumen::Error naming the file if it cannot be written.
 void save_png(const std::string& path, const Tensor& image);
 
 // Reads an 8-bit PNG (figures/png_read.h: gray, gray + alpha, RGB or RGBA, not interlaced, at most

@@ -146,21 +146,26 @@ Architecture StarGan::architecture(const StarGanOptions& o) {
 }
 
 StarGanOptions StarGan::architecture_of(const CheckpointMetadata& meta, const std::string& path) {
-  const auto get = [&](const char* key) { return detail::meta_int(meta, key, path, kFormat); };
+  // Ranges that keep a hostile file from sizing networks beyond memory.
+  const auto get = [&](const char* key, std::int64_t min, std::int64_t max) {
+    return detail::meta_int(meta, key, path, min, max);
+  };
   StarGanOptions o;
-  o.image_channels = get("image_channels");
-  o.image_size = get("image_size");
-  o.num_classes = get("num_classes");
-  o.latent_dim = get("latent_dim");
-  o.style_dim = get("style_dim");
-  o.channels = get("channels");
-  o.res_blocks = get("res_blocks");
-  o.mapping_hidden = get("mapping_hidden");
+  o.image_channels = get("image_channels", 1, 16);
+  o.image_size = get("image_size", 4, 1024);
+  o.num_classes = get("num_classes", 1, 1000);
+  o.latent_dim = get("latent_dim", 1, 4096);
+  o.style_dim = get("style_dim", 1, 4096);
+  o.channels = get("channels", 1, 1024);
+  o.res_blocks = get("res_blocks", 0, 64);
+  o.mapping_hidden = get("mapping_hidden", 1, 4096);
   return o;
 }
 
 std::shared_ptr<StarGanModels> load_stargan_models(const std::string& path) {
-  auto models = std::make_shared<StarGanModels>(StarGan::architecture_of(nn::read_safetensors_metadata(path), path));
+  const CheckpointMetadata meta = nn::read_safetensors_metadata(path);
+  detail::check_format(meta, path, StarGan::kFormat);
+  auto models = std::make_shared<StarGanModels>(StarGan::architecture_of(meta, path));
   detail::load_networks(*models, path);
   return models;
 }

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "kernels/core/error.h"
+#include "nn/checkpoint.h"
 #include "nn/colored_mnist.h"
 #include "nn/mnist.h"
 #include "figures/png.h"
@@ -13,6 +14,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+const char* kOp = "gan::load_checkpoint";
+constexpr std::int64_t kMaxSteps = std::int64_t(1) << 50;  // far beyond any run; keeps step arithmetic exact
 const std::string kOptimPrefix = "optim_";
 
 // The entries under `prefix`, with it removed (one optimizer's state).
@@ -37,17 +40,42 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 std::int64_t meta_int(const CheckpointMetadata& meta, const std::string& key, const std::string& path,
-                      const std::string& writer) {
-  const auto it = meta.find(key);
-  LUMEN_CHECK(it != meta.end(), "GanTrainer::load_checkpoint", "'", path, "' has no '", key,
-              "' in its metadata: not a checkpoint of the ", writer);
-  try {
-    return std::stoll(it->second);
-  } catch (const std::exception&) {
-    LUMEN_CHECK(false, "GanTrainer::load_checkpoint", "'", path, "': metadata '", key, "' = '", it->second,
-                "' is not an integer");
-  }
-  return 0;
+                      std::int64_t min, std::int64_t max) {
+  return nn::metadata_int(kOp, meta, key, path, min, max);
+}
+
+void check_format(const CheckpointMetadata& meta, const std::string& path, const std::string& writer) {
+  const auto it = meta.find("format");
+  LUMEN_CHECK(it != meta.end() && it->second == writer, kOp, "checkpoint '", path, "': metadata 'format' is ",
+              it == meta.end() ? std::string("missing") : "'" + it->second + "'", ": not a checkpoint of the ", writer);
+}
+
+Position read_position(const CheckpointMetadata& meta, const std::string& path, const TrainerSettings& s) {
+  const std::int64_t batch_size = meta_int(meta, "batch_size", path, 1, kMaxSteps);
+  LUMEN_CHECK(batch_size == s.batch_size, kOp, "checkpoint '", path, "': metadata 'batch_size' = ", batch_size,
+              ", expected this run's ", s.batch_size);
+  const std::uint64_t seed = nn::metadata_uint64(kOp, meta, "seed", path);
+  LUMEN_CHECK(seed == s.seed, kOp, "checkpoint '", path, "': metadata 'seed' = ", seed, ", expected this run's ",
+              s.seed);
+  Position p;
+  p.epoch = meta_int(meta, "epoch", path, 0, s.epochs);
+  p.step = meta_int(meta, "step", path, 0, kMaxSteps);
+  p.step_in_epoch = meta_int(meta, "step_in_epoch", path, 0, kMaxSteps);
+  if (meta.count("steps_per_epoch")) p.steps_per_epoch = meta_int(meta, "steps_per_epoch", path, 1, kMaxSteps);
+  return p;
+}
+
+void check_position(const Position& p, std::int64_t epochs, std::int64_t steps_per_epoch, const std::string& path) {
+  LUMEN_CHECK(p.steps_per_epoch == 0 || p.steps_per_epoch == steps_per_epoch, kOp, "checkpoint '", path,
+              "': metadata 'steps_per_epoch' = ", p.steps_per_epoch, ", expected this run's ", steps_per_epoch,
+              " (the number of training images or the batch size differ)");
+  const std::int64_t last = p.epoch < epochs ? steps_per_epoch - 1 : 0;  // a finished run stands at step 0
+  LUMEN_CHECK(p.step_in_epoch <= last, kOp, "checkpoint '", path, "': metadata 'step_in_epoch' = ", p.step_in_epoch,
+              ", expected an integer in [0, ", last, "] (epoch ", p.epoch, " of ", epochs, ", ", steps_per_epoch,
+              " steps per epoch)");
+  const std::int64_t expected = p.epoch * steps_per_epoch + p.step_in_epoch;
+  LUMEN_CHECK(p.step == expected, kOp, "checkpoint '", path, "': metadata 'step' = ", p.step, ", expected ", expected,
+              " (epoch ", p.epoch, " × ", steps_per_epoch, " steps per epoch + step_in_epoch ", p.step_in_epoch, ")");
 }
 
 void write_checkpoint(const std::string& path, const TrainerRegistry& reg, CheckpointMetadata meta) {
@@ -61,16 +89,20 @@ void write_checkpoint(const std::string& path, const TrainerRegistry& reg, Check
   nn::save_safetensors(path, all, meta);
 }
 
-CheckpointMetadata read_checkpoint(const std::string& path, const TrainerRegistry& reg, const std::string& writer) {
-  CheckpointMetadata meta = nn::read_safetensors_metadata(path);
+void read_checkpoint(const std::string& path, const CheckpointMetadata& meta, const TrainerRegistry& reg) {
+  for (const auto& [name, gen] : reg.generators) {  // checked before the tensors are read
+    const std::uint64_t seed = nn::metadata_uint64(kOp, meta, name + "_seed", path);
+    LUMEN_CHECK(seed == gen->seed(), kOp, "checkpoint '", path, "': metadata '", name, "_seed' = ", seed,
+                ", expected this run's ", gen->seed());
+    nn::metadata_uint64(kOp, meta, name + "_offset", path);
+  }
   const std::map<std::string, Tensor> all = nn::load_safetensors(path);
   reg.networks->load_state_dict(network_tensors(all), /*strict=*/true);
   for (const auto& [name, adam] : reg.optimizers) adam->load_state_dict(with_prefix(all, kOptimPrefix + name + "."));
   for (const auto& [name, gen] : reg.generators) {
-    gen->manual_seed(static_cast<std::uint64_t>(meta_int(meta, name + "_seed", path, writer)));
-    gen->advance(static_cast<std::uint64_t>(meta_int(meta, name + "_offset", path, writer)));
+    gen->manual_seed(gen->seed());  // back to the stream's start, then to where the run stood
+    gen->advance(nn::metadata_uint64(kOp, meta, name + "_offset", path));
   }
-  return meta;
 }
 
 void check_architecture(const Architecture& theirs, const Architecture& ours, const std::string& path) {

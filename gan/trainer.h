@@ -14,9 +14,10 @@
 //   - progress lines: the mean losses since the last line (formatted by the recipe) and steps/s;
 //   - checkpoints: one safetensors file with every network (EMA copies included) under its name,
 //     each named optimizer's state under "optim_<name>.", and in the metadata the recipe's format,
-//     the position, each named random generator's seed and offset ("<name>_seed", "<name>_offset"),
-//     batch_size, seed and the architecture. Loading one continues exactly as the uninterrupted run
-//     would have, mid-epoch included;
+//     the position (and steps_per_epoch), each named random generator's seed and offset
+//     ("<name>_seed", "<name>_offset"), batch_size, seed and the architecture. Loading one checks every
+//     field against the run first, then continues exactly as the uninterrupted run would have,
+//     mid-epoch included;
 //   - run(): a training run in a directory (resume, samples.png and the checkpoint after every epoch,
 //     the training time alone in a RunSummary).
 #include <algorithm>
@@ -107,14 +108,29 @@ template <class... Args> std::string printf_string(const char* format, Args... a
   return out;
 }
 
-// meta[key] as an integer; errors name the file and the checkpoint format expected (`writer`).
+// meta[key] of a checkpoint as an integer in [min, max] (nn::metadata_int): errors name the file, the
+// field, its text and the range.
 std::int64_t meta_int(const CheckpointMetadata& meta, const std::string& key, const std::string& path,
-                      const std::string& writer);
+                      std::int64_t min, std::int64_t max);
+// Throws unless meta's "format" is `writer` (a recipe's kFormat).
+void check_format(const CheckpointMetadata& meta, const std::string& path, const std::string& writer);
+
+// Where a checkpoint's run stood. steps_per_epoch is 0 in checkpoints written before it was recorded.
+struct Position {
+  std::int64_t epoch = 0, step = 0, step_in_epoch = 0, steps_per_epoch = 0;
+};
+// The position in meta, checked against the run's settings before anything is loaded: its batch_size
+// and seed must be the run's, its epoch within [0, epochs].
+Position read_position(const CheckpointMetadata& meta, const std::string& path, const TrainerSettings& s);
+// Throws unless fit, at steps_per_epoch steps per epoch, reaches position p (read from path): each
+// step count in range, step == epoch · steps_per_epoch + step_in_epoch.
+void check_position(const Position& p, std::int64_t epochs, std::int64_t steps_per_epoch, const std::string& path);
 
 // Writes networks, optimizers and metadata (to which the generators' seeds and offsets are added).
 void write_checkpoint(const std::string& path, const TrainerRegistry& reg, CheckpointMetadata meta);
-// Restores networks (strictly), optimizers and generators; returns the metadata for the rest.
-CheckpointMetadata read_checkpoint(const std::string& path, const TrainerRegistry& reg, const std::string& writer);
+// Restores networks (strictly), optimizers and generators (whose seeds must be the run's) from path,
+// whose metadata is meta.
+void read_checkpoint(const std::string& path, const CheckpointMetadata& meta, const TrainerRegistry& reg);
 // Throws unless the checkpoint's architecture (theirs) is this trainer's (ours), naming the first difference.
 void check_architecture(const Architecture& theirs, const Architecture& ours, const std::string& path);
 
@@ -170,8 +186,10 @@ class GanTrainer {
   void fit(const Tensor& images, const Tensor& labels, const std::function<void(GanTrainer&)>& on_epoch_end = {});
 
   void save_checkpoint(const std::string& path) const;
-  // Restores networks, optimizers, random generators and position. The architecture must match
-  // (lumen::Error otherwise).
+  // Restores networks, optimizers, random generators and position. The metadata must be this run's:
+  // the format, the architecture, batch_size and seed equal to the recipe's, the epoch within its
+  // epochs (lumen::Error naming the file and the field otherwise); the next fit checks the position
+  // against the number of steps per epoch of its images.
   void load_checkpoint(const std::string& path);
 
   // fit in out_dir: resumes from out_dir/checkpoint.safetensors if `resume` and it exists; after
@@ -193,6 +211,10 @@ class GanTrainer {
 
   TrainerRegistry registry_;
   std::int64_t epoch_ = 0, step_ = 0, step_in_epoch_ = 0;
+  std::int64_t steps_per_epoch_ = 0;  // of the data fit last ran on (0: not yet), written to checkpoints
+  // The checkpoint the position was loaded from, until fit has checked it against the data.
+  std::string loaded_from_;
+  std::int64_t loaded_steps_per_epoch_ = 0;
   Losses last_{};
 };
 
@@ -217,8 +239,14 @@ void GanTrainer<R>::fit(const Tensor& images, const Tensor& labels,
   LUMEN_CHECK(s.batch_size >= 1 && s.epochs >= 0, "GanTrainer::fit", "expected batch_size >= 1 and epochs >= 0, got ",
               s.batch_size, " and ", s.epochs);
   nn::DataLoader loader(images, labels, {.batch_size = s.batch_size, .shuffle = true, .seed = s.batch_seed});
-  for (std::int64_t e = 0; e < epoch_; ++e) loader.start_epoch();  // replay the finished epochs' orders
   const std::int64_t steps_per_epoch = loader.size();
+  if (!loaded_from_.empty()) {  // a position from a file: one that this run on these images reaches?
+    detail::check_position({epoch_, step_, step_in_epoch_, loaded_steps_per_epoch_}, s.epochs, steps_per_epoch,
+                           loaded_from_);
+    loaded_from_.clear();
+  }
+  steps_per_epoch_ = steps_per_epoch;
+  for (std::int64_t e = 0; e < epoch_; ++e) loader.start_epoch();  // replay the finished epochs' orders
   while (epoch_ < s.epochs) {
     loader.start_epoch();
     detail::LossWindow<Losses> window;
@@ -257,18 +285,24 @@ void GanTrainer<R>::save_checkpoint(const std::string& path) const {
                              {"step_in_epoch", str(step_in_epoch_)},
                              {"batch_size", str(s.batch_size)},
                              {"seed", str(s.seed)}};
+  if (steps_per_epoch_ > 0) meta["steps_per_epoch"] = str(steps_per_epoch_);
   for (const auto& [key, value] : R::architecture(recipe.options)) meta[key] = str(value);
   detail::write_checkpoint(path, registry_, std::move(meta));
 }
 
 template <GanRecipe R>
 void GanTrainer<R>::load_checkpoint(const std::string& path) {
-  detail::check_architecture(R::architecture(R::architecture_of(nn::read_safetensors_metadata(path), path)),
-                             R::architecture(recipe.options), path);
-  const CheckpointMetadata meta = detail::read_checkpoint(path, registry_, R::kFormat);
-  epoch_ = detail::meta_int(meta, "epoch", path, R::kFormat);
-  step_ = detail::meta_int(meta, "step", path, R::kFormat);
-  step_in_epoch_ = detail::meta_int(meta, "step_in_epoch", path, R::kFormat);
+  // Every number of the metadata is checked before it sizes a network or a loop.
+  const CheckpointMetadata meta = nn::read_safetensors_metadata(path);
+  detail::check_format(meta, path, R::kFormat);
+  detail::check_architecture(R::architecture(R::architecture_of(meta, path)), R::architecture(recipe.options), path);
+  const detail::Position p = detail::read_position(meta, path, recipe.settings());
+  detail::read_checkpoint(path, meta, registry_);
+  epoch_ = p.epoch;
+  step_ = p.step;
+  step_in_epoch_ = p.step_in_epoch;
+  steps_per_epoch_ = loaded_steps_per_epoch_ = p.steps_per_epoch;
+  loaded_from_ = path;
 }
 
 template <GanRecipe R>

@@ -54,7 +54,9 @@ Tensor GanModels::forward(const Tensor&) {
 }
 
 std::shared_ptr<GanModels> load_gan_models(const std::string& path) {
-  auto models = std::make_shared<GanModels>(CourseGan::architecture_of(nn::read_safetensors_metadata(path), path));
+  const CheckpointMetadata meta = nn::read_safetensors_metadata(path);
+  detail::check_format(meta, path, CourseGan::kFormat);
+  auto models = std::make_shared<GanModels>(CourseGan::architecture_of(meta, path));
   detail::load_networks(*models, path);
   return models;
 }
@@ -152,13 +154,17 @@ Architecture CourseGan::architecture(const GanOptions& o) {
 }
 
 GanOptions CourseGan::architecture_of(const CheckpointMetadata& meta, const std::string& path) {
-  const auto get = [&](const char* key) { return detail::meta_int(meta, key, path, kFormat); };
+  // Ranges that keep a hostile file from sizing networks beyond memory: the widest UNet level,
+  // num_fmaps · 2^(depth - 1) feature maps, stays within 4096.
+  const auto get = [&](const char* key, std::int64_t min, std::int64_t max) {
+    return detail::meta_int(meta, key, path, min, max);
+  };
   GanOptions o;
-  o.num_fmaps = get("num_fmaps");
-  o.depth = get("depth");
-  o.style_size = get("style_size");
-  o.num_classes = get("num_classes");
-  o.sigmoid = meta.count("sigmoid") ? get("sigmoid") != 0 : true;  // checkpoints from before the option: the sigmoid
+  o.depth = get("depth", 1, 8);
+  o.num_fmaps = get("num_fmaps", 1, std::int64_t(4096) >> (o.depth - 1));
+  o.style_size = get("style_size", 1, 1024);
+  o.num_classes = get("num_classes", 2, 1000);
+  o.sigmoid = meta.count("sigmoid") ? get("sigmoid", 0, 1) != 0 : true;  // checkpoints from before the option: the sigmoid
   return o;
 }
 

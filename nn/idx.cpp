@@ -15,6 +15,8 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/core/atomic_file.h"
+
 namespace lumen::nn {
 namespace {
 
@@ -248,27 +250,29 @@ void write_idx(const std::string& path, const Tensor& t, IdxType type) {
     }
   });
 
-  // "wbT" writes a plain file through the same zlib calls; "wb6" compresses.
+  AtomicFile out(path, "write_idx");
   const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  gzFile f = gzopen(tmp.c_str(), gz ? "wb6" : "wbT");
-  LUMEN_CHECK(f, "write_idx", "cannot create '", tmp, "': ", std::strerror(errno));
-  std::size_t done = 0;
-  bool ok = true;
-  while (ok && done < bytes.size()) {
-    unsigned want = static_cast<unsigned>(std::min<std::size_t>(bytes.size() - done, 1u << 30));
-    int wrote = gzwrite(f, bytes.data() + done, want);
-    ok = wrote > 0;
-    done += ok ? static_cast<std::size_t>(wrote) : 0;
+  if (gz) {
+    // zlib writes to (and closes) a duplicate of the descriptor; commit() then flushes the original.
+    const int fd = ::dup(out.fd());
+    GzFile f{fd >= 0 ? gzdopen(fd, "wb6") : nullptr};
+    if (!f.f && fd >= 0) ::close(fd);
+    LUMEN_CHECK(f.f, "write_idx", "cannot write '", path, "': ", std::strerror(errno));
+    for (std::size_t done = 0; done < bytes.size();) {
+      const unsigned want = static_cast<unsigned>(std::min<std::size_t>(bytes.size() - done, 1u << 30));
+      const int wrote = gzwrite(f.f, bytes.data() + done, want);
+      int code = 0;
+      LUMEN_CHECK(wrote > 0, "write_idx", "cannot write '", path, "': ", gzerror(f.f, &code));
+      done += static_cast<std::size_t>(wrote);
+    }
+    const int closed = gzclose(f.f);
+    f.f = nullptr;
+    LUMEN_CHECK(closed == Z_OK, "write_idx", "cannot write '", path, "': ",
+                closed == Z_ERRNO ? std::strerror(errno) : "zlib could not finish the stream");
+  } else {
+    out.write(bytes.data(), bytes.size());
   }
-  ok = (gzclose(f) == Z_OK) && ok;
-  std::error_code ec;
-  if (ok) std::filesystem::rename(tmp, path, ec);
-  if (!ok || ec) {
-    std::filesystem::remove(tmp, ec);
-    lumen::detail::fail("write_idx", "could not write '", path, "'",
-                        ok ? " (rename failed)" : " (write failed: disk full?)");
-  }
+  out.commit();
 }
 
 }  // namespace lumen::nn

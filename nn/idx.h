@@ -27,8 +27,8 @@ Tensor read_idx_images(const std::string& path);
 Tensor read_idx_labels(const std::string& path);
 
 // Writes t (any dtype, any device) as `type`; compressed when path ends in ".gz". Integer types
-// require integer values in their range (ubyte: 0..255). Written to a temporary file that is then
-// renamed over path, so a reader never sees a half-written file.
+// require integer values in their range (ubyte: 0..255). Written through an AtomicFile
+// (kernels/core/atomic_file.h), so a reader never sees a half-written file.
 void write_idx(const std::string& path, const Tensor& t, IdxType type);
 
 }  // namespace lumen::nn

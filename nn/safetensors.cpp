@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "kernels/core/atomic_file.h"
+
 namespace lumen::nn {
 namespace {
 
@@ -211,28 +213,13 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   // Pad with spaces so that the data section starts 8-byte aligned, as the reference writer does.
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    LUMEN_CHECK(out.is_open(), op, "cannot create '", tmp, "': ", std::strerror(errno));
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(std::uint64_t(text.size()) >> (8 * i));
-    out.write(reinterpret_cast<const char*>(len), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const Tensor& t : host)
-      out.write(static_cast<const char*>(t.raw_data()), static_cast<std::streamsize>(t.numel() * itemsize(t.dtype())));
-    out.close();
-    if (!out) {
-      std::filesystem::remove(tmp);
-      lumen::detail::fail(op, "could not write '", tmp, "' (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    lumen::detail::fail(op, "could not rename '", tmp, "' to '", path, "'");
-  }
+  AtomicFile out(path, op);
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(std::uint64_t(text.size()) >> (8 * i));
+  out.write(len, 8);
+  out.write(text);
+  for (const Tensor& t : host) out.write(t.raw_data(), static_cast<std::size_t>(t.numel()) * itemsize(t.dtype()));
+  out.commit();
 }
 
 std::map<std::string, Tensor> load_safetensors(const std::string& path) {

@@ -17,8 +17,8 @@
 namespace lumen::nn {
 
 // Writes tensors (float32 -> F32, float64 -> F64, int64 -> I64; copied to CPU and made contiguous,
-// in the order given) and metadata to a temporary file in path's directory, then renames it over
-// path: a crash mid-save never leaves a half-written checkpoint. Names must be unique and non-empty.
+// in the order given) and metadata through an AtomicFile (kernels/core/atomic_file.h): a crash or a
+// failed write mid-save never leaves a half-written checkpoint. Names must be unique and non-empty.
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 

@@ -21,6 +21,7 @@
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
+#include "examples/cli.h"
 #include "examples/explain/steps.h"
 #include "examples/lesson.h"
 #include "nn/checkpoint.h"
@@ -34,12 +35,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A classifier from a checkpoint written by train_classifier; null if the file does not exist.
+// A classifier from a checkpoint written by train_classifier; null if the file does not exist. Its
+// metadata is checked first: the model it holds and, where recorded, the seed (a number) of its colors.
 std::shared_ptr<nn::Module> load_classifier(const std::string& path, const std::string& expected_model) {
   if (!fs::exists(path)) return nullptr;
-  const auto meta = nn::read_safetensors_metadata(path);
+  const nn::Metadata meta = nn::read_safetensors_metadata(path);
   const std::string name = meta.count("model") ? meta.at("model") : expected_model;
-  LUMEN_CHECK(name == expected_model, "explain", path, " holds a '", name, "' model, expected '", expected_model, "'");
+  LUMEN_CHECK(name == expected_model, "load_classifier", "checkpoint '", path, "': metadata 'model' = '", name,
+              "', expected '", expected_model, "'");
+  if (meta.count("seed")) nn::metadata_uint64("load_classifier", meta, "seed", path);
   std::shared_ptr<nn::Module> model = nn::make_classifier(name);
   nn::load(*model, path);
   model->eval();
@@ -61,8 +65,8 @@ std::vector<std::int64_t> one_per_class(const Tensor& test_labels) {
 
 // The classifiers and the test set they were evaluated on (colored with their seed + 1).
 Lesson load(const Options& o, std::shared_ptr<nn::Module> dense, report::Report& r) {
-  const auto meta = nn::read_safetensors_metadata(o.dense_path);
-  const std::uint64_t data_seed = meta.count("seed") ? std::stoull(meta.at("seed")) : 0;
+  const nn::Metadata meta = nn::read_safetensors_metadata(o.dense_path);
+  const std::uint64_t data_seed = meta.count("seed") ? nn::metadata_uint64("load_classifier", meta, "seed", o.dense_path) : 0;
   const nn::MnistSplit split = nn::split_mnist(nn::load_mnist((fs::path(o.data_dir) / "mnist").string()));
   Lesson l{o, std::move(dense), load_classifier(o.cnn_path, "cnn"), nn::make_colored_mnist(split.test, data_seed + 1), {},
            std::vector<std::int64_t>{0, 1, 2, 3}, {}, Generator(o.seed)};
@@ -90,17 +94,20 @@ int main(int argc, char** argv) {
   app.add_option("--dense", o.dense_path, "checkpoint of the MLP (train_classifier)")->capture_default_str();
   app.add_option("--cnn", o.cnn_path, "checkpoint of the CNN (train_classifier --model cnn); optional")
       ->capture_default_str();
-  app.add_option("--out", o.out_dir, "where the figures, tables and index.html go")->capture_default_str();
-  app.add_option("--steps", o.n_steps, "Integrated Gradients steps (Gauss-Legendre)")->check(CLI::PositiveNumber)
+  app.add_option("--out", o.out_dir, "where the figures, tables and index.html go (created; checked first)")->capture_default_str();
+  app.add_option("--steps", o.n_steps, "Integrated Gradients steps (Gauss-Legendre)")->check(cli::integer(1, 1000))
       ->capture_default_str();
   app.add_option("--eval-images", o.eval_images, "test images for deletion/insertion, infidelity, sanity check")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--lime-samples", o.lime_samples, "perturbed samples per image for LIME")->check(CLI::PositiveNumber)
+      ->check(cli::integer(1, 2000))->capture_default_str();
+  app.add_option("--lime-samples", o.lime_samples, "perturbed samples per image for LIME")
+      ->check(cli::integer(1, 100'000))->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the noise baselines, SmoothGrad and LIME")->check(cli::seed())
       ->capture_default_str();
-  app.add_option("--seed", o.seed, "seed of the noise baselines, SmoothGrad and LIME")->capture_default_str();
-  app.add_option("--threads", o.threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)")->capture_default_str();
+  app.add_option("--threads", o.threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)")->check(cli::threads())
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (o.threads > 0) omp_set_num_threads(o.threads);
+  if (!cli::prepare_output_dir("explain", o.out_dir)) return 1;  // before the minutes of work
   const auto t_start = std::chrono::steady_clock::now();
 
   try {
@@ -130,5 +137,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "explain: %s\n", e.what());
     return 1;
   }
-  return 0;
+  return cli::finish("explain");
 }

@@ -10,6 +10,7 @@
 #include "nn/checkpoint.h"
 #include "nn/mnist.h"
 #include "nn/models.h"
+#include "nn/safetensors.h"
 
 namespace lumen::knowledge_extraction {
 
@@ -26,6 +27,23 @@ Data load_data(const Options& o, report::Report& r) {
 
 namespace {
 
+// A kept classifier is reused only if it is this run's: the same model, seed and (where recorded) epochs.
+void check_metadata(const nn::Metadata& meta, const std::string& path, const std::string& model_name,
+                    const Options& o) {
+  const char* op = "train_classifiers";
+  const std::string& model = nn::metadata_text(op, meta, "model", path);
+  LUMEN_CHECK(model == model_name, op, "checkpoint '", path, "': metadata 'model' = '", model, "', expected '",
+              model_name, "'");
+  const std::uint64_t seed = nn::metadata_uint64(op, meta, "seed", path);
+  LUMEN_CHECK(seed == o.seed, op, "checkpoint '", path, "': metadata 'seed' = ", seed, ", expected this run's --seed ",
+              o.seed, " (--fresh retrains)");
+  if (meta.count("epochs")) {  // not recorded before
+    const std::int64_t epochs = nn::metadata_int(op, meta, "epochs", path, 1, 1'000'000);
+    LUMEN_CHECK(epochs == o.classifier_epochs, op, "checkpoint '", path, "': metadata 'epochs' = ", epochs,
+                ", expected this run's --classifier-epochs ", o.classifier_epochs, " (--fresh retrains)");
+  }
+}
+
 // The classifier in out/<name>.safetensors, trained with the exercise's recipe if absent (or --fresh).
 // Returns it in eval mode, with the training time (0 when reused).
 std::shared_ptr<nn::Module> classifier(const std::string& model_name, const fs::path& path, const nn::ColoredMnist& train,
@@ -34,11 +52,13 @@ std::shared_ptr<nn::Module> classifier(const std::string& model_name, const fs::
   std::shared_ptr<nn::Module> model = nn::make_classifier(model_name);
   *train_seconds = 0;
   if (!o.fresh && fs::exists(path)) {
+    check_metadata(nn::read_safetensors_metadata(path.string()), path.string(), model_name, o);
     nn::load(*model, path.string());
     r.say("  " + model_name + ": reusing " + path.string());
   } else {
     *train_seconds = lesson::fit_classifier(*model, train, {.epochs = o.classifier_epochs, .seed = o.seed});
-    nn::save(*model, path.string(), {{"model", model_name}, {"seed", std::to_string(o.seed)}});
+    nn::save(*model, path.string(), {{"model", model_name}, {"seed", std::to_string(o.seed)},
+                                     {"epochs", std::to_string(o.classifier_epochs)}});
   }
   model->eval();
   return model;

@@ -18,6 +18,19 @@ void remove_checkpoint_if_fresh(const Options& o, const fs::path& dir) {
   if (o.fresh && fs::exists(dir / "checkpoint.safetensors")) fs::remove(dir / "checkpoint.safetensors");
 }
 
+// run(): an error about the kept checkpoint (another run's: other seed, epochs, images...) says how
+// to start afresh.
+template <typename Run>
+auto resuming(const fs::path& dir, const Run& run) {
+  const std::string checkpoint = (dir / "checkpoint.safetensors").string();
+  try {
+    return run();
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("'" + checkpoint + "'") == std::string::npos) throw;
+    throw Error(std::string(e.what()) + " (--fresh retrains)");
+  }
+}
+
 // The console line of a finished training run.
 template <typename Summary>
 std::string trained_line(const Summary& gs, const std::string& losses) {
@@ -51,7 +64,7 @@ TrainedGan train_stargan(const Options& o, const Data& data, report::Report& r) 
   run.color_seed = o.seed;
   run.resume = !o.fresh;
   remove_checkpoint_if_fresh(o, dir);
-  const gan::RunSummary gs = gan::run_stargan_training(run);
+  const gan::RunSummary gs = resuming(dir, [&] { return gan::run_stargan_training(run); });
   r.say(trained_line(gs, "adversarial " + report::format("%.4f", gs.last.adversarial) + ", style " +
                              report::format("%.4f", gs.last.style) + ", cycle " + report::format("%.4f", gs.last.cycle) +
                              ", D " + report::format("%.4f", gs.last.discriminator())));
@@ -89,7 +102,7 @@ TrainedGan train_exercise_gan(const Options& o, report::Report& r) {
   run.color_seed = o.seed;
   run.resume = !o.fresh;
   remove_checkpoint_if_fresh(o, dir);
-  const gan::RunSummary gs = gan::run_training(run);
+  const gan::RunSummary gs = resuming(dir, [&] { return gan::run_training(run); });
   r.say(trained_line(gs, "cycle " + report::format("%.4f", gs.last.cycle) + ", adversarial " +
                              report::format("%.4f", gs.last.adversarial)));
   TrainedGan g;

@@ -32,7 +32,9 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
+#include "examples/cli.h"
 #include "examples/knowledge_extraction/steps.h"
 #include "examples/lesson.h"
 
@@ -44,51 +46,61 @@ int main(int argc, char** argv) {
   CLI::App app{"Knowledge extraction on ColoredMNIST (the DL@MBL exercise): classifier, attributions, "
                "counterfactual GAN, discriminative attribution; writes an index.html report"};
   app.add_option("--data", o.data_dir, "data directory holding mnist/ (scripts/get_data.sh)")->capture_default_str();
-  app.add_option("--out", o.out_dir, "where models, figures and index.html go")->capture_default_str();
-  app.add_option("--threads", o.threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)")->capture_default_str();
-  app.add_option("--seed", o.seed, "seeds the colors, the weights and every random choice")->capture_default_str();
+  app.add_option("--out", o.out_dir, "where models, figures and index.html go (created; checked first)")
+      ->capture_default_str();
+  app.add_option("--threads", o.threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)")->check(cli::threads())
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "seeds the colors, the weights and every random choice")->check(cli::seed())
+      ->capture_default_str();
   app.add_flag("--fresh", o.fresh, "retrain the classifiers and the GAN even if their checkpoints exist");
   app.add_option("--classifier-epochs", o.classifier_epochs, "epochs of the exercise's classifier recipe")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::integer(1, 1000))->capture_default_str();
   app.add_option("--gan-epochs", o.gan_epochs, "GAN epochs over the training images (the exercise: 15)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::integer(1, 1000))->capture_default_str();
   app.add_option("--fmaps", o.fmaps, "UNet feature maps at full resolution (the exercise: 64)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--depth", o.depth, "UNet levels")->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::integer(1, 256))->capture_default_str();
+  app.add_option("--depth", o.depth, "UNet levels (28 × 28 images: at most 3)")->check(cli::integer(1, 3))->capture_default_str();
   app.add_option("--lr-g", o.lr_g, "Adam lr of the generator and style encoder (the exercise: 1e-4)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--ema", o.ema_beta, "EMA decay of the generator copy (the exercise: 0.999)")->capture_default_str();
+      ->check(cli::positive(1))->capture_default_str();
+  app.add_option("--ema", o.ema_beta, "EMA decay of the generator copy (the exercise: 0.999)")->check(cli::real(0, 1))
+      ->capture_default_str();
   app.add_flag("--sigmoid", o.sigmoid,
                "end the UNet with the exercise's sigmoid (on this mostly-black data it tends to collapse to black)");
   app.add_option("--gan-images", o.gan_images, "train the GAN on the first N training images (0: all 8,000)")
-      ->capture_default_str();
+      ->check(cli::integer(0, 8000))->capture_default_str();
   app.add_flag("--stargan", o.stargan,
                "steps 4-6 with the StarGAN v2 option (gan/stargan.h: mapping network, AdaIN generator, per-class "
                "discriminator with R1) trained into <out>/stargan/; counterfactuals from --candidates random latents "
                "instead of reference images");
   app.add_option("--stargan-epochs", o.stargan_epochs, "with --stargan: epochs over the training images")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::integer(1, 1000))->capture_default_str();
   app.add_option("--stargan-channels", o.stargan_channels, "with --stargan: generator feature maps")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::integer(1, 256))->capture_default_str();
   app.add_option("--stargan-res-blocks", o.stargan_res_blocks, "with --stargan: encoder (and AdaIN decoder) residual blocks")
-      ->capture_default_str();
+      ->check(cli::integer(0, 16))->capture_default_str();
   app.add_option("--stargan-batch", o.stargan_batch, "with --stargan: batch size")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::integer(1, 8000))->capture_default_str();
   app.add_option("--stargan-lr", o.stargan_lr,
                  "with --stargan: Adam lr of G, E and D (the paper: 1e-4); the mapping network's is 1/100 of it")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::positive(1))->capture_default_str();
   app.add_option("--stargan-ema", o.stargan_ema, "with --stargan: EMA decay of G, F and E (the paper: 0.999)")
-      ->capture_default_str();
+      ->check(cli::real(0, 1))->capture_default_str();
   app.add_option("--candidates", o.candidates,
                  "reference images of the target class (with --stargan: random latents) tried per counterfactual")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::integer(1, 1000))->capture_default_str();
   app.add_option("--flip-images", o.flip_images, "test images turned into every class for the flip rate")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::integer(1, 2000))->capture_default_str();
   app.add_option("--dapi-images", o.dapi_images, "test images for discriminative attribution")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--ig-steps", o.ig_steps, "Integrated Gradients steps")->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::integer(1, 2000))->capture_default_str();
+  app.add_option("--ig-steps", o.ig_steps, "Integrated Gradients steps")->check(cli::integer(1, 1000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (o.threads > 0) omp_set_num_threads(o.threads);
+  // Before any work: the report's folder and the GAN's checkpoint folder in it.
+  const std::string gan_dir = (std::filesystem::path(o.out_dir) / (o.stargan ? "stargan" : "gan")).string();
+  if (!cli::prepare_output_dir("knowledge_extraction", o.out_dir) ||
+      !cli::prepare_output_dir("knowledge_extraction", gan_dir))
+    return 1;
   const auto t_start = std::chrono::steady_clock::now();
 
   try {
@@ -113,5 +125,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "knowledge_extraction: %s\n", e.what());
     return 1;
   }
-  return 0;
+  return cli::finish("knowledge_extraction");
 }
