@@ -64,6 +64,10 @@ void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor
   LUMEN_CHECK(ph >= 0 && pw >= 0, op, "expected a non-negative padding, got (", ph, ", ", pw, ")");
   LUMEN_CHECK(opt.groups > 0, op, "expected groups > 0, got ", opt.groups);
   LUMEN_CHECK(w.size(2) > 0 && w.size(3) > 0, op, "expected a non-empty kernel, got weight ", w.shape());
+  // As PyTorch: only the batch may be empty (an empty image has no output size; conv_transpose2d's
+  // kernels would divide by it).
+  LUMEN_CHECK(x.size(1) > 0 && x.size(2) > 0 && x.size(3) > 0, op,
+              "expected non-zero channels, height and width (only the batch may be 0), got input ", x.shape());
 }
 
 void check_bias(const char* op, const Tensor& b, std::int64_t O) {
