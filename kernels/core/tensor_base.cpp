@@ -19,6 +19,8 @@ std::int64_t shape_numel(const Shape& s, const char* op) {
   return n;
 }
 
+std::int64_t shape_numel(const Shape& s) { return shape_numel(s, "numel"); }
+
 Shape contiguous_strides(const Shape& s, const char* op) {
   Shape st(s.size());
   std::int64_t acc = 1;
@@ -28,6 +30,8 @@ Shape contiguous_strides(const Shape& s, const char* op) {
   }
   return st;
 }
+
+Shape contiguous_strides(const Shape& s) { return contiguous_strides(s, "contiguous_strides"); }
 
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
   const std::int64_t n = std::max<std::int64_t>(ndim, 1);
@@ -74,6 +78,8 @@ TensorBase allocate(const Shape& shape, DType dtype, Device device, const char* 
   return TensorBase(std::move(impl));
 }
 
+TensorBase allocate(const Shape& shape, DType dtype, Device device) { return allocate(shape, dtype, device, "empty"); }
+
 TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::int64_t offset, const char* op) {
   for (auto d : shape) LUMEN_CHECK(d >= 0, op, "negative dimension in shape ", shape);
   shape_numel(shape, op);
@@ -84,6 +90,10 @@ TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::in
   impl->offset = offset;
   impl->dtype = base.dtype();
   return TensorBase(std::move(impl));
+}
+
+TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::int64_t offset) {
+  return make_view(base, std::move(shape), std::move(strides), offset, "view");
 }
 
 }  // namespace lumen
