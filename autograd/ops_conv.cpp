@@ -10,6 +10,7 @@
 // geometry of the convolution whose input gradient it computes.
 #include "autograd/graph.h"
 #include "autograd/ops.h"
+#include "kernels/core/checked.h"
 #include "kernels/conv.h"
 
 namespace lumen {
@@ -63,11 +64,32 @@ void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor
   LUMEN_CHECK(ph >= 0 && pw >= 0, op, "expected a non-negative padding, got (", ph, ", ", pw, ")");
   LUMEN_CHECK(opt.groups > 0, op, "expected groups > 0, got ", opt.groups);
   LUMEN_CHECK(w.size(2) > 0 && w.size(3) > 0, op, "expected a non-empty kernel, got weight ", w.shape());
+  // As PyTorch: only the batch may be empty (an empty image has no output size; conv_transpose2d's
+  // kernels would divide by it).
+  LUMEN_CHECK(x.size(1) > 0 && x.size(2) > 0 && x.size(3) > 0, op,
+              "expected non-zero channels, height and width (only the batch may be 0), got input ", x.shape());
 }
 
 void check_bias(const char* op, const Tensor& b, std::int64_t O) {
   LUMEN_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == O), op, "expected a bias of shape [", O, "], got ",
               b.shape());
+}
+
+// in + 2·pad - dil·(k - 1): the room a dilated kernel sweeps in a padded input, overflow-checked
+// (padding and dilation are the caller's numbers).
+std::int64_t conv_span(std::int64_t in, std::int64_t pad, std::int64_t dil, std::int64_t k) {
+  const char* op = "conv2d";
+  const std::int64_t padded = checked_add(in, checked_mul(2, pad, op, "padding"), op, "padded input");
+  return padded - checked_mul(dil, k - 1, op, "dilated kernel");
+}
+
+// The input size of the convolution that conv_transpose2d inverts: (out - 1)·s - 2·pad + dil·(k - 1) + op + 1.
+std::int64_t transposed_size(std::int64_t out, std::int64_t s, std::int64_t pad, std::int64_t dil, std::int64_t k,
+                             std::int64_t out_pad) {
+  const char* op = "conv_transpose2d";
+  const std::int64_t swept = checked_add(checked_mul(out - 1, s, op, "stride"), checked_mul(dil, k - 1, op, "dilation"),
+                                         op, "output size");
+  return checked_add(swept - checked_mul(2, pad, op, "padding"), out_pad + 1, op, "output size");
 }
 
 // A 3-D [C, H, W] input is one image: run on [1, C, H, W] and drop the batch dim again.
@@ -89,10 +111,11 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2d
     check_bias("conv2d", b, O);
     Geometry G{x.size(0), C, x.size(2), x.size(3), O, 0, 0, w.size(2), w.size(3), opt.stride.first, opt.stride.second,
                opt.padding.first, opt.padding.second, opt.dilation.first, opt.dilation.second, groups};
-    G.OH = (G.H + 2 * G.ph - G.dh * (G.kh - 1) - 1) / G.sh + 1;
-    G.OW = (G.W + 2 * G.pw - G.dw * (G.kw - 1) - 1) / G.sw + 1;
+    const std::int64_t span_h = conv_span(G.H, G.ph, G.dh, G.kh), span_w = conv_span(G.W, G.pw, G.dw, G.kw);
+    G.OH = (span_h - 1) / G.sh + 1;
+    G.OW = (span_w - 1) / G.sw + 1;
     // (the numerators can be negative, where C++ division rounds toward zero: test them, not OH)
-    LUMEN_CHECK(G.H + 2 * G.ph - G.dh * (G.kh - 1) > 0 && G.W + 2 * G.pw - G.dw * (G.kw - 1) > 0, "conv2d", "input ",
+    LUMEN_CHECK(span_h > 0 && span_w > 0, "conv2d", "input ",
                 x.shape(), " with padding (", G.ph, ", ", G.pw, ") is smaller than the kernel ", w.shape(),
                 " with dilation (", G.dh, ", ", G.dw, "): the output would be empty");
     return conv(x, w, b, G);
@@ -117,8 +140,8 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, co
     // The geometry of the convolution that maps the result [N, O, OH, OW] back to x [N, C, H, W].
     Geometry G{x.size(0), O, 0, 0, C, x.size(2), x.size(3), w.size(2), w.size(3), opt.stride.first,
                opt.stride.second, opt.padding.first, opt.padding.second, opt.dilation.first, opt.dilation.second, groups};
-    G.H = (G.OH - 1) * G.sh - 2 * G.ph + G.dh * (G.kh - 1) + oph + 1;
-    G.W = (G.OW - 1) * G.sw - 2 * G.pw + G.dw * (G.kw - 1) + opw + 1;
+    G.H = transposed_size(G.OH, G.sh, G.ph, G.dh, G.kh, oph);
+    G.W = transposed_size(G.OW, G.sw, G.pw, G.dw, G.kw, opw);
     LUMEN_CHECK(G.H > 0 && G.W > 0, "conv_transpose2d", "input ", x.shape(), " with weight ", w.shape(),
                 " and padding (", G.ph, ", ", G.pw, ") gives an empty output of size [", G.H, ", ", G.W, "]");
     Tensor y = input_grad(x, w, G);

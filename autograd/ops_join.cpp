@@ -6,6 +6,7 @@
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
+#include "kernels/core/checked.h"
 #include "kernels/kernels.h"
 
 namespace lumen {
@@ -28,7 +29,7 @@ Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim_in) {
     for (std::int64_t d = 0; d < x.dim(); ++d)
       LUMEN_CHECK(d == dim || x.size(d) == first.size(d), "cat", "tensor ", i, " has shape ", x.shape(),
                   " but tensor 0 has shape ", first.shape(), ": sizes must match except in dim ", dim);
-    s[dim] += x.size(dim);
+    s[dim] = checked_add(s[dim], x.size(dim), "cat", "the size of dim ", dim, " of the result");
   }
   Tensor out = empty(s, options_of(first));
   std::vector<std::int64_t> sizes;
@@ -110,7 +111,7 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value)
   for (std::size_t i = 0; i < pads.size() / 2; ++i) {
     const std::int64_t d = x.dim() - 1 - static_cast<std::int64_t>(i);
     const std::int64_t lo = pads[2 * i], hi = pads[2 * i + 1];
-    out_shape[d] = x.size(d) + lo + hi;
+    out_shape[d] = checked_add(checked_add(x.size(d), lo, "pad", "dim ", d), hi, "pad", "dim ", d);
     LUMEN_CHECK(out_shape[d] >= 0, "pad", "pads ", Shape(pads), " leave a negative size in dim ", d, " of shape ",
                 x.shape());
     src_start[d] = std::max<std::int64_t>(0, -lo);

@@ -13,6 +13,7 @@
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
+#include "kernels/core/checked.h"
 #include "kernels/pool.h"
 
 namespace lumen {
@@ -89,7 +90,9 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b !
 // Output size of a pooling window sweep; with ceil_mode the last window may hang over the end but
 // must start inside the input or its left padding.
 std::int64_t pool_out_size(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t p, bool ceil_mode) {
-  std::int64_t out = floor_div(in + 2 * p - k + (ceil_mode ? s - 1 : 0), s) + 1;
+  const char* op = "pool2d";
+  const std::int64_t room = checked_add(in, checked_mul(2, p, op, "padding"), op, "padded input") - k;
+  std::int64_t out = floor_div(checked_add(room, ceil_mode ? s - 1 : 0, op, "ceil_mode"), s) + 1;
   if (ceil_mode && (out - 1) * s >= in + p) --out;
   return out;
 }

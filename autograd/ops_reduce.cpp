@@ -116,8 +116,8 @@ Tensor mean(const Tensor& x, const Shape& dims_in, bool keepdim) {
   Shape dims = normalize_dims(x, dims_in, "mean");
   std::int64_t n = 1;
   for (auto d : dims) n *= x.size(d);
-  LUMEN_CHECK(n > 0, "mean", "mean of an empty selection of shape ", x.shape());
-  return sum(x, dims, keepdim) * (1.0 / static_cast<double>(n));
+  // The mean of nothing is nan, as in PyTorch (0 / 0).
+  return sum(x, dims, keepdim) * (n > 0 ? 1.0 / static_cast<double>(n) : std::nan(""));
 }
 
 Tensor var(const Tensor& x, const Shape& dims_in, std::int64_t correction, bool keepdim) {
@@ -125,14 +125,18 @@ Tensor var(const Tensor& x, const Shape& dims_in, std::int64_t correction, bool 
   Shape dims = normalize_dims(x, dims_in, "var");
   std::int64_t n = 1;
   for (auto d : dims) n *= x.size(d);
-  LUMEN_CHECK(n - correction > 0, "var", "need more than ", correction, " elements, got ", n, " in shape ", x.shape());
+  LUMEN_CHECK(n == 0 || n - correction > 0, "var", "need more than ", correction, " elements, got ", n, " in shape ",
+              x.shape());
   Tensor centered = x - mean(x, dims, true);
-  return sum(square(centered), dims, keepdim) * (1.0 / static_cast<double>(n - correction));
+  // The variance of nothing is nan, as in PyTorch.
+  return sum(square(centered), dims, keepdim) * (n > 0 ? 1.0 / static_cast<double>(n - correction) : std::nan(""));
 }
 
 Tensor logsumexp(const Tensor& x, const Shape& dims_in, bool keepdim) {
   check_reducible("logsumexp", x);
   Shape dims = normalize_dims(x, dims_in, "logsumexp");
+  // Nothing to shift by: log of a sum of nothing is -inf, as in PyTorch (and an empty result stays empty).
+  if (x.numel() == 0) return log(sum(exp(x), dims, keepdim));
   // Shift by the (constant) max for stability; an all -inf slice keeps shift 0 and gives -inf.
   Tensor m = amax(x.detach(), dims, true);
   m = where(eq(abs(m), full({}, INFINITY, options_of(m))), zeros({}, options_of(m)), m);
@@ -153,8 +157,12 @@ std::pair<Tensor, Tensor> max(const Tensor& x, std::int64_t dim, bool keepdim) {
 std::pair<Tensor, Tensor> min(const Tensor& x, std::int64_t dim, bool keepdim) {
   return arg_extreme(kernels::ReduceOp::min, "min", x, dim, keepdim);
 }
-Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) { return max(x.detach(), dim, keepdim).second; }
-Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) { return min(x.detach(), dim, keepdim).second; }
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return arg_extreme(kernels::ReduceOp::max, "argmax", x.detach(), dim, keepdim).second;
+}
+Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return arg_extreme(kernels::ReduceOp::min, "argmin", x.detach(), dim, keepdim).second;
+}
 
 Tensor softmax(const Tensor& x, std::int64_t dim_in) {
   check_reducible("softmax", x);

@@ -6,6 +6,7 @@
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
+#include "kernels/core/checked.h"
 #include "kernels/kernels.h"
 
 namespace lumen {
@@ -24,14 +25,15 @@ Shape infer_shape(const Shape& shape, std::int64_t numel, const char* op) {
       infer = static_cast<std::int64_t>(i);
     } else {
       LUMEN_CHECK(s[i] >= 0, op, "invalid size ", s[i], " in ", shape);
-      known *= s[i];
+      known = checked_mul(known, s[i], op, "shape ", shape);
     }
   }
   if (infer >= 0) {
     LUMEN_CHECK(known > 0 && numel % known == 0, op, "shape ", shape, " is invalid for ", numel, " elements");
     s[infer] = numel / known;
   }
-  LUMEN_CHECK(shape_numel(s) == numel, op, "shape ", shape, " is invalid for input of ", numel, " elements");
+  LUMEN_CHECK(shape_numel(s, op) == numel, op, "shape ", shape, " is invalid for input of ", numel, " elements");
+  contiguous_strides(s, op);  // [0, 2^40, 2^40] has 0 elements but no strides
   return s;
 }
 
@@ -135,6 +137,7 @@ Tensor slice(const Tensor& x, std::int64_t dim_in, std::int64_t start, std::int6
   const std::int64_t dim = wrap_dim(dim_in, x.dim(), "slice");
   LUMEN_CHECK(step > 0, "slice", "expected step > 0, got ", step);
   const std::int64_t n = x.size(dim);
+  step = std::min(step, std::max<std::int64_t>(n, 1));  // same elements; keeps stride * step in range
   if (start < 0) start += n;
   if (end < 0) end += n;
   start = std::clamp<std::int64_t>(start, 0, n);
@@ -188,7 +191,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     st[d] = want == have ? x.stride(d - lead) : 0;
   }
   if (s == x.shape()) return view_op("expand", x, s, x.strides(), x.offset());
-  Tensor out = make_view(x, s, st, x.offset());
+  Tensor out = make_view(x, s, st, x.offset(), "expand");
   return record("expand", out, {x}, {}, [xs = x.shape()](const Tensor& g, const BackwardArgs&) { return grads(sum_to(g, xs)); });
 }
 
@@ -233,7 +236,7 @@ Tensor flatten(const Tensor& x, std::int64_t start, std::int64_t end) {
   LUMEN_CHECK(start <= end, "flatten", "start dim ", start, " is after end dim ", end);
   Shape s(x.shape().begin(), x.shape().begin() + start);
   std::int64_t merged = 1;
-  for (std::int64_t d = start; d <= end; ++d) merged *= x.size(d);
+  for (std::int64_t d = start; d <= end; ++d) merged = checked_mul(merged, x.size(d), "flatten", "shape ", x.shape());
   s.push_back(merged);
   s.insert(s.end(), x.shape().begin() + end + 1, x.shape().end());
   return reshape(x, s);

@@ -241,9 +241,12 @@ Tensor arange(std::int64_t n, TensorOptions opt) {
 
 Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opt) {
   LUMEN_CHECK(steps >= 1, "linspace", "expected steps >= 1, got ", steps);
-  std::vector<double> v(steps);
+  Tensor host = empty({steps}, {DType::float64, kCPU});  // a checked allocation, not a std::vector
+  double* v = host.data<double>();
   for (std::int64_t i = 0; i < steps; ++i) v[i] = steps == 1 ? start : start + (end - start) * i / (steps - 1);
-  return tensor(v, {steps}, opt);
+  Tensor t = host.to(opt.dtype).to(opt.device).detach();
+  if (opt.requires_grad) t.requires_grad_();
+  return t;
 }
 
 }  // namespace lumen

@@ -95,20 +95,34 @@ RawIdx read_raw(const std::string& path) {
   got = read_bytes(file.f, dimbytes, 4 * ndim, path);
   LUMEN_CHECK(got == std::size_t(4 * ndim), "read_idx", "'", path, "' is truncated inside its header: ",
               ndim, " dims need ", 4 * ndim, " bytes, found ", got);
-  // A corrupt header can claim absurd sizes: cap the total at 2^40 bytes before multiplying further.
-  std::uint64_t nbytes = type_size(raw.type);
+  // A corrupt header can claim absurd sizes: cap the total at 2^40 bytes before multiplying further,
+  // counting a 0 dim as 1 (the span the strides must cover), so a 0 does not let huge dims after it through.
+  std::uint64_t nbytes = type_size(raw.type), span = nbytes;
   for (int d = 0; d < ndim; ++d) {
     const unsigned char* p = dimbytes + 4 * d;
     std::uint32_t v = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
     raw.dims[d] = v;
-    LUMEN_CHECK(v == 0 || nbytes <= (std::uint64_t(1) << 40) / v, "read_idx", "'", path, "': header shape ",
-                raw.dims, "... is implausibly large");
+    const std::uint64_t w = std::max<std::uint32_t>(v, 1);
+    LUMEN_CHECK(span <= (std::uint64_t(1) << 40) / w, "read_idx", "'", path, "': header shape ", raw.dims,
+                "... is implausibly large (more than 2^40 bytes, counting a 0 dim as 1)");
+    span *= w;
     nbytes *= v;
   }
 
-  // Grow the buffer as data arrives rather than trusting the header with one huge allocation.
+  // A plain file's size is known: held against the header before anything is allocated. A gzip
+  // file's buffer grows as data arrives rather than trusting the header with one huge allocation.
+  const bool plain = gzdirect(file.f) == 1;
+  std::error_code ec;
+  const std::uint64_t file_size = plain ? std::filesystem::file_size(path, ec) : 0;
+  if (plain && !ec) {
+    const std::uint64_t found = file_size - 4 - 4 * static_cast<std::uint64_t>(ndim);
+    LUMEN_CHECK(found >= nbytes, "read_idx", "'", path, "' is truncated: its header promises shape ", raw.dims,
+                " of ", type_name(raw.type), " = ", nbytes, " bytes of data, found ", found);
+    LUMEN_CHECK(found == nbytes, "read_idx", "'", path, "' is longer than its header says: shape ", raw.dims, " of ",
+                type_name(raw.type), " = ", nbytes, " bytes of data, found ", found);
+  }
   const std::size_t chunk = std::size_t(1) << 24;
-  raw.data.reserve(std::min<std::size_t>(nbytes, std::size_t(1) << 28));
+  raw.data.reserve(plain ? nbytes : std::min<std::size_t>(nbytes, chunk));
   while (raw.data.size() < nbytes) {
     std::size_t old = raw.data.size();
     std::size_t want = std::min<std::size_t>(chunk, nbytes - old);

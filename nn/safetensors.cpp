@@ -24,6 +24,53 @@ static_assert(std::endian::native == std::endian::little, "safetensors I/O assum
 
 using json = nlohmann::json;
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;  // the reference implementation's limit
+// A valid header nests 3 deep (header, tensor entry, shape); the limit only stops a hostile one
+// before anything recursive (dump, destruction) walks it.
+constexpr int kMaxHeaderDepth = 32;
+constexpr std::size_t kMaxQuoted = 200;  // characters of a JSON value that an error message quotes
+
+// A name or value from the file as an error message quotes it: at most kMaxQuoted characters, then "…".
+std::string shorten(std::string s) {
+  if (s.size() > kMaxQuoted) s = s.substr(0, kMaxQuoted) + "…";
+  return s;
+}
+std::string quote(const json& v) { return shorten(v.dump()); }  // v is at most kMaxHeaderDepth deep
+
+// Parses the header text, refusing nesting deeper than kMaxHeaderDepth and a key repeated within an
+// object (the format requires unique names; nlohmann would keep the last silently).
+json parse_header_json(const std::string& text, const std::string& path) {
+  const char* op = "load_safetensors";
+  std::vector<std::set<std::string>> keys;  // the keys seen so far in each open object, innermost last
+  int depth = 0;
+  const auto check = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        LUMEN_CHECK(++depth <= kMaxHeaderDepth, op, "'", path, "': the header nests deeper than ", kMaxHeaderDepth,
+                    " levels (a safetensors header nests 3)");
+        if (event == json::parse_event_t::object_start) keys.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        keys.pop_back();
+        --depth;
+        break;
+      case json::parse_event_t::array_end: --depth; break;
+      case json::parse_event_t::key: {
+        const std::string& key = parsed.get_ref<const std::string&>();
+        LUMEN_CHECK(keys.back().insert(key).second, op, "'", path, "': the header has the key '", shorten(key),
+                    "' twice in one object", keys.size() == 1 ? " (tensor names must be unique)" : "");
+        break;
+      }
+      case json::parse_event_t::value: break;
+    }
+    return true;
+  };
+  try {
+    return json::parse(text, check);
+  } catch (const json::exception& e) {
+    lumen::detail::fail(op, "'", path, "': the header is not valid JSON: ", e.what());
+  }
+}
 
 const char* st_dtype(DType t) {
   switch (t) {
@@ -60,32 +107,36 @@ std::uint64_t bytes_per_element(const std::string& dtype) {
 
 bool is_count(const json& v) { return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0); }
 
-Entry parse_entry(const std::string& path, const std::string& name, const json& v) {
+Entry parse_entry(const std::string& path, const std::string& full_name, const json& v) {
   const char* op = "load_safetensors";
+  const std::string name = shorten(full_name);  // for the messages
   LUMEN_CHECK(v.is_object() && v.contains("dtype") && v.contains("shape") && v.contains("data_offsets"), op, "'",
-              path, "': tensor '", name, "': expected an object with dtype, shape and data_offsets, got ", v.dump());
-  Entry e{name, {}, {}, 0, 0};
+              path, "': tensor '", name, "': expected an object with dtype, shape and data_offsets, got ", quote(v));
+  Entry e{full_name, {}, {}, 0, 0};
   LUMEN_CHECK(v["dtype"].is_string(), op, "'", path, "': tensor '", name, "': dtype is not a string");
   e.dtype = v["dtype"].get<std::string>();
   const std::uint64_t size = bytes_per_element(e.dtype);
-  LUMEN_CHECK(size != 0, op, "'", path, "': tensor '", name, "': unsupported dtype '", e.dtype,
+  LUMEN_CHECK(size != 0, op, "'", path, "': tensor '", name, "': unsupported dtype '", shorten(e.dtype),
               "' (lumen reads F32, F64, I64, F16, BF16, I32, I16, I8, U8, BOOL)");
   const json& shape = v["shape"];
   LUMEN_CHECK(shape.is_array() && std::all_of(shape.begin(), shape.end(), is_count), op, "'", path, "': tensor '",
-              name, "': shape must be a list of non-negative integers, got ", shape.dump());
+              name, "': shape must be a list of non-negative integers, got ", quote(shape));
   const json& off = v["data_offsets"];
   LUMEN_CHECK(off.is_array() && off.size() == 2 && is_count(off[0]) && is_count(off[1]), op, "'", path,
-              "': tensor '", name, "': data_offsets must be [begin, end], got ", off.dump());
+              "': tensor '", name, "': data_offsets must be [begin, end], got ", quote(off));
   e.begin = off[0].get<std::uint64_t>();
   e.end = off[1].get<std::uint64_t>();
   LUMEN_CHECK(e.begin <= e.end, op, "'", path, "': tensor '", name, "': data_offsets [", e.begin, ", ", e.end,
               "] end before they begin");
   // Product of the dims with an overflow guard: a corrupt shape must not wrap around to a small size.
-  std::uint64_t nbytes = size;
+  // The guard caps the product with each 0 counted as 1 (the span the strides must cover), so a 0 dim
+  // does not let huge dims after it through.
+  std::uint64_t nbytes = size, span = size;
   for (const json& d : shape) {
-    const std::uint64_t n = d.get<std::uint64_t>();
-    LUMEN_CHECK(n == 0 || nbytes <= (std::uint64_t(1) << 50) / n, op, "'", path, "': tensor '", name,
-                "': shape ", shape.dump(), " is implausibly large");
+    const std::uint64_t n = d.get<std::uint64_t>(), w = std::max<std::uint64_t>(n, 1);
+    LUMEN_CHECK(span <= (std::uint64_t(1) << 50) / w, op, "'", path, "': tensor '", name, "': shape ", quote(shape),
+                " is implausibly large (more than 2^50 bytes, counting a 0 dim as 1)");
+    span *= w;
     nbytes *= n;
     e.shape.push_back(static_cast<std::int64_t>(n));
   }
@@ -113,12 +164,7 @@ Header read_header(std::ifstream& in, const std::string& path) {
   in.read(text.data(), static_cast<std::streamsize>(n));
   LUMEN_CHECK(in.good(), op, "'", path, "': could not read the ", n, "-byte header");
 
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    lumen::detail::fail(op, "'", path, "': the header is not valid JSON: ", e.what());
-  }
+  const json j = parse_header_json(text, path);
   LUMEN_CHECK(j.is_object(), op, "'", path, "': the header must be a JSON object, got ", j.type_name());
 
   Header h;
@@ -127,7 +173,7 @@ Header read_header(std::ifstream& in, const std::string& path) {
     if (name == "__metadata__") {
       LUMEN_CHECK(v.is_object(), op, "'", path, "': __metadata__ must be an object of strings");
       for (const auto& [k, s] : v.items()) {
-        LUMEN_CHECK(s.is_string(), op, "'", path, "': __metadata__ value '", k, "' is not a string: ", s.dump());
+        LUMEN_CHECK(s.is_string(), op, "'", path, "': __metadata__ value '", shorten(k), "' is not a string: ", quote(s));
         h.metadata[k] = s.get<std::string>();
       }
     } else {
@@ -142,12 +188,12 @@ Header read_header(std::ifstream& in, const std::string& path) {
   std::uint64_t covered = 0;
   const Entry* prev = nullptr;
   for (const Entry& e : h.entries) {
-    LUMEN_CHECK(e.end <= data_size, op, "'", path, "': tensor '", e.name, "' needs bytes [", e.begin, ", ", e.end,
+    LUMEN_CHECK(e.end <= data_size, op, "'", path, "': tensor '", shorten(e.name), "' needs bytes [", e.begin, ", ", e.end,
                 ") of the data section, which holds only ", data_size, " bytes: the file is truncated");
-    LUMEN_CHECK(e.begin >= covered, op, "'", path, "': tensor '", e.name, "' (bytes [", e.begin, ", ", e.end,
-                ")) overlaps tensor '", prev ? prev->name : "", "' (which ends at ", covered, ")");
+    LUMEN_CHECK(e.begin >= covered, op, "'", path, "': tensor '", shorten(e.name), "' (bytes [", e.begin, ", ", e.end,
+                ")) overlaps tensor '", prev ? shorten(prev->name) : "", "' (which ends at ", covered, ")");
     LUMEN_CHECK(e.begin == covered, op, "'", path, "': bytes [", covered, ", ", e.begin,
-                ") of the data section, before tensor '", e.name, "', belong to no tensor");
+                ") of the data section, before tensor '", shorten(e.name), "', belong to no tensor");
     covered = e.end;
     prev = &e;
   }
@@ -236,7 +282,7 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path) {
     std::vector<char> buffer(native ? 0 : nbytes);
     in.seekg(static_cast<std::streamoff>(h.data_start + e.begin));
     in.read(native ? static_cast<char*>(t.raw_data()) : buffer.data(), static_cast<std::streamsize>(nbytes));
-    LUMEN_CHECK(in.good(), "load_safetensors", "'", path, "': could not read tensor '", e.name, "'");
+    LUMEN_CHECK(in.good(), "load_safetensors", "'", path, "': could not read tensor '", shorten(e.name), "'");
     if (!native) widen(e.dtype, buffer.data(), t);
     out.emplace(e.name, std::move(t));
   }

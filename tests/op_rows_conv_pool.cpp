@@ -131,7 +131,8 @@ std::vector<OpRow> pool_rows() {
        .fn = [](const V& v) { return upsample_bilinear2d(v[0].permute({0, 3, 1, 2}), {7, 4}); }, .inputs = {in(nhwc)},
        .derivative = first},
       {.name = "adaptive_avg_pool2d of a 3-D input", .fn = [](const V& v) { return adaptive_avg_pool2d(v[0].select(0, 1), {2, 4}); },
-       .inputs = {in(x)}, .derivative = first},
+       .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{2, 0, 5, 6}}, .output = {0, 2, 4}}, .derivative = first},
       // double backward: max pooling's scatter and gather, and the linear maps' adjoints
       {.name = "max_pool2d, second order", .fn = [](const V& v) { return max_pool2d(v[0], pool(2, 1)); },
        .inputs = {in(small)}},

@@ -30,7 +30,8 @@ std::vector<OpRow> elementwise_rows() {
       {.name = "sign", .fn = [](const V& v) { return sign(v[0]); }, .inputs = {in(x, kOffZero)},
        .derivative = Derivative::none},
       {.name = "a copy to contiguous memory", .fn = [](const V& v) { return v[0].transpose(0, 2).contiguous(); },
-       .inputs = {in(x)}, .derivative = Derivative::second_of_square},
+       .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{0, 3, 4}}, .output = {4, 3, 0}}, .derivative = Derivative::second_of_square},
       {.name = "cast to int64 and back", .fn = [](const V& v) { return v[0].to(DType::int64).to(DType::float64); },
        .inputs = {in(x, {-10.0, 10.0})}, .derivative = Derivative::none, .gpu_f32_tol = 0, .gpu_f64_tol = 0},
 

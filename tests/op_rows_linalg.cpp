@@ -20,9 +20,11 @@ std::vector<OpRow> gpu_sized_rows() {
        .fn = [](const V& v) { return matmul(v[0].transpose(1, 2).contiguous().transpose(1, 2), v[1]); },
        .inputs = {in(a), in(b)}},
       {.name = "matmul [17, 40] @ [40, 9]", .fn = [](const V& v) { return matmul(v[0].select(0, 1), v[1]); },
-       .inputs = {in(a), in(b2)}},
+       .inputs = {in(a), in(b2)},
+       .empty = EmptyCase{.shapes = {{3, 17, 0}, {0, 9}}, .output = {17, 9}, .value = 0.0}},
       {.name = "matmul vector [40] @ [40, 9]", .fn = [](const V& v) { return matmul(v[0].select(0, 0).select(0, 3), v[1]); },
-       .inputs = {in(a), in(b2)}},
+       .inputs = {in(a), in(b2)},
+       .empty = EmptyCase{.shapes = {{3, 17, 0}, {0, 9}}, .output = {9}, .value = 0.0}},
   };
   for (OpRow& r : rows) {
     r.finite_differences = false;
@@ -36,15 +38,19 @@ std::vector<OpRow> gpu_sized_rows() {
 std::vector<OpRow> linalg_rows() {
   const Shape a = {3, 4}, b = {4, 2}, ba = {2, 3, 4}, bb = {2, 4, 2}, v = {4};
   std::vector<OpRow> rows = {
-      {.name = "matmul", .fn = matmul_of, .inputs = {in(a), in(b)}},
+      {.name = "matmul", .fn = matmul_of, .inputs = {in(a), in(b)},
+       .empty = EmptyCase{.shapes = {{3, 0}, {0, 2}}, .output = {3, 2}, .value = 0.0}},
       {.name = "matmul batched", .fn = matmul_of, .inputs = {in(ba), in(bb)}},
       {.name = "matmul, broadcast rhs", .fn = matmul_of, .inputs = {in(ba), in(b)}},
       {.name = "matmul, broadcast lhs", .fn = matmul_of, .inputs = {in(a), in(bb)}},
       {.name = "matmul matrix @ vector", .fn = matmul_of, .inputs = {in(a), in(v)}},
-      {.name = "matmul vector @ matrix", .fn = matmul_of, .inputs = {in(v), in(b)}},
-      {.name = "matmul vector @ vector (dot)", .fn = matmul_of, .inputs = {in(v), in(v)}},
+      {.name = "matmul vector @ matrix", .fn = matmul_of, .inputs = {in(v), in(b)},
+       .empty = EmptyCase{.shapes = {{0}, {0, 2}}, .output = {2}, .value = 0.0}},
+      {.name = "matmul vector @ vector (dot)", .fn = matmul_of, .inputs = {in(v), in(v)},
+       .empty = EmptyCase{.shapes = {{0}, {0}}, .output = {}, .value = 0.0}},
       {.name = "matmul of transposed operands", .fn = [](const V& x) { return matmul(x[1].t(), x[0].t()); },
-       .inputs = {in(a), in(b)}},
+       .inputs = {in(a), in(b)},
+       .empty = EmptyCase{.shapes = {{3, 0}, {0, 2}}, .output = {2, 3}, .value = 0.0}},
       {.name = "matmul of batched transposed operands",
        .fn = [](const V& x) { return matmul(x[0].transpose(1, 2), x[1].transpose(1, 2)); },
        .inputs = {in({2, 4, 3}), in({2, 2, 4})}},

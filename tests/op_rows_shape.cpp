@@ -11,25 +11,35 @@ using V = std::vector<Tensor>;
 std::vector<OpRow> view_rows() {
   const Shape x = {2, 3, 4};
   std::vector<OpRow> rows = {
-      {.name = "reshape", .fn = [](const V& v) { return v[0].reshape({4, 6}) * 1.0; }, .inputs = {in(x)}},
+      {.name = "reshape", .fn = [](const V& v) { return v[0].reshape({4, 6}) * 1.0; }, .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{0, 3, 4}}, .output = {0, 6}, .fn = [](const V& v) { return v[0].reshape({-1, 6}) * 1.0; }}},
       {.name = "reshape of a transpose (a copy)", .fn = [](const V& v) { return v[0].transpose(0, 2).reshape({-1}) * 1.0; },
-       .inputs = {in(x)}},
+       .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{0, 3, 4}}, .output = {0}}},
       {.name = "view of a contiguous copy", .fn = [](const V& v) { return view(v[0].contiguous(), {4, 6}) * 1.0; },
-       .inputs = {in(x)}},
-      {.name = "permute", .fn = [](const V& v) { return v[0].permute({1, 2, 0}) * 1.0; }, .inputs = {in(x)}},
-      {.name = "transpose", .fn = [](const V& v) { return transpose(v[0], 0, 2) * 1.0; }, .inputs = {in(x)}},
+       .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{0, 3, 4}}, .output = {0, 6}, .fn = [](const V& v) { return view(v[0].contiguous(), {-1, 6}) * 1.0; }}},
+      {.name = "permute", .fn = [](const V& v) { return v[0].permute({1, 2, 0}) * 1.0; }, .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{0, 3, 4}}, .output = {3, 4, 0}}},
+      {.name = "transpose", .fn = [](const V& v) { return transpose(v[0], 0, 2) * 1.0; }, .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{0, 3, 4}}, .output = {4, 3, 0}}},
       {.name = "narrow", .fn = [](const V& v) { return v[0].narrow(1, 1, 2) * 1.0; }, .inputs = {in(x)}},
       {.name = "slice with a step", .fn = [](const V& v) { return slice(v[0], 2, 1, 4, 2) * 1.0; }, .inputs = {in(x)}},
       {.name = "slice of a transpose", .fn = [](const V& v) { return slice(v[0].t(), 0, 0, 4, 2) * 1.0; },
-       .inputs = {in({3, 4})}},
+       .inputs = {in({3, 4})},
+       .empty = EmptyCase{.shapes = {{0, 4}}, .output = {2, 0}}},
       {.name = "select", .fn = [](const V& v) { return v[0].select(2, 3) * 1.0; }, .inputs = {in(x)}},
       {.name = "unsqueeze and squeeze", .fn = [](const V& v) { return v[0].unsqueeze(0).squeeze(0) * 1.0; },
        .inputs = {in(x)}},
-      {.name = "squeeze every size-1 dim", .fn = [](const V& v) { return squeeze(v[0]) * 1.0; }, .inputs = {in({1, 3, 1})}},
-      {.name = "flatten", .fn = [](const V& v) { return v[0].flatten(0, 1) * 1.0; }, .inputs = {in(x)}},
-      {.name = "expand", .fn = [](const V& v) { return v[0].narrow(0, 0, 1).expand({3, 3, 4}) * 1.0; }, .inputs = {in(x)}},
+      {.name = "squeeze every size-1 dim", .fn = [](const V& v) { return squeeze(v[0]) * 1.0; }, .inputs = {in({1, 3, 1})},
+       .empty = EmptyCase{.shapes = {{1, 0, 1}}, .output = {0}}},
+      {.name = "flatten", .fn = [](const V& v) { return v[0].flatten(0, 1) * 1.0; }, .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{0, 3, 4}}, .output = {0, 4}}},
+      {.name = "expand", .fn = [](const V& v) { return v[0].narrow(0, 0, 1).expand({3, 3, 4}) * 1.0; }, .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{2, 0, 4}}, .output = {3, 0, 4}, .fn = [](const V& v) { return v[0].narrow(0, 0, 1).expand({3, -1, 4}) * 1.0; }}},
       {.name = "expand, times the input", .fn = [](const V& v) { return v[0].select(0, 1).expand({2, 3, 4}) * v[0]; },
-       .inputs = {in(x)}},
+       .inputs = {in(x)},
+       .empty = EmptyCase{.shapes = {{2, 0, 4}}, .output = {2, 0, 4}, .fn = [](const V& v) { return v[0].select(0, 1).expand({2, -1, 4}) * v[0]; }}},
   };
   // Views are linear maps: squaring gives the second-order check something to see.
   for (OpRow& r : rows)
@@ -41,21 +51,27 @@ std::vector<OpRow> join_rows() {
   const Shape a = {2, 3}, b = {3, 2}, c = {1, 3};
   return {
       {.name = "cat dim 0 of three, one transposed", .fn = [](const V& v) { return cat({v[0], v[1].t(), v[2]}, 0); },
-       .inputs = {in(a), in(b), in(c)}, .derivative = Derivative::second_of_square},
+       .inputs = {in(a), in(b), in(c)},
+       .empty = EmptyCase{.shapes = {{0, 3}, {3, 0}, {1, 3}}, .output = {1, 3}}, .derivative = Derivative::second_of_square},
       {.name = "cat dim 1", .fn = [](const V& v) { return cat({v[0].t(), v[1]}, 1); }, .inputs = {in(a), in(b)},
+       .empty = EmptyCase{.shapes = {{0, 3}, {3, 0}}, .output = {3, 0}},
        .derivative = Derivative::second_of_square},
       {.name = "cat of broadcast inputs", .fn = [](const V& v) { return cat({v[1].expand({2, 3}), v[0], v[1].expand({2, 3})}, -1); },
-       .inputs = {in(a), in(c)}, .derivative = Derivative::second_of_square},
+       .inputs = {in(a), in(c)},
+       .empty = EmptyCase{.shapes = {{2, 0}, {1, 0}}, .output = {2, 0}, .fn = [](const V& v) { return cat({v[1].expand({2, -1}), v[0], v[1].expand({2, -1})}, -1); }}, .derivative = Derivative::second_of_square},
       {.name = "cat of one input twice", .fn = [](const V& v) { return cat({v[0], v[0]}, 0); }, .inputs = {in(a)},
+       .empty = EmptyCase{.shapes = {{0, 3}}, .output = {0, 3}},
        .derivative = Derivative::second_of_square},
       {.name = "stack dim 1", .fn = [](const V& v) { return stack({v[0], v[1].t(), v[0]}, 1); }, .inputs = {in(a), in(b)},
+       .empty = EmptyCase{.shapes = {{0, 3}, {3, 0}}, .output = {0, 3, 3}},
        .derivative = Derivative::second_of_square},
       {.name = "split by sizes",
        .fn = [](const V& v) {
          auto p = split(v[0], std::vector<std::int64_t>{1, 2}, 0);
          return cat({p[1] * 2.0, p[0] * p[0]}, 0);
        },
-       .inputs = {in(b)}},
+       .inputs = {in(b)},
+       .empty = EmptyCase{.shapes = {{3, 0}}, .output = {3, 0}}},
       {.name = "split by size",
        .fn = [](const V& v) {
          auto p = split(v[0], 2, 1);
@@ -67,10 +83,13 @@ std::vector<OpRow> join_rows() {
          auto p = chunk(v[0].t(), 2, 1);
          return p[0] * p[1].sum();
        },
-       .inputs = {in(b)}},
+       .inputs = {in(b)},
+       .empty = EmptyCase{.shapes = {{3, 0}}, .output = {0, 2}}},
       {.name = "pad with a value", .fn = [](const V& v) { return pad(v[0], {1, 2, 0, 1}, 3.0); }, .inputs = {in(a)},
+       .empty = EmptyCase{.shapes = {{0, 3}}, .output = {1, 6}, .value = 3.0},
        .derivative = Derivative::second_of_square},
       {.name = "pad and crop a transpose", .fn = [](const V& v) { return pad(v[0].t(), {-1, 1, 1, -2}); }, .inputs = {in(a)},
+       .empty = EmptyCase{.shapes = {{0, 3}}, .output = {2, 0}},
        .derivative = Derivative::second_of_square},
       {.name = "pad and crop", .fn = [](const V& v) { return pad(v[0], {2, -1, -1, 1}); }, .inputs = {in(a)},
        .derivative = Derivative::second_of_square},

@@ -183,6 +183,108 @@ CheckResult check_strided_matches_contiguous(const OpRow& row) {
   return compare("strided-input forward", s.f(s.leaves), c.f(c.leaves), 1e-12);
 }
 
+namespace {
+
+std::string shape_text(const Shape& s) {
+  std::ostringstream os;
+  os << s;
+  return os.str();
+}
+
+// The default empty case (op_table.h, EmptyCase): the row's batch emptied.
+CheckResult derive_empty_case(const OpRow& row, EmptyCase& c) {
+  Prepared p = prepare(row, DType::float64, Layout::contiguous, kCPU);
+  const Shape out = p.f(p.leaves).shape();
+  bool emptied = false;
+  c = {};
+  for (const Input& in : row.inputs) {
+    Shape s = in.shape;
+    if (!out.empty() && !s.empty() && s[0] == out[0]) {
+      s[0] = 0;
+      emptied = true;
+    }
+    c.shapes.push_back(s);
+  }
+  if (!emptied)
+    return fail("no input shares the output's leading dim " + shape_text(out) +
+                ", so its empty case cannot be derived: declare .empty");
+  c.output = out;
+  c.output[0] = 0;
+  return {};
+}
+
+// All elements of a tensor equal v (nan matches nan).
+bool all_equal(const Tensor& t, double v) {
+  for (double x : t.to_vector<double>())
+    if (!(x == v || (std::isnan(x) && std::isnan(v)))) return false;
+  return true;
+}
+
+}  // namespace
+
+CheckResult check_empty(const OpRow& row) {
+  EmptyCase c;
+  if (row.empty) c = *row.empty;
+  else if (CheckResult r = derive_empty_case(row, c); !r.ok) return r;
+  if (c.shapes.size() != row.inputs.size()) return fail("the empty case needs one shape per input");
+  const Fn& f = c.fn ? c.fn : row.fn;
+  Generator gen(seed_of(row.name) + 3);
+  std::vector<Tensor> args, leaves;
+  for (std::size_t i = 0; i < row.inputs.size(); ++i) {
+    const Input& in = row.inputs[i];
+    const Shape& s = c.shapes[i];
+    Tensor v;
+    if (!in.index.empty()) {
+      const auto n = static_cast<std::size_t>(shape_numel(s));
+      if (n != in.index.size() && n != 0) return fail("index input " + std::to_string(i) + " of the empty case: " +
+                                                     shape_text(s) + " holds neither the row's values nor none");
+      v = n == 0 ? empty(s, {DType::int64}) : tensor_from(in.index, s);
+    } else {
+      v = draw(s, in.domain, gen);
+      if (in.differentiable) {
+        v.requires_grad_();
+        leaves.push_back(v);
+      }
+    }
+    args.push_back(v);
+  }
+  if (!c.error.empty()) {
+    try {
+      f(args);
+    } catch (const Error& e) {
+      if (std::string(e.what()).find(c.error) != std::string::npos) return {};
+      return fail("the empty case threw \"" + std::string(e.what()) + "\", expected an error containing \"" + c.error +
+                  "\"");
+    }
+    return fail("the empty case ran, expected an error containing \"" + c.error + "\"");
+  }
+  Tensor y;
+  try {
+    y = f(args);
+  } catch (const Error& e) {
+    return fail(std::string("the empty case's forward threw: ") + e.what());
+  }
+  if (y.shape() != c.output)
+    return fail("the empty case's result has shape " + shape_text(y.shape()) + ", PyTorch's " + shape_text(c.output));
+  if (c.value && !all_equal(y, *c.value))
+    return fail("the empty case's result is not all " + std::to_string(*c.value) + " (PyTorch's value)");
+  if (row.derivative == Derivative::none || leaves.empty()) return {};
+  std::vector<Tensor> g;
+  try {
+    g = autograd::grad({y}, leaves, {ones_like(y)}, {.allow_unused = true});
+  } catch (const Error& e) {
+    return fail(std::string("the empty case's backward threw: ") + e.what());
+  }
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    const std::string which = "the empty case's gradient of differentiable input " + std::to_string(i);
+    if (!g[i].defined()) return fail(which + " is undefined");
+    if (g[i].shape() != leaves[i].shape())
+      return fail(which + " has shape " + shape_text(g[i].shape()) + ", the input " + shape_text(leaves[i].shape()));
+    if (y.numel() == 0 && !all_equal(g[i], 0.0)) return fail(which + " is not zero, but the result is empty");
+  }
+  return {};
+}
+
 CheckResult check_on_device(const OpRow& row, Layout layout, DType dtype, Device device) {
   Prepared cpu = prepare(row, dtype, layout, kCPU), dev = prepare(row, dtype, layout, device);
   if (row.cuda == Cuda::none) return expect_no_kernel("the forward", [&] { dev.f(dev.leaves); });

@@ -11,9 +11,13 @@
 //   the GPU column        on a CUDA device: forward and gradients equal the CPU's, or, for an op whose
 //                         kernels are CPU-only, the clear "no kernel for device" error
 //
+//   the empty case       the op on an empty input gives PyTorch's result (shape, value) and empty
+//                         gradients of the inputs' shapes, or PyTorch's error (see EmptyCase)
+//
 // So a new op is checked on every device and every path by adding one row (tests/op_rows_*.cpp), and a
 // CUDA kernel for a CPU-only family is announced by flipping its rows' `cuda` mark.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +51,26 @@ inline Input indices(std::vector<std::int64_t> values, Shape shape) {
   return {std::move(shape), kAny, false, std::move(values)};
 }
 
+// A row on an empty input, as PyTorch defines it: a sum of nothing is 0, a mean of nothing nan, a
+// max of nothing an error naming the op; an op on a batch of 0 gives an empty result, and every
+// differentiable input a gradient of its own shape (all zeros where the result is empty). The empty
+// case is where a division by a count or a chunk size hides (issue 12: sum of [0, 3] was a SIGFPE).
+//
+// Every row has one. A row without `.empty` gets the derived one, its batch emptied: each input
+// whose leading dim equals the output's gets it set to 0, and the result must be the row's output
+// with its leading dim 0 (x [2, 3, 4] + row [4] -> [0, 3, 4] + [4] -> [0, 3, 4]; conv2d's x
+// [N, C, H, W] -> [0, C, H, W], its weight kept).
+// Where that rule does not fit (a reduction of the leading dim, a result of another rank, an op that
+// PyTorch refuses on empty input) the row declares its case, and a row the rule cannot serve (no
+// input shares the output's leading dim) fails the table until it does: no row goes unchecked.
+struct EmptyCase {
+  std::vector<Shape> shapes = {};  // each input's shape; an index input whose count changes holds no values
+  Shape output = {};               // PyTorch's result shape
+  std::optional<double> value = {};  // PyTorch's value of every element of a non-empty result (nan matches nan)
+  std::string error = {};          // non-empty: instead, the op throws a lumen::Error containing this
+  Fn fn = {};                      // where the row's fn hard-codes sizes: this one instead
+};
+
 // How far the finite-difference checks differentiate a row.
 enum class Derivative {
   none,             // not differentiable (comparisons, arg-reductions, casts): forward checks only
@@ -67,6 +91,7 @@ struct OpRow {
   std::string name;  // unique; the doctest subcase name, so a failure names the op
   Fn fn;             // the row's inputs (in the order of `inputs`) -> the op's output
   std::vector<Input> inputs;
+  std::optional<EmptyCase> empty = {};  // unset: derived from the row (see EmptyCase)
   Derivative derivative = Derivative::second;
   Cuda cuda = Cuda::full;
   // false for rows sized to reach the GPU kernels' multi-block paths: too many elements to perturb one
@@ -97,6 +122,8 @@ CheckResult check_gradient(const OpRow& row, Layout layout);
 CheckResult check_second_gradient(const OpRow& row, Layout layout);
 CheckResult check_float32_agrees(const OpRow& row, Layout layout);
 CheckResult check_strided_matches_contiguous(const OpRow& row);
+// The row's empty case (declared, or derived as EmptyCase says), forward and backward, float64.
+CheckResult check_empty(const OpRow& row);
 // The GPU column: `row` on `device` against the CPU, in `dtype`, as the row's `cuda` mark says.
 CheckResult check_on_device(const OpRow& row, Layout layout, DType dtype, Device device);
 

@@ -33,6 +33,7 @@ TEST_SUITE("op_table") {
           CHECK_PASSES(check_float32_agrees(row, layout));
         }
         CHECK_PASSES(check_strided_matches_contiguous(row));
+        CHECK_PASSES(check_empty(row));
       }
   }
 
@@ -89,6 +90,29 @@ TEST_SUITE("op_table") {
                        },
                        .inputs = {in({2, 3})}};
     CHECK_FALSE(check_strided_matches_contiguous(layout_blind).ok);
+  }
+}
+
+TEST_SUITE("op_table") {
+  TEST_CASE("the runner's empty case: a row must handle it, and one it cannot derive must declare it") {
+    const OpRow refuses{.name = "refuses an empty input", .fn = [](const V& v) {
+                          LUMEN_CHECK(v[0].numel() > 0, "refuses", "an empty input");
+                          return v[0] * 2.0;
+                        },
+                        .inputs = {in({2, 3})}};
+    CHECK_FALSE(check_empty(refuses).ok);
+    CHECK_PASSES(check_empty(OpRow{.name = "doubles", .fn = [](const V& v) { return v[0] * 2.0; }, .inputs = {in({2, 3})}}));
+    // sum over dim 0: the result [3] shares no leading dim with the input, so the row must declare its case.
+    OpRow column_sums{.name = "column sums", .fn = [](const V& v) { return sum(v[0], {0}); }, .inputs = {in({2, 3})}};
+    CHECK_FALSE(check_empty(column_sums).ok);
+    column_sums.empty = EmptyCase{.shapes = {{0, 3}}, .output = {3}, .value = 0.0};
+    CHECK_PASSES(check_empty(column_sums));
+    column_sums.empty->value = 1.0;  // a wrong value
+    CHECK_FALSE(check_empty(column_sums).ok);
+    column_sums.empty = EmptyCase{.shapes = {{0, 3}}, .output = {0}};  // a wrong shape
+    CHECK_FALSE(check_empty(column_sums).ok);
+    column_sums.empty = EmptyCase{.shapes = {{0, 3}}, .error = "sum"};  // an error that does not come
+    CHECK_FALSE(check_empty(column_sums).ok);
   }
 }
 

@@ -243,6 +243,23 @@ TEST_SUITE("conv") {
     }
   }
 
+  // Issue 12, item 2: as PyTorch, only the batch may be empty. conv_transpose2d of an input of height
+  // 0 passed the checks before and reached a division by its (zero) output area.
+  TEST_CASE("empty inputs: a batch of 0 gives an empty result, an empty image is an error") {
+    Tensor w = ones({4, 3, 3, 3}, {.requires_grad = true});
+    Tensor y = conv2d(zeros({0, 3, 5, 5}), w, ones({4}));
+    CHECK(y.shape() == Shape{0, 4, 3, 3});
+    y.sum().backward();
+    CHECK(w.grad().to_vector<float>() == std::vector<float>(108, 0.f));
+    CHECK(conv_transpose2d(zeros({0, 4, 3, 3}), ones({4, 2, 3, 3})).shape() == Shape{0, 2, 5, 5});
+    CHECK_THROWS_WITH_AS(conv_transpose2d(zeros({1, 1, 0, 3}), ones({1, 1, 3, 3})),
+                         Catch("conv_transpose2d: expected non-zero channels, height and width (only the batch may be 0), "
+                               "got input [1, 1, 0, 3]"),
+                         Error);
+    CHECK_THROWS_WITH_AS(conv2d(zeros({1, 0, 5, 5}), ones({4, 0, 3, 3})), Catch("conv2d: expected non-zero channels"),
+                         Error);
+  }
+
   TEST_CASE("errors") {
     Tensor x = ones({2, 4, 8, 8});
     CHECK_THROWS_WITH_AS(conv2d(x, ones({8, 3, 3, 3})),

@@ -2,6 +2,8 @@
 // errors. Gradchecks: the op table (tests/op_rows_reduce.cpp).
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "autograd/ops.h"
 #include "tests/test_util.h"
 
@@ -67,6 +69,29 @@ TEST_SUITE("reduce") {
     CHECK_THROWS_WITH_AS(var(ones({1, 3}), {0}), Catch("var: need more than 1 elements, got 1"), Error);
     CHECK_THROWS_WITH_AS(max(zeros({2, 0}), 1), Catch("max: cannot reduce over an empty dim 1 of shape [2, 0]"), Error);
     CHECK_THROWS_WITH_AS(softmax(ones({2}), 1), Catch("softmax: dim 1 is out of range"), Error);
+  }
+
+  // Issue 12, item 2: zeros({0, 3}).sum() was a SIGFPE (a grain divided by the reduced count).
+  TEST_CASE("reductions of nothing, as PyTorch: sum 0, mean nan, max an error naming the op") {
+    CHECK(zeros({0, 3}).sum().item() == 0.0);
+    CHECK(sum(zeros({0, 3}), {0}).to_vector<float>() == std::vector<float>{0, 0, 0});
+    CHECK(sum(zeros({0, 3}), {1}).shape() == Shape{0});                        // an empty result
+    CHECK(sum(zeros({4, 0}), {0}, true).shape() == Shape{1, 0});
+    CHECK(sum(zeros({2, 0, 3}, {.dtype = DType::float64}), {1}).to_vector<double>() == std::vector<double>(6, 0.0));
+    CHECK(std::isnan(zeros({0, 3}).mean().item()));
+    for (double v : mean(zeros({0, 3}), {0}).to_vector<double>()) CHECK(std::isnan(v));
+    CHECK(std::isnan(var(zeros({0})).item()));
+    CHECK(logsumexp(zeros({0, 2}), {0}).to_vector<float>() == std::vector<float>{-INFINITY, -INFINITY});
+    CHECK(amax(zeros({0, 3}), {1}).shape() == Shape{0});
+    CHECK(argmax(zeros({0, 3}), 1).shape() == Shape{0});
+    CHECK(softmax(zeros({0, 3}), 1).shape() == Shape{0, 3});
+    CHECK(softmax(zeros({3, 0}), 1).shape() == Shape{3, 0});
+    CHECK_THROWS_WITH_AS(amax(zeros({0, 3})), Catch("amax: cannot reduce over an empty dim 0 of shape [0, 3]"), Error);
+    CHECK_THROWS_WITH_AS(argmin(zeros({3, 0}), 1), Catch("argmin: cannot reduce over an empty dim 1"), Error);
+    // Gradients of an empty input are empty, of its shape.
+    Tensor x = zeros({0, 3}, {.requires_grad = true});
+    x.sum().backward();
+    CHECK(x.grad().shape() == Shape{0, 3});
   }
 
   TEST_CASE("large reductions: rows, columns and the parallel path") {

@@ -110,4 +110,65 @@ TEST_SUITE("tensor") {
     CHECK_THROWS_WITH_AS(u.shape(), Catch("use of an undefined tensor"), Error);
     CHECK_THROWS_WITH_AS(add(u, ones({1})), Catch("add: got an undefined tensor"), Error);
   }
+
+  // Issue 12, item 1: each of these wrapped around before (a heap overflow, a tensor with garbage
+  // strides, or a std::bad_alloc escaping).
+  TEST_CASE("sizes that overflow int64 are clear errors, never wrapped numbers") {
+    const std::int64_t big = std::int64_t{1} << 31, huge = std::int64_t{1} << 40;
+    CHECK_THROWS_WITH_AS(zeros({big, big}), Catch("empty: the byte count of shape [2147483648, 2147483648] of float32"),
+                         Error);
+    CHECK_THROWS_WITH_AS(empty({std::int64_t{1} << 62}), Catch("overflows int64"), Error);
+    CHECK_THROWS_WITH_AS(empty({4, std::int64_t{1} << 62}), Catch("has more elements than int64 holds"), Error);
+    // A 0 dim makes no elements, but the strides of the dims before it still count the huge ones.
+    CHECK_THROWS_WITH_AS(empty({0, huge, huge}), Catch("empty: the strides of shape [0, 1099511627776, 1099511627776]"),
+                         Error);
+    CHECK_THROWS_WITH_AS(contiguous_strides({0, huge, huge}), Catch("overflows int64"), Error);
+    CHECK(contiguous_strides({0, huge, 3}) == Shape{3 * huge, 3, 1});
+    CHECK(empty({0, huge, 3}).numel() == 0);
+    // Views: expand, reshape, flatten, cat and pad compute new sizes.
+    CHECK_THROWS_WITH_AS(zeros({1, 1}).expand({huge, huge}), Catch("expand: shape [1099511627776, 1099511627776]"),
+                         Error);
+    CHECK_THROWS_WITH_AS(zeros({0}).reshape({0, huge, huge}), Catch("reshape: the strides of shape"), Error);
+    CHECK_THROWS_WITH_AS(zeros({0}).reshape({huge, huge, huge, 0}), Catch("reshape: shape"), Error);
+    Tensor wide = zeros({1}).expand({std::int64_t{1} << 62});
+    CHECK_THROWS_WITH_AS(cat({wide, wide, wide}, 0), Catch("cat: the size of dim 0"), Error);
+    CHECK_THROWS_WITH_AS(pad(zeros({2}), {INT64_MAX, 1}), Catch("pad: dim 0"), Error);
+    CHECK_THROWS_WITH_AS(linspace(0, 1, std::int64_t{1} << 62), Catch("empty:"), Error);
+    CHECK_THROWS_WITH_AS(conv2d(zeros({1, 1, 3, 3}), zeros({1, 1, 2, 2}), {}, {.padding = {std::int64_t{1} << 62, 0}}),
+                         Catch("conv2d: padding"), Error);
+  }
+
+  // A stand-in device backend whose memory has run out, registered as the CUDA one for a moment.
+  struct OutOfMemoryBackend final : DeviceBackend {
+    bool throws = false;
+    void* allocate(std::size_t, int) override {
+      if (throws) throw std::bad_alloc();
+      return nullptr;
+    }
+    void deallocate(void*, std::size_t, int) override {}
+    void copy(void*, Device, const void*, Device, std::size_t) override {}
+    int device_count() override { return 0; }
+  };
+  struct BackendSwap {
+    DeviceBackend* old = nullptr;
+    explicit BackendSwap(DeviceBackend* backend) {
+      try {
+        old = &device_backend(DeviceType::cuda);
+      } catch (const Error&) {  // a build without CUDA: none to restore
+      }
+      register_device_backend(DeviceType::cuda, backend);
+    }
+    ~BackendSwap() { register_device_backend(DeviceType::cuda, old); }
+  };
+
+  TEST_CASE("memory a device cannot give is a lumen::Error saying how many bytes") {
+    // More than the address space: the CPU backend refuses before asking (no std::bad_alloc escapes).
+    CHECK_THROWS_WITH_AS(empty({std::int64_t{1} << 60}), Catch("allocate: out of memory: cannot allocate 4611686018427387904 bytes"),
+                         Error);
+    OutOfMemoryBackend oom;
+    BackendSwap swap(&oom);
+    CHECK_THROWS_WITH_AS(empty({2, 3}, {.device = Device("cuda")}), Catch("cannot allocate 24 bytes on cuda:0"), Error);
+    oom.throws = true;
+    CHECK_THROWS_WITH_AS(empty({5}, {.device = Device("cuda")}), Catch("cannot allocate 20 bytes on cuda:0"), Error);
+  }
 }

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <malloc.h>
+#include <new>
 #include <stdexcept>
 
 namespace lumen {
@@ -35,11 +36,15 @@ namespace {
 // Host memory, 64-byte aligned for AVX-512 loads. Large blocks are kept by malloc rather than returned
 // to the OS after each op (mmap'ed blocks would page-fault anew on every training step).
 struct CpuBackend final : DeviceBackend {
+  static constexpr std::size_t kAddressSpace = std::size_t(1) << 47;
   CpuBackend() {
     mallopt(M_MMAP_THRESHOLD, 512 << 20);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
   }
   void* allocate(std::size_t nbytes, int) override {
+    // More than a 64-bit CPU's user address space (2^47 bytes on x86-64 and arm64) can never be had:
+    // refused without asking aligned_alloc, which AddressSanitizer would abort on instead of failing.
+    if (nbytes > kAddressSpace) throw std::bad_alloc();
     std::size_t rounded = (nbytes + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
     if (!p) throw std::bad_alloc();
@@ -82,6 +87,19 @@ bool device_available(DeviceType t) {
   if (t == DeviceType::cpu) return true;
   DeviceBackend* b = registered(t);
   return b && b->device_count() > 0;
+}
+
+void* allocate_bytes(Device device, std::size_t nbytes) {
+  DeviceBackend& backend = device_backend(device.type);
+  void* p = nullptr;
+  try {
+    p = backend.allocate(nbytes, device.index);
+  } catch (const std::bad_alloc&) {
+  }
+  // (null for 0 bytes is no failure: cudaMalloc gives it)
+  LUMEN_CHECK(p || nbytes == 0, "allocate", "out of memory: cannot allocate ", nbytes, " bytes on ",
+              device.str());
+  return p;
 }
 
 int cuda_device_count() {

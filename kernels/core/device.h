@@ -46,6 +46,9 @@ void register_device_backend(DeviceType t, DeviceBackend* backend);
 // without CUDA).
 DeviceBackend& device_backend(DeviceType t);
 bool device_available(DeviceType t);  // registered and at least one device present
+// nbytes from device's backend; memory it cannot give (std::bad_alloc or a null pointer) is an error
+// saying how many bytes were asked for, never an escaping std::bad_alloc.
+void* allocate_bytes(Device device, std::size_t nbytes);
 int cuda_device_count();              // 0 without CUDA build or GPU
 
 }  // namespace lumen

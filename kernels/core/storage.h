@@ -11,7 +11,7 @@ namespace lumen {
 class Storage {
  public:
   Storage(std::size_t nbytes, Device device)
-      : nbytes_(nbytes), device_(device), data_(device_backend(device.type).allocate(nbytes, device.index)) {}
+      : nbytes_(nbytes), device_(device), data_(allocate_bytes(device, nbytes)) {}
   ~Storage() { device_backend(device_.type).deallocate(data_, nbytes_, device_.index); }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

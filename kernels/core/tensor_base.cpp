@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "kernels/core/checked.h"
+
 namespace lumen {
 
 std::string shape_str(const Shape& s) {
@@ -11,21 +13,25 @@ std::string shape_str(const Shape& s) {
   return os.str();
 }
 
-std::int64_t shape_numel(const Shape& s) {
+std::int64_t shape_numel(const Shape& s, const char* op) {
   std::int64_t n = 1;
-  for (auto d : s) n *= d;
+  for (auto d : s) n = checked_mul(n, d, op, "shape ", s, " has more elements than int64 holds");
   return n;
 }
 
-Shape contiguous_strides(const Shape& s) {
+std::int64_t shape_numel(const Shape& s) { return shape_numel(s, "numel"); }
+
+Shape contiguous_strides(const Shape& s, const char* op) {
   Shape st(s.size());
   std::int64_t acc = 1;
   for (std::int64_t d = static_cast<std::int64_t>(s.size()) - 1; d >= 0; --d) {
     st[d] = acc;
-    acc *= std::max<std::int64_t>(s[d], 1);
+    if (d > 0) acc = checked_mul(acc, std::max<std::int64_t>(s[d], 1), op, "the strides of shape ", s);
   }
   return st;
 }
+
+Shape contiguous_strides(const Shape& s) { return contiguous_strides(s, "contiguous_strides"); }
 
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op) {
   const std::int64_t n = std::max<std::int64_t>(ndim, 1);
@@ -59,17 +65,24 @@ void* TensorBase::raw_data() const {
   return static_cast<char*>(i.storage->data()) + i.offset * static_cast<std::int64_t>(itemsize(i.dtype));
 }
 
-TensorBase allocate(const Shape& shape, DType dtype, Device device) {
-  for (auto d : shape) LUMEN_CHECK(d >= 0, "empty", "negative dimension in shape ", shape);
+TensorBase allocate(const Shape& shape, DType dtype, Device device, const char* op) {
+  for (auto d : shape) LUMEN_CHECK(d >= 0, op, "negative dimension in shape ", shape);
+  Shape strides = contiguous_strides(shape, op);
+  const std::int64_t nbytes = checked_mul(shape_numel(shape, op), static_cast<std::int64_t>(itemsize(dtype)), op,
+                                          "the byte count of shape ", shape, " of ", dtype_name(dtype));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape_numel(shape)) * itemsize(dtype), device);
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(nbytes), device);
   impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
+  impl->strides = std::move(strides);
   impl->dtype = dtype;
   return TensorBase(std::move(impl));
 }
 
-TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::int64_t offset) {
+TensorBase allocate(const Shape& shape, DType dtype, Device device) { return allocate(shape, dtype, device, "empty"); }
+
+TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::int64_t offset, const char* op) {
+  for (auto d : shape) LUMEN_CHECK(d >= 0, op, "negative dimension in shape ", shape);
+  shape_numel(shape, op);
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = base.impl()->storage;
   impl->shape = std::move(shape);
@@ -77,6 +90,10 @@ TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::in
   impl->offset = offset;
   impl->dtype = base.dtype();
   return TensorBase(std::move(impl));
+}
+
+TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::int64_t offset) {
+  return make_view(base, std::move(shape), std::move(strides), offset, "view");
 }
 
 }  // namespace lumen

@@ -21,8 +21,14 @@ namespace lumen {
 
 using Shape = std::vector<std::int64_t>;
 std::string shape_str(const Shape& s);
-std::int64_t shape_numel(const Shape& s);
-Shape contiguous_strides(const Shape& s);
+// The element count and the row-major strides of a shape, overflow-checked (kernels/core/checked.h):
+// a shape whose count or strides do not fit in int64 is an error naming op. Strides count a 0-size
+// dim as 1, as PyTorch's do, so [0, 2^40, 2^40] has no strides either. (Overloads rather than
+// default arguments keep objects built against the one-argument forms linking.)
+std::int64_t shape_numel(const Shape& s, const char* op);
+std::int64_t shape_numel(const Shape& s);  // op "numel"
+Shape contiguous_strides(const Shape& s, const char* op);
+Shape contiguous_strides(const Shape& s);  // op "contiguous_strides"
 // d in [-ndim, ndim) as an index in [0, ndim) (a 0-dim tensor takes -1 and 0, as in PyTorch); anything
 // else is an error naming op.
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op);
@@ -80,11 +86,16 @@ class TensorBase {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-// A new contiguous tensor of uninitialised memory: how kernels make their scratch and results.
-TensorBase allocate(const Shape& shape, DType dtype, Device device);
+// A new contiguous tensor of uninitialised memory: how kernels make their scratch and results. A
+// negative dim, a count, stride or byte count that overflows, or memory the device cannot give is an
+// error naming op.
+TensorBase allocate(const Shape& shape, DType dtype, Device device, const char* op);
+TensorBase allocate(const Shape& shape, DType dtype, Device device);  // op "empty"
 
 // A tensor reading base's storage with the given shape, strides and offset; no autograd state. The
-// primitive under the differentiable view ops (autograd/ops.h), and a tool for kernels.
-TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::int64_t offset);
+// primitive under the differentiable view ops (autograd/ops.h), and a tool for kernels. A shape whose
+// element count overflows (expand can ask for one) is an error naming op.
+TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::int64_t offset, const char* op);
+TensorBase make_view(const TensorBase& base, Shape shape, Shape strides, std::int64_t offset);  // op "view"
 
 }  // namespace lumen

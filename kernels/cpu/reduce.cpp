@@ -2,6 +2,7 @@
 // [kept, reduced] (reduce along rows) or [reduced, kept] (reduce down columns, as for a bias gradient
 // summed over the batch). Inputs in any other layout are first copied into the first form.
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -56,6 +57,11 @@ template <class T> void reduce_typed(ReduceOp op, const TensorBase& x, const Sha
   for (auto d : dims) R *= x.size(d);
   const std::int64_t M = out.numel();
   T* po = out.data<T>();
+  if (M == 0) return;
+  if (R == 0) {  // a reduction of nothing: the identity (sum 0; the ops refuse max/min of nothing)
+    std::fill(po, po + M, reduce_init<T>(op));
+    return;
+  }
 
   // Reduced dims leading and the rest dense: reduce down the columns of an [R, M] matrix.
   bool leading = true;

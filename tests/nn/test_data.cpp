@@ -145,6 +145,13 @@ TEST_SUITE("data") {
     // A header claiming an absurd size fails cleanly instead of allocating it.
     bad = std::string("\0\0\x08\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 16);
     CHECK_THROWS_WITH_AS(read_idx(file("huge", bad)), Catch("implausibly large"), Error);
+    // Issue 12, item 1: a 0 dim followed by huge ones is no data, but its strides overflow int64 (before,
+    // the cap stopped checking at the 0 and the tensor got wrapped strides).
+    bad = std::string("\0\0\x08\x03\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff", 16);
+    CHECK_THROWS_WITH_AS(read_idx(file("zero-then-huge", bad)),
+                         Catch("zero-then-huge': header shape [0, 4294967295, 4294967295]... is implausibly large"), Error);
+    bad = std::string("\0\0\x08\x03\0\0\0\0\0\0\x04\0\0\0\x04\0", 16);  // [0, 1024, 1024]: fine
+    CHECK(read_idx(file("zero", bad)).shape() == Shape{0, 1024, 1024});
     // Not gzip data after a gzip header: zlib's error is passed on.
     CHECK_THROWS_WITH_AS(read_idx(file("corrupt.gz", std::string("\x1f\x8b\x08\x00\0\0\0\0\0\x03garbage!", 18))),
                          Catch("corrupt.gz"), Error);

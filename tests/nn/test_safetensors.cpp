@@ -172,4 +172,50 @@ TEST_SUITE("checkpoint") {
     CHECK_THROWS_WITH_AS(save_safetensors(p, {{"u", Tensor()}}), Catch("tensor 'u' is undefined"), Error);
     CHECK_THROWS_WITH_AS(save_safetensors(dir / "no/such/dir/x", {{"a", ones({1})}}), Catch("cannot create"), Error);
   }
+
+  // Issue 12, items 1 and 3: a hostile header. Before, the deep one overflowed the stack (an error
+  // message dumped it recursively), the long one was quoted whole, a repeated name kept the last entry
+  // silently, and a 0 dim let huge dims after it through to a tensor with wrapped strides.
+  TEST_CASE("safetensors: hostile headers are clear, short errors") {
+    TempDir dir("st-hostile");
+    const std::string p = dir / "hostile.safetensors";
+    auto error_of = [&](const std::string& bytes) -> std::string {
+      write_bytes(p, bytes);
+      try {
+        load_safetensors(p);
+      } catch (const Error& e) {
+        return e.what();
+      }
+      return "(no error)";
+    };
+    const std::string deep = "{\"w\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    std::string e = error_of(st_file(deep, ""));
+    CHECK(e.find("hostile.safetensors': the header nests deeper than 32 levels") != std::string::npos);
+    // Within the depth limit, but a long value: the message quotes 200 characters of it, then "…".
+    e = error_of(st_file("{\"w\":[\"" + std::string(20000, 'x') + "\"]}", ""));
+    CHECK(e.find("tensor 'w': expected an object with dtype, shape and data_offsets, got [\"xxx") != std::string::npos);
+    CHECK(e.find("…") != std::string::npos);
+    CHECK(e.size() < 400);
+    e = error_of(st_file("{\"" + std::string(5000, 'n') + "\":1}", ""));
+    CHECK(e.find("…") != std::string::npos);
+    CHECK(e.size() < 400);
+
+    // Duplicate keys: a tensor name twice (here with two dtypes over the same bytes), or any key twice.
+    e = error_of(st_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                         R"("w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})",
+                         std::string(8, '\0')));
+    CHECK(e.find("hostile.safetensors': the header has the key 'w' twice in one object (tensor names must be unique)") !=
+          std::string::npos);
+    e = error_of(st_file(R"({"__metadata__":{"k":"a","k":"b"}})", ""));
+    CHECK(e.find("the header has the key 'k' twice in one object") != std::string::npos);
+    e = error_of(st_file(R"({"w":{"dtype":"F32","dtype":"F64","shape":[2],"data_offsets":[0,8]}})", std::string(8, '\0')));
+    CHECK(e.find("the key 'dtype' twice") != std::string::npos);
+
+    // A 0 dim followed by huge ones: 0 bytes of data, but no strides fit in int64.
+    e = error_of(st_file(R"({"w":{"dtype":"F32","shape":[0,1099511627776,1099511627776],"data_offsets":[0,0]}})", ""));
+    CHECK(e.find("tensor 'w': shape [0,1099511627776,1099511627776] is implausibly large") != std::string::npos);
+    // A header just under the limit still loads.
+    write_bytes(p, st_file(R"({"w":{"dtype":"F32","shape":[0,1024,1024],"data_offsets":[0,0]}})", ""));
+    CHECK(load_safetensors(p)["w"].shape() == Shape{0, 1024, 1024});
+  }
 }
