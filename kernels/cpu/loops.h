@@ -15,20 +15,23 @@ namespace lumen::kernels::cpu {
 // Below this many elements a loop runs on one thread: waking threads costs more than it saves.
 inline constexpr std::int64_t kParallelGrain = 32768;
 
-// Calls f(begin, end) over chunks of [0, n), in parallel when the work is large enough.
+// Calls f(begin, end) over chunks of [0, n), in parallel when the work is large enough. The chunks
+// are fixed by n and grain alone, never by the thread count (each thread takes a run of them): a
+// vectorised body treats the ends of its range apart (Eigen's exp is a polynomial, the scalar one at
+// the ends is std::exp), so chunks that moved with the threads would change those elements' rounding.
 template <class F> void parallel_for(std::int64_t n, std::int64_t grain, F&& f) {
   if (n <= 0) return;
-  int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (threads <= 1 || n <= grain) {
+  if (n <= grain) {
     f(std::int64_t{0}, n);
     return;
   }
-  std::int64_t chunks = std::min<std::int64_t>(threads, (n + grain - 1) / grain);
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    std::int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
-    if (b < e) f(b, e);
-  }
+  // Pieces of about grain/8: fine enough to balance the threads, coarse enough that a call costs
+  // nothing next to its work; large ones a multiple of 16, so each starts as aligned as the first.
+  const std::int64_t piece = grain >= 128 ? (grain / 8 + 15) / 16 * 16 : std::max<std::int64_t>(grain / 8, 1);
+  const std::int64_t pieces = (n + piece - 1) / piece;
+  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), (n + grain - 1) / grain));
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (std::int64_t c = 0; c < pieces; ++c) f(c * piece, std::min(n, (c + 1) * piece));
 }
 
 // Strides of t as seen from a tensor of shape `shape` (right-aligned broadcasting: stride 0 where t
