@@ -1,6 +1,6 @@
 // Training gives the same bits whatever the number of OpenMP threads: the CPU kernels cut every
-// parallel loop and every parallel sum into chunks fixed by the shapes alone, never by the thread count
-// (kernels/cpu/loops.h, conv.cpp, matmul.cpp). Not covered: CUDA (kernels/cuda/: its reductions and
+// parallel sum into chunks fixed by the shapes alone, never by the thread count, and compute every
+// element the same whichever chunk it falls in (kernels/cpu/loops.h, conv.cpp, matmul.cpp). Not covered: CUDA (kernels/cuda/: its reductions and
 // cuBLAS choose their own orders, so a GPU run is not bitwise equal to a CPU run, nor promised to be
 // equal across GPUs).
 #include <doctest/doctest.h>
