@@ -25,10 +25,31 @@ Node::~Node() {
   }  // each n is destroyed here with nothing left to free recursively
 }
 
+namespace {
+
+// The one place a tensor is saved for backward: with its version, so Node::apply can tell if it changed.
+SavedTensor save(Tensor t, bool is_output) {
+  const std::uint64_t version = t.defined() ? t.version() : 0;
+  return {std::move(t), is_output, version};
+}
+
+// The one place a saved tensor is checked: an in-place write since it was saved (to it or to any view
+// of its storage) would make this backward use the new values, a silently wrong gradient.
+void check_unchanged(const SavedTensor& s, std::size_t i, std::size_t count, const std::string& op) {
+  if (!s.data.defined() || s.data.version() == s.version) return;
+  detail::fail("backward", "a tensor that '", op, "' needs for its gradient has been modified by an in-place ",
+               "operation: its saved tensor ", i, " of ", count, " (", s.is_output ? "the op's output" : "an input",
+               ", ", s.data.str(), ") is at version ", s.data.version(), "; expected version ", s.version,
+               " (when it was saved). Change a clone() instead, or run the forward pass again after the change");
+}
+
+}  // namespace
+
 std::vector<Tensor> Node::apply(const Tensor& grad, const std::vector<bool>* wanted) {
   if (released_)
     throw Error("backward: trying to backward through the graph a second time (its saved tensors were freed by the "
                 "first backward of '" + name_ + "'); pass retain_graph=true to the first backward if you need this");
+  for (std::size_t i = 0; i < saved.size(); ++i) check_unchanged(saved[i], i, saved.size(), name_);
   std::vector<Tensor> unpacked;
   unpacked.reserve(saved.size());
   for (const SavedTensor& s : saved) {
@@ -76,10 +97,7 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, s
   node->next_edges.reserve(inputs.size());
   for (const Tensor& in : inputs) node->next_edges.push_back(in.defined() && in.requires_grad() ? gradient_edge(in) : nullptr);
   node->saved.reserve(saved.size());
-  for (Tensor& s : saved) {
-    if (s.is_same(out)) node->saved.push_back({out.detach(), true});
-    else node->saved.push_back({std::move(s), false});
-  }
+  for (Tensor& s : saved) node->saved.push_back(s.is_same(out) ? save(out.detach(), true) : save(std::move(s), false));
   AutogradMeta& m = out.mutable_autograd_meta();
   m.grad_fn = std::move(node);
   m.requires_grad = true;

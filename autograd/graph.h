@@ -16,10 +16,13 @@
 namespace lumen {
 
 // A tensor kept for backward. The op's own output is stored without its grad_fn (that would be a
-// reference cycle node -> output -> node) and re-attached to the node when unpacked.
+// reference cycle node -> output -> node) and re-attached to the node when unpacked. `version` is the
+// tensor's version counter when it was saved: if an in-place write changed it before backward, the
+// gradient would be computed from the new values, so Node::apply refuses (as PyTorch does).
 struct SavedTensor {
   Tensor data;
   bool is_output = false;
+  std::uint64_t version = 0;
 };
 
 class Node;

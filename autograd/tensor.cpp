@@ -129,14 +129,17 @@ Tensor Tensor::clone() const {
 
 // ---- in-place (no autograd)
 
-static void check_inplace(const Tensor& t, const char* op) {
+// Every in-place method starts here: refused on a tensor in a graph while grad mode is on, and the
+// version counter bumped, so a graph that saved this tensor (or a view of it) refuses to backward.
+static void begin_inplace(const Tensor& t, const char* op) {
   LUMEN_CHECK(!(t.requires_grad() && autograd::grad_enabled()), op,
               "in-place change of a tensor that requires grad while grad mode is on (use autograd::NoGradGuard) (",
               t.str(), ")");
+  t.bump_version();
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
-  check_inplace(*this, "copy_");
+  begin_inplace(*this, "copy_");
   Shape b = broadcast_shapes(src.shape(), shape(), "copy_");
   LUMEN_CHECK(b == shape(), "copy_", "source of shape ", src.shape(), " cannot be broadcast to ", shape());
   Tensor s = src.device() == device() ? src : src.detach().to(device());
@@ -145,13 +148,13 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::fill_(double value) {
-  check_inplace(*this, "fill_");
+  begin_inplace(*this, "fill_");
   kernels::fill(*this, value);
   return *this;
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  check_inplace(*this, "add_");
+  begin_inplace(*this, "add_");
   check_same_device_dtype("add_", *this, other);
   Shape b = broadcast_shapes(other.shape(), shape(), "add_");
   LUMEN_CHECK(b == shape(), "add_", "operand of shape ", other.shape(), " cannot be broadcast to ", shape());
@@ -160,7 +163,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 }
 
 Tensor& Tensor::mul_(double s) {
-  check_inplace(*this, "mul_");
+  begin_inplace(*this, "mul_");
   if (is_contiguous()) {
     kernels::unary(kernels::UnaryOp::mul_scalar, *this, *this, s);
   } else {

@@ -74,6 +74,7 @@ class Tensor : public TensorBase {
 
   // --- in-place, outside autograd (initialisers, optimizers, .grad accumulation). Refused on a
   // tensor that requires grad while grad mode is on, as in-place changes would corrupt its graph.
+  // Each bumps the version counter (TensorBase::version), so a backward that needs the old values fails.
   Tensor& copy_(const Tensor& src);
   Tensor& fill_(double value);
   Tensor& zero_() { return fill_(0.0); }

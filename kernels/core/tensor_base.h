@@ -70,7 +70,14 @@ class TensorBase {
   bool is_contiguous() const;
   std::string str() const;  // "Tensor[float32, cpu, shape [2, 3]]"
 
-  // --- data access (the first element of this view)
+  // --- version counter (kernels/core/storage.h): shared with every view of the same storage, bumped
+  // by each in-place write lumen offers (Tensor's *_ methods, the optimizer updates, the in-place
+  // index kernels). Code that writes an existing tensor another way calls bump_version() itself.
+  std::uint64_t version() const { return checked().storage->version(); }
+  void bump_version() const { checked().storage->bump_version(); }
+
+  // --- data access (the first element of this view). Writes through these pointers are invisible to
+  // the version counter: autograd cannot tell that a tensor saved for backward was changed this way.
   void* raw_data() const;
   template <class T> T* data() const {
     LUMEN_CHECK(dtype_of<T>() == dtype(), "Tensor::data", "requested ", dtype_name(dtype_of<T>()),

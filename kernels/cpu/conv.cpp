@@ -9,11 +9,16 @@
 // A 1×1, stride-1, unpadded convolution needs no unrolling: col_n is x_n itself. With stride 1 the
 // input gradient is computed as a forward convolution instead (see input_grad_as_conv).
 //
-// Images are independent, so the batch is split across threads and each GEMM runs single-threaded
-// inside the parallel region; a single image instead lets Eigen's GEMM use the threads. The
-// single-threaded float GEMMs use packed_sgemm (sgemm.h: ~15-30% faster than Eigen's kernel on these
-// shapes) where the build has it, Eigen otherwise. Transposes are never materialised: a row-major
-// [K, P] buffer is a column-major [P, K], and packed_sgemm takes any strides.
+// Images are independent, so the batch is split across threads and each GEMM runs single-threaded;
+// a single image's forward is split into fixed blocks of output channels instead. The float GEMMs use
+// packed_sgemm (sgemm.h: ~15-30% faster than Eigen's kernel on these shapes) where the build has it,
+// Eigen otherwise. Transposes are never materialised: a row-major [K, P] buffer is a column-major
+// [P, K], and packed_sgemm takes any strides.
+//
+// Bitwise reproducible whatever the thread count: every output is summed by one thread in an order
+// fixed by the shapes alone (the weight gradient's partial sums too, see weight_grad_typed), and
+// Eigen's own parallel GEMM, whose split and blocking follow the thread count, is not used.
+#define EIGEN_DONT_PARALLELIZE
 #include <omp.h>
 
 #include <Eigen/Core>
@@ -144,15 +149,22 @@ int image_threads(std::int64_t N, std::int64_t macs) {
   return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(omp_get_max_threads(), N)));
 }
 
-// Whether a conv's per-image products go to packed_sgemm: float, the kernel compiled in, and each
-// product single-threaded anyway (Eigen keeps the one case where its GEMM gets the threads: one image).
-template <class T> bool use_packed(int threads, std::int64_t macs) {
+// Whether a conv's products go to packed_sgemm: float, and the kernel compiled in. (Never a choice
+// by thread count: the two GEMMs round differently.)
+template <class T> bool use_packed() {
   if constexpr (!std::is_same_v<T, float>) return false;
-  const bool gemm_gets_threads = threads == 1 && !omp_in_parallel() && omp_get_max_threads() > 1 && macs >= (1 << 20);
-  return packed_sgemm_available() && !gemm_gets_threads;
+  return packed_sgemm_available();
 }
 
-// C (m × n) (+)= A (m × k) · B (k × n) through packed_sgemm; only called when use_packed<T> said so.
+// A batch of one image gives the threads nothing to split, so its forward is cut into blocks of output
+// channels: a number fixed by the shape (at most 4, of at least 16 channels), so that, as everywhere
+// here, the rounding does not depend on the thread count.
+std::int64_t channel_blocks(std::int64_t N, std::int64_t Og, std::int64_t macs) {
+  if (N > 1 || macs < (1 << 20)) return 1;
+  return std::clamp<std::int64_t>(Og / 16, 1, 4);
+}
+
+// C (m × n) (+)= A (m × k) · B (k × n) through packed_sgemm; only called when use_packed<T>() said so.
 template <class T>
 void packed_product(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t rsa, std::int64_t csa,
                     const T* b, std::int64_t rsb, std::int64_t csb, T* c, std::int64_t rsc, std::int64_t csc, bool accumulate) {
@@ -198,29 +210,34 @@ void forward_typed(const TensorBase& x_in, const TensorBase& w_in, const TensorB
   const T* pw = w.data<T>();
   const T* pb = b.defined() ? b.data<T>() : nullptr;
   T* po = out.data<T>();
-  const int threads = image_threads(g.N, s.macs);
-  const bool packed = use_packed<T>(threads, s.macs);
-  for_each_image<T>(g.N, threads, direct ? 0 : s.K * s.P, [&](std::int64_t n, T* col, int) {
+  const std::int64_t blocks = channel_blocks(g.N, s.Og, s.macs);  // work item = (image, block of Og)
+  const int threads = image_threads(g.N * blocks, s.macs);
+  const bool packed = use_packed<T>();
+  for_each_image<T>(g.N * blocks, threads, direct ? 0 : s.K * s.P, [&](std::int64_t item, T* col, int) {
+    const std::int64_t n = item / blocks, b = item % blocks;
+    const std::int64_t o0 = b * s.Og / blocks, On = (b + 1) * s.Og / blocks - o0;  // this item's channels
     for (std::int64_t gi = 0; gi < g.groups; ++gi) {
       const T* xg = px + (n * g.C + gi * s.Cg) * s.HW;
-      if (packed) {  // Yᵀ [P, Og] (+)= Xᵀ [P, K] · Wgᵀ [K, Og], chunk by chunk of K, onto the bias if any
-        T* y = po + (n * g.O + gi * s.Og) * s.P;
-        if (pb)
-          for (std::int64_t o = 0; o < s.Og; ++o) std::fill(y + o * s.P, y + (o + 1) * s.P, pb[gi * s.Og + o]);
+      const T* wg = pw + (gi * s.Og + o0) * s.K;
+      const T* bg = pb ? pb + gi * s.Og + o0 : nullptr;
+      T* y = po + (n * g.O + gi * s.Og + o0) * s.P;
+      if (packed) {  // Yᵀ [P, On] (+)= Xᵀ [P, K] · Wgᵀ [K, On], chunk by chunk of K, onto the bias if any
+        if (bg)
+          for (std::int64_t o = 0; o < On; ++o) std::fill(y + o * s.P, y + (o + 1) * s.P, bg[o]);
         const std::int64_t chunk = direct ? s.K : tap_chunk(s.P);
         for (std::int64_t k0 = 0; k0 < s.K; k0 += chunk) {
           const std::int64_t k1 = std::min(s.K, k0 + chunk);
           if (!direct) im2col(xg, g, s.Cg, col, k0, k1);
-          packed_product(s.P, s.Og, k1 - k0, direct ? xg + k0 * s.P : col, 1, s.P, pw + gi * s.Og * s.K + k0, 1, s.K,
-                         y, 1, s.P, pb != nullptr || k0 > 0);
+          packed_product(s.P, On, k1 - k0, direct ? xg + k0 * s.P : col, 1, s.P, wg + k0, 1, s.K, y, 1, s.P,
+                         bg != nullptr || k0 > 0);
         }
         continue;
       }
       if (!direct) im2col(xg, g, s.Cg, col);
-      Eigen::Map<const RowMat<T>> Wg(pw + gi * s.Og * s.K, s.Og, s.K), X(direct ? xg : col, s.K, s.P);
-      Eigen::Map<RowMat<T>> Y(po + (n * g.O + gi * s.Og) * s.P, s.Og, s.P);
+      Eigen::Map<const RowMat<T>> Wg(wg, On, s.K), X(direct ? xg : col, s.K, s.P);
+      Eigen::Map<RowMat<T>> Y(y, On, s.P);
       Y.noalias() = Wg * X;
-      if (pb) Y.colwise() += Eigen::Map<const Vec<T>>(pb + gi * s.Og, s.Og);
+      if (bg) Y.colwise() += Eigen::Map<const Vec<T>>(bg, On);
     }
   });
 }
@@ -258,7 +275,7 @@ void input_grad_typed(const TensorBase& g_in, const TensorBase& w_in, const Tens
   const T* pw = w.data<T>();
   T* pdx = dx.data<T>();
   const int threads = image_threads(g.N, s.macs);
-  const bool packed = use_packed<T>(threads, s.macs);
+  const bool packed = use_packed<T>();
   for_each_image<T>(g.N, threads, s.K * s.P, [&](std::int64_t n, T* col, int) {
     T* dxn = pdx + n * g.C * s.HW;
     std::fill(dxn, dxn + g.C * s.HW, T(0));
@@ -277,6 +294,10 @@ void input_grad_typed(const TensorBase& g_in, const TensorBase& w_in, const Tens
   });
 }
 
+// How many partial sums the weight gradient splits a batch into (fewer for a smaller batch): fixed, so
+// that the rounding does not depend on the thread count; enough for 4 threads.
+constexpr std::int64_t kWeightGradChunks = 4;
+
 template <class T>
 void weight_grad_typed(const TensorBase& x_in, const TensorBase& g_in, const TensorBase& dw, const Conv2dGeometry& g) {
   const TensorBase x = dense(x_in), go = dense(g_in);
@@ -286,15 +307,17 @@ void weight_grad_typed(const TensorBase& x_in, const TensorBase& g_in, const Ten
   const T* pg = go.data<T>();
   T* pdw = dw.data<T>();
   const std::int64_t wsize = g.O * s.K;
-  // The images are cut into `threads` fixed, contiguous chunks; each chunk sums its images into its own
-  // copy of dW (no races) and the copies are added in chunk order at the end. Which thread runs a
-  // chunk does not matter, so the result is the same on every run (for a given thread count).
+  // The images are cut into `chunks` fixed, contiguous chunks; each chunk sums its images into its own
+  // copy of dW (no races) and the copies are added in chunk order at the end. The chunks depend on the
+  // batch size only, never on the thread count, nor does it matter which thread runs a chunk: the
+  // result is the same bits with any number of threads (tests/nn/test_reproducible.cpp).
   // The copies hold each group's [Og, K] block column-major, which Eigen's GEMM fills ~8% faster.
-  const int threads = image_threads(g.N, s.macs);
-  const bool packed = use_packed<T>(threads, s.macs);
-  std::vector<T> partial(threads * wsize, T(0));
-  for_each_image<T>(threads, threads, direct ? 0 : s.K * s.P, [&](std::int64_t chunk, T* col, int) {
-    for (std::int64_t n = chunk * g.N / threads; n < (chunk + 1) * g.N / threads; ++n)
+  const std::int64_t chunks = std::min(g.N, kWeightGradChunks);
+  const int threads = image_threads(chunks, s.macs);
+  const bool packed = use_packed<T>();
+  std::vector<T> partial(chunks * wsize, T(0));
+  for_each_image<T>(chunks, threads, direct ? 0 : s.K * s.P, [&](std::int64_t chunk, T* col, int) {
+    for (std::int64_t n = chunk * g.N / chunks; n < (chunk + 1) * g.N / chunks; ++n)
       for (std::int64_t gi = 0; gi < g.groups; ++gi) {
         const T* xg = px + (n * g.C + gi * s.Cg) * s.HW;
         const T* gn = pg + (n * g.O + gi * s.Og) * s.P;
@@ -320,7 +343,7 @@ void weight_grad_typed(const TensorBase& x_in, const TensorBase& g_in, const Ten
     for (std::int64_t o = 0; o < s.Og; ++o)
       for (std::int64_t k = 0; k < s.K; ++k) {
         T sum = 0;
-        for (int t = 0; t < threads; ++t) sum += partial[t * wsize + gi * s.Og * s.K + k * s.Og + o];
+        for (std::int64_t c = 0; c < chunks; ++c) sum += partial[c * wsize + gi * s.Og * s.K + k * s.Og + o];
         pdw[(gi * s.Og + o) * s.K + k] = sum;
       }
 }

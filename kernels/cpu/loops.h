@@ -15,7 +15,9 @@ namespace lumen::kernels::cpu {
 // Below this many elements a loop runs on one thread: waking threads costs more than it saves.
 inline constexpr std::int64_t kParallelGrain = 32768;
 
-// Calls f(begin, end) over chunks of [0, n), in parallel when the work is large enough.
+// Calls f(begin, end) over chunks of [0, n), in parallel when the work is large enough: one chunk per
+// thread, of at least `grain`. The chunks follow the thread count, so f must compute each index the
+// same whatever range it is given (true of every caller but one: see parallel_pieces).
 template <class F> void parallel_for(std::int64_t n, std::int64_t grain, F&& f) {
   if (n <= 0) return;
   int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
@@ -29,6 +31,19 @@ template <class F> void parallel_for(std::int64_t n, std::int64_t grain, F&& f) 
     std::int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
     if (b < e) f(b, e);
   }
+}
+
+// Calls f(begin, end) over the pieces [0, piece), [piece, 2 piece), ... of [0, n), each thread taking a
+// run of them: pieces fixed by n alone, never by the thread count. For a vectorised body that treats
+// the ends of its range apart (Eigen's exp is a polynomial in the body, std::exp at the scalar ends),
+// where chunks that moved with the threads would change those elements' rounding. `piece` should be a
+// multiple of 16, so that every piece starts as aligned as the first.
+template <class F> void parallel_pieces(std::int64_t n, std::int64_t piece, F&& f) {
+  if (n <= 0) return;
+  const std::int64_t pieces = (n + piece - 1) / piece;
+  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), pieces));
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (std::int64_t c = 0; c < pieces; ++c) f(c * piece, std::min(n, (c + 1) * piece));
 }
 
 // Strides of t as seen from a tensor of shape `shape` (right-aligned broadcasting: stride 0 where t
@@ -75,8 +90,12 @@ void strided_loop(const Shape& shape, const std::array<Shape, N>& strides, Body&
   const std::int64_t inner = sz.back();
   const std::array<std::int64_t, N> inner_st = st.back();
   const std::int64_t outer_dims = static_cast<std::int64_t>(sz.size()) - 1;
-  if (outer_dims == 0) {  // one long run: split it into chunks
-    parallel_for(inner, kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+  if (outer_dims == 0) {  // one long run: split it into fixed pieces (an eighth of the grain each)
+    if (inner <= kParallelGrain) {
+      body(zero, inner, inner_st);
+      return;
+    }
+    parallel_pieces(inner, kParallelGrain / 8, [&](std::int64_t b, std::int64_t e) {
       std::array<std::int64_t, N> off{};
       for (std::size_t k = 0; k < N; ++k) off[k] = b * inner_st[k];
       body(off, e - b, inner_st);

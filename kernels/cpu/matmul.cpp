@@ -5,9 +5,15 @@
 // is split into row or column blocks, one per thread, each a single-threaded Eigen GEMM. (Eigen's own
 // parallel GEMM makes its threads spin-wait on each other: with any other load on a 2-core machine a
 // thread that loses its core stalls the other, and a step can become 10-100x slower.)
+//
+// Bitwise reproducible whatever the thread count: each output element is summed by one GEMM call in
+// an order fixed by the shapes. packed_sgemm rounds an element the same in any block of rows or columns
+// (its k slices are fixed), so its blocks may follow the threads; Eigen's does not (a row's rounding
+// depends on where it falls in the product), so its blocks are fixed by the shape (fixed_blocks).
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <type_traits>
 
 #include "kernels/cpu/loops.h"
@@ -16,6 +22,15 @@
 
 namespace lumen::kernels::cpu {
 namespace {
+
+// Calls f(begin, end) on a fixed split of [0, n): at most 4 blocks of at least 32, whatever the thread
+// count (see above), run in parallel.
+template <class F> void fixed_blocks(std::int64_t n, F&& f) {
+  const std::int64_t blocks = std::clamp<std::int64_t>(n / 32, 1, 4);
+  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), blocks));
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+  for (std::int64_t b = 0; b < blocks; ++b) f(n * b / blocks, n * (b + 1) / blocks);
+}
 
 template <class T, int Order> using MatMap =
     Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order>, 0, Eigen::OuterStride<>>;
@@ -71,17 +86,18 @@ void gemm_batch(const Operand& a, const Operand& b, const TensorBase& out, std::
     MatMap<T, OA> A(pa + i * a.t.stride(0), M, K, Eigen::OuterStride<>(a.ld));
     MatMap<T, OB> B(pb + i * b.t.stride(0), K, N, Eigen::OuterStride<>(b.ld));
     Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> C(po + i * M * N, M, N);
-    if (parallel_batches || M * N * K < (1 << 18)) {
+    if (M * N * K < (1 << 18)) {  // not `|| parallel_batches`: the blocks must not depend on the threads
       C.noalias() = A * B;
       return;
     }
-    // Split the longer output side; blocks of at least 32 rows/cols keep each GEMM efficient.
+    // Split the longer output side; blocks of at least 32 rows/cols keep each GEMM efficient (inside a
+    // parallel region, fixed_blocks runs them one after the other).
     if (M >= N)
-      parallel_for(M, 32, [&](std::int64_t r0, std::int64_t r1) {
+      fixed_blocks(M, [&](std::int64_t r0, std::int64_t r1) {
         C.middleRows(r0, r1 - r0).noalias() = A.middleRows(r0, r1 - r0) * B;
       });
     else
-      parallel_for(N, 32, [&](std::int64_t c0, std::int64_t c1) {
+      fixed_blocks(N, [&](std::int64_t c0, std::int64_t c1) {
         C.middleCols(c0, c1 - c0).noalias() = A * B.middleCols(c0, c1 - c0);
       });
   };

@@ -15,8 +15,8 @@ inline bool same_values(const Tensor& a, const Tensor& b) {
          a.contiguous().to(DType::float64).to_vector<double>() == b.contiguous().to(DType::float64).to_vector<double>();
 }
 
-// One OpenMP thread until the end of the scope: with several, the convolution kernels sum per-thread
-// weight gradients in an order that varies from run to run (rounding-level differences).
+// One OpenMP thread until the end of the scope (small tests run faster without waking threads; the
+// results are the same bits with any number, see tests/nn/test_reproducible.cpp).
 class SingleThread {
  public:
   SingleThread() : threads_(omp_get_max_threads()) { omp_set_num_threads(1); }

@@ -258,7 +258,7 @@ TEST_SUITE("gan") {
   }
 
   TEST_CASE("StarGanTrainer: an interrupted run resumed from its checkpoint ends exactly as an uninterrupted one") {
-    // One thread: several sum per-thread weight gradients in a varying order (rounding-level differences).
+    // One thread, the quickest here (the result is the same with any number: tests/nn/test_reproducible.cpp).
     const SingleThread one_thread;
     lumen::Generator g(9);
     const Tensor x = rand({10, 3, 8, 8}, {}, &g), y = randint(0, 4, {10}, kCPU, &g);  // batches 4, 4, 2
