@@ -49,7 +49,12 @@ Tensor load_region_mask(const std::string& path, const figures::PngReadOptions& 
       path, op, opt,
       [&](const figures::PngHeader& h) {
         hd = h;
-        mask = empty({h.height, h.width}, {.dtype = DType::int64});
+        try {
+          mask = empty({h.height, h.width}, {.dtype = DType::int64});
+        } catch (const Error& e) {  // the allocator's "out of memory": say which file asked for it
+          throw Error(std::string(op) + ": '" + path + "' (" + std::to_string(h.width) + " x " +
+                      std::to_string(h.height) + " pixels): " + e.what());
+        }
       },
       [&](std::int64_t y, const std::uint8_t* row) {
         const std::int64_t w = hd.width, channels = hd.channels;  // locals: `out` cannot alias them
