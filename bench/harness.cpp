@@ -48,10 +48,19 @@ Args parse_args(int argc, char** argv, const std::string& program, const std::ve
     };
     auto to_int = [](const std::string& s, std::size_t* n) { return std::stoi(s, n); };
     auto to_double = [](const std::string& s, std::size_t* n) { return std::stod(s, n); };
-    if (flag == "--threads") args.threads = number(to_int);
-    else if (flag == "--min-time") args.min_time = number(to_double);
-    else if (flag == "--repeats") args.repeats = std::max(1, number(to_int));
-    else if (flag == "--warmup") args.warmup = std::max(0, number(to_int));
+    // Each value in a range (a negative count or an infinite time is an error, not clamped or run forever).
+    auto in_range = [&](auto v, auto lo, auto hi) {
+      if (!(v >= lo && v <= hi)) {
+        std::ostringstream range;
+        range << "[" << lo << ", " << hi << "]";
+        usage(program, benchmarks, flag + " must be in " + range.str() + ", got '" + value + "'");
+      }
+      return v;
+    };
+    if (flag == "--threads") args.threads = in_range(number(to_int), 0, 1024);
+    else if (flag == "--min-time") args.min_time = in_range(number(to_double), 1e-3, 3600.0);
+    else if (flag == "--repeats") args.repeats = in_range(number(to_int), 1, 1000);
+    else if (flag == "--warmup") args.warmup = in_range(number(to_int), 0, 1000);
     else if (flag == "--only") {
       std::stringstream ss(value);
       for (std::string name; std::getline(ss, name, ',');) {
@@ -62,7 +71,6 @@ Args parse_args(int argc, char** argv, const std::string& program, const std::ve
       }
     } else usage(program, benchmarks, "unknown argument " + flag);
   }
-  if (args.threads < 0 || !(args.min_time > 0)) usage(program, benchmarks, "--threads and --min-time must be positive");
   return args;
 }
 
