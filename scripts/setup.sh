@@ -40,7 +40,7 @@ if $sanitize; then
   build=${BUILD_DIR:-build-sanitize}
   if [ ! -f "$build/build.ninja" ]; then
     CC=clang-19 CXX=clang++-19 meson setup "$build" --buildtype=plain -Doptimization=1 \
-      -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=undefined,-gline-tables-only \
+      -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args="['-fno-sanitize-recover=undefined', '-gline-tables-only']" \
       -Dcuda=disabled -Dfuzz=true
   fi
 else
