@@ -5,18 +5,15 @@
 #include "autograd/engine.h"
 #include "autograd/graph.h"
 #include "autograd/ops.h"
+#include "tests/test_util.h"
 #include "kernels/index.h"
 #include "nn/optim.h"
 
 using namespace lumen;
 using Catch = doctest::Contains;
 
-namespace {
-Tensor vec(std::vector<double> v, bool rg = true) {
-  return tensor(v, {static_cast<std::int64_t>(v.size())}, {.dtype = DType::float64, .requires_grad = rg});
-}
-std::vector<double> val(const Tensor& t) { return t.to_vector<double>(); }
-}  // namespace
+using testing::val;
+using testing::vec;
 
 TEST_SUITE("engine") {
   TEST_CASE("changing a saved weight under NoGradGuard makes backward fail (it gave 20 instead of 2)") {
