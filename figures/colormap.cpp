@@ -53,6 +53,15 @@ const std::vector<Stop>& stops_of(Colormap cmap) {
                                                  {0.127568f, 0.566949f, 0.550556f}, {0.134692f, 0.658636f, 0.517649f},
                                                  {0.369214f, 0.788888f, 0.382914f}, {0.741388f, 0.873449f, 0.149561f},
                                                  {0.993248f, 0.906157f, 0.143936f}});
+  // 18 entries of matplotlib's 256-color "inferno" table (_cm_listed.py, _inferno_data), rows 0, 15, ..., 255,
+  // so t = k/17 is exactly row 15k; between them, linear interpolation is within 0.021 of the full table.
+  static const std::vector<Stop> inferno = even(
+      {{0.001462f, 0.000466f, 0.013866f}, {0.037668f, 0.025921f, 0.132232f}, {0.116656f, 0.047574f, 0.272321f},
+       {0.217949f, 0.036615f, 0.383522f}, {0.316282f, 0.053490f, 0.425116f}, {0.410113f, 0.087896f, 0.433098f},
+       {0.503493f, 0.121575f, 0.423356f}, {0.596940f, 0.154848f, 0.398125f}, {0.688653f, 0.192239f, 0.357603f},
+       {0.775059f, 0.239667f, 0.303526f}, {0.851384f, 0.302260f, 0.239636f}, {0.912966f, 0.381636f, 0.169755f},
+       {0.956852f, 0.475356f, 0.094695f}, {0.981895f, 0.579392f, 0.026250f}, {0.987464f, 0.690366f, 0.079990f},
+       {0.973088f, 0.805409f, 0.216877f}, {0.947594f, 0.917399f, 0.410665f}, {0.988362f, 0.998364f, 0.644924f}});
   static const std::vector<Stop> greens = even({hex(0xf7fcf5), hex(0xe5f5e0), hex(0xc7e9c0), hex(0xa1d99b), hex(0x74c476),
                                                 hex(0x41ab5d), hex(0x238b45), hex(0x006d2c), hex(0x00441b)});
   static const std::vector<Stop> reds = even({hex(0xfff5f0), hex(0xfee0d2), hex(0xfcbba1), hex(0xfc9272), hex(0xfb6a4a),
@@ -62,6 +71,7 @@ const std::vector<Stop>& stops_of(Colormap cmap) {
   switch (cmap) {
     case Colormap::bwr: return bwr;
     case Colormap::viridis: return viridis;
+    case Colormap::inferno: return inferno;
     case Colormap::greens: return greens;
     case Colormap::reds: return reds;
     case Colormap::hot: return hot;

@@ -11,6 +11,7 @@ namespace lumen::figures {
 enum class Colormap {
   bwr,      // diverging blue (0) - white (0.5) - red (1), matplotlib's "bwr": for signed maps
   viridis,  // sequential dark purple - teal - yellow, perceptually uniform
+  inferno,  // sequential black - purple - orange - pale yellow, perceptually uniform, matplotlib's "inferno"
   greens,   // sequential near-white - dark green, matplotlib's "Greens"
   reds,     // sequential near-white - dark red, matplotlib's "Reds"
   blues,    // sequential near-white - dark blue (blues() below)

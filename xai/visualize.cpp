@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/engine.h"
+#include "autograd/ops.h"
 #include "figures/canvas.h"
 #include "kernels/core/error.h"
 
@@ -71,6 +73,22 @@ Tensor normalize_attribution(const Tensor& attr, Sign sign, double outlier_perce
   float* dst = out.data<float>();
   for (std::size_t i = 0; i < m.size(); ++i) dst[i] = static_cast<float>(std::clamp(m[i] / scale, lo, 1.0));
   return out;
+}
+
+Tensor saliency_map(const Tensor& attributions, ChannelReduction reduce, bool normalise) {
+  const Tensor& a = attributions;
+  LUMEN_CHECK(a.defined() && a.dim() == 4 && a.size(1) >= 1, "saliency_map",
+              "expected attributions [N, C, H, W] with C >= 1, got ", a.defined() ? a.str() : "undefined");
+  LUMEN_CHECK(is_floating(a.dtype()), "saliency_map", "expected floating attributions, got ", a.str());
+  autograd::NoGradGuard no_grad;  // a picture, not part of any graph
+  Tensor magnitude = abs(a.detach());
+  Tensor m = reduce == ChannelReduction::max   ? amax(magnitude, {1}, true)
+             : reduce == ChannelReduction::sum ? sum(magnitude, {1}, true)
+                                               : mean(magnitude, {1}, true);
+  if (!normalise || m.numel() == 0) return m;
+  Tensor lo = amin(m, {1, 2, 3}, true), range = amax(m, {1, 2, 3}, true) - lo;
+  Tensor varies = gt(range, 0.0);  // a constant map has no range to divide by: it becomes 0
+  return where(varies, (m - lo) / where(varies, range, ones_like(range)), zeros_like(m));
 }
 
 figures::Colormap default_colormap(Sign sign) {

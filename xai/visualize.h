@@ -29,6 +29,17 @@ enum class Sign {
 // outlier_percentile must be in [0, 100).
 Tensor normalize_attribution(const Tensor& attr, Sign sign = Sign::absolute, double outlier_percentile = 2.0);
 
+// How saliency_map folds the channels of |attribution| into one value per pixel.
+enum class ChannelReduction { max, sum, mean };
+
+// Simonyan et al.'s class saliency map for a batch: M = the reduction over channels of |attr| (max by
+// default, as in the paper; sum or mean as other tools do), then, when normalise, min–max normalised
+// per image to [0, 1] (a constant map becomes all 0). attr [N, C, H, W] (C >= 1) → [N, 1, H, W], in
+// attr's dtype and device. Unlike normalize_attribution, for a batch and without outlier clipping:
+//   Tensor m = xai::saliency_map(xai::Saliency(f).attribute(images, labels));  // [N, 1, H, W]
+Tensor saliency_map(const Tensor& attributions, ChannelReduction reduce = ChannelReduction::max,
+                    bool normalise = true);
+
 // The colormap suited to a sign: bwr for all, greens for positive, reds for negative, viridis for
 // absolute.
 figures::Colormap default_colormap(Sign sign);

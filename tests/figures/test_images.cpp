@@ -45,6 +45,20 @@ TEST_SUITE("figures") {
       for (int i = 0; i < 10; ++i) CHECK(lum(colormap(c, i / 10.0)) < lum(colormap(c, (i + 1) / 10.0)));
   }
 
+  TEST_CASE("colormaps: inferno against matplotlib's table") {
+    // Rows 0, 120 and 255 of matplotlib's _inferno_data (t = 0, 8/17, 1: control colors, exact) and row 128
+    // (t = 128/255, between two control colors: the piecewise-linear map is within 0.021 of the table).
+    CHECK(near(colormap(Colormap::inferno, 0.0), {0.001462f, 0.000466f, 0.013866f}));
+    CHECK(near(colormap(Colormap::inferno, 8.0 / 17.0), {0.688653f, 0.192239f, 0.357603f}));
+    CHECK(near(colormap(Colormap::inferno, 1.0), {0.988362f, 0.998364f, 0.644924f}));
+    CHECK(near(colormap(Colormap::inferno, 128.0 / 255.0), {0.735683f, 0.215906f, 0.330245f}, 0.021f));
+    CHECK(colormap(Colormap::inferno, -3.0) == colormap(Colormap::inferno, 0.0));  // clamped
+    // Black to pale yellow, brightening all the way (matplotlib designed it with monotonic lightness).
+    auto lum = [](Rgb c) { return 0.2126f * c[0] + 0.7152f * c[1] + 0.0722f * c[2]; };
+    for (int i = 0; i < 100; ++i)
+      CHECK(lum(colormap(Colormap::inferno, i / 100.0)) < lum(colormap(Colormap::inferno, (i + 1) / 100.0)));
+  }
+
   TEST_CASE("colorize: shapes and pixel colors") {
     Tensor img = colorize(tensor({-1, 0, 1}, {1, 3}), Colormap::bwr, -1, 1);
     CHECK(img.shape() == Shape{3, 1, 3});

@@ -80,6 +80,38 @@ TEST_SUITE("xai_visualize") {
     CHECK_THROWS_AS(normalize_attribution(Tensor(), Sign::all), Error);
   }
 
+  TEST_CASE("saliency_map: channel reductions of |attr| and per-image min-max normalisation") {
+    // Image 0: channels {1, −3, 0} and {−2, 1, 0.5}; image 1: ±2 everywhere (a constant map).
+    Tensor a = tensor({1, -3, 0, -2, 1, 0.5, 2, -2, 2, -2, 2, -2}, {2, 2, 1, 3}, {.dtype = DType::float64});
+    // |max| over channels {2, 3, 0.5}: (m − 0.5) / 2.5.
+    Tensor m = saliency_map(a);
+    CHECK(m.shape() == Shape{2, 1, 1, 3});
+    CHECK(m.dtype() == DType::float64);
+    CHECK(m.to_vector<double>() == std::vector<double>{0.6, 1, 0, 0, 0, 0});
+    // Sums {3, 4, 0.5} and means {1.5, 2, 0.25} normalise alike: (m − min) / (max − min).
+    for (ChannelReduction r : {ChannelReduction::sum, ChannelReduction::mean}) {
+      auto v = saliency_map(a, r).to_vector<double>();
+      CHECK(v[0] == doctest::Approx(2.5 / 3.5));
+      CHECK(v[1] == 1.0);
+      CHECK(v[2] == 0.0);
+      CHECK(std::vector<double>(v.begin() + 3, v.end()) == std::vector<double>(3, 0.0));  // constant → 0
+    }
+    // Unnormalised: the reductions themselves.
+    CHECK(saliency_map(a, ChannelReduction::max, false).to_vector<double>() == std::vector<double>{2, 3, 0.5, 2, 2, 2});
+    CHECK(saliency_map(a, ChannelReduction::sum, false).to_vector<double>() == std::vector<double>{3, 4, 0.5, 4, 4, 4});
+    CHECK(saliency_map(a, ChannelReduction::mean, false).to_vector<double>() ==
+          std::vector<double>{1.5, 2, 0.25, 2, 2, 2});
+    CHECK(saliency_map(zeros({0, 3, 2, 2})).shape() == Shape{0, 1, 2, 2});
+  }
+
+  TEST_CASE("saliency_map: bad inputs throw") {
+    CHECK_THROWS_WITH_AS(saliency_map(ones({3, 2, 2})), doctest::Contains("[N, C, H, W]"), Error);
+    CHECK_THROWS_AS(saliency_map(Tensor()), Error);
+    CHECK_THROWS_AS(saliency_map(zeros({1, 0, 2, 2})), Error);
+    CHECK_THROWS_WITH_AS(saliency_map(zeros({1, 1, 2, 2}, {.dtype = DType::int64})), doctest::Contains("floating"),
+                         Error);
+  }
+
   TEST_CASE("default_colormap: the diverging map for signed attributions") {
     CHECK(default_colormap(Sign::all) == Colormap::bwr);
   }
