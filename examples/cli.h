@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace lumen::cli {
 
@@ -84,6 +85,19 @@ inline CLI::Validator real(double min, double max, bool open_min = false) {
 
 // A real number in (0, max]: learning rates.
 inline CLI::Validator positive(double max) { return real(0, max, /*open_min=*/true); }
+
+// One of the given words, exactly.
+inline CLI::Validator one_of(std::vector<std::string> words) {
+  std::string list;
+  for (const std::string& w : words) list += (list.empty() ? "" : ", ") + w;
+  return CLI::Validator(
+      [words, list](std::string& text) -> std::string {
+        for (const std::string& w : words)
+          if (text == w) return {};
+        return "'" + text + "' is not one of " + list;
+      },
+      "{" + list + "}");
+}
 
 // OpenMP threads: 0 (OMP_NUM_THREADS or all cores) to 1024.
 inline CLI::Validator threads() { return integer(0, 1024); }

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/engine.h"
@@ -53,6 +55,33 @@ class ProgressBar {
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 
+// A progress bar for any loop: "class visualisation [#####.....] 60/149  7.9 steps/s" (the rate's unit is
+// `unit`), redrawn in place at most 10 times a second on a terminal; elsewhere only the finished line.
+class Progress {
+ public:
+  Progress(std::string label, std::int64_t total, std::string unit = "steps")
+      : label_(std::move(label)), unit_(std::move(unit)), total_(std::max<std::int64_t>(total, 1)) {}
+  void update(std::int64_t done, const std::string& extra = "") {
+    const double dt = seconds_since(t0_);
+    const bool finished = done >= total_;
+    if (!finished && (!tty_ || dt - last_ < 0.1)) return;
+    last_ = dt;
+    const int width = 24, filled = static_cast<int>(width * std::min(done, total_) / total_);
+    std::fprintf(stderr, "\r  %s [%s%s] %lld/%lld  %.1f %s/s%s%s", label_.c_str(), std::string(filled, '#').c_str(),
+                 std::string(width - filled, '.').c_str(), static_cast<long long>(done), static_cast<long long>(total_),
+                 done / std::max(dt, 1e-9), unit_.c_str(), extra.empty() ? "" : "  ", extra.c_str());
+    if (finished) std::fprintf(stderr, "  %.1f s\n", dt);
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string label_, unit_;
+  std::int64_t total_;
+  bool tty_ = isatty(fileno(stderr));
+  double last_ = -1;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+};
+
 // How many rows of logits have their largest value at the label.
 inline std::int64_t count_correct(const Tensor& logits, const Tensor& labels) {
   const std::vector<std::int64_t> pred = argmax(logits.detach(), 1).to_vector<std::int64_t>();
@@ -71,9 +100,9 @@ struct FitOptions {
 
 // The exercise's recipe: Adam, cross-entropy, shuffled batches, a progress bar per epoch. Returns the
 // training time in seconds.
-inline double fit_classifier(nn::Module& model, const nn::ColoredMnist& train, const FitOptions& opt) {
+inline double fit_classifier(nn::Module& model, const Tensor& images, const Tensor& labels, const FitOptions& opt) {
   nn::Adam adam(model.parameters(), {.lr = opt.lr});
-  nn::DataLoader loader(train.images, train.labels, {.batch_size = opt.batch_size, .shuffle = true, .seed = opt.seed});
+  nn::DataLoader loader(images, labels, {.batch_size = opt.batch_size, .shuffle = true, .seed = opt.seed});
   model.train();
   const auto t0 = std::chrono::steady_clock::now();
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
@@ -97,6 +126,9 @@ inline double fit_classifier(nn::Module& model, const nn::ColoredMnist& train, c
   }
   model.eval();
   return seconds_since(t0);
+}
+inline double fit_classifier(nn::Module& model, const nn::ColoredMnist& train, const FitOptions& opt) {
+  return fit_classifier(model, train.images, train.labels, opt);
 }
 
 // counts[true][predicted] over (images, labels), in batches without recording a graph. The model

@@ -3,7 +3,7 @@
 and a checkpoint with bad metadata are refused at once, with a non-zero exit and a message naming the
 option (the folder, the file and field); --help works everywhere, demo_mlp's included.
 
-  tests/cli/check_cli.py DEMO_MLP TRAIN_CLASSIFIER EXPLAIN KNOWLEDGE_EXTRACTION   (meson test cli)
+  tests/cli/check_cli.py DEMO_MLP TRAIN_CLASSIFIER EXPLAIN KNOWLEDGE_EXTRACTION GLOBAL_LOCAL   (meson test cli)
 
 Every run is given a missing --data folder, so that an option wrongly accepted ends in a data error
 (which does not name the option) instead of minutes of training. The checks that need a finished
@@ -70,8 +70,8 @@ def safetensors_without_tensors(path, metadata):
 
 
 def main():
-    demo, train, explain, flagship = sys.argv[1:5]
-    lessons = [train, explain, flagship]
+    demo, train, explain, flagship, global_local = sys.argv[1:6]
+    lessons = [train, explain, flagship, global_local]
     missing = ["--data", "/nonexistent-lumen-data"]
     bad_seeds = ["-1", "18446744073709551616", "100000000000000000000000", "12abc", "0x10"]
 
@@ -94,6 +94,11 @@ def main():
                    ("--stargan-epochs", "0"), ("--stargan-channels", "0"), ("--stargan-batch", "0"),
                    ("--candidates", "0"), ("--flip-images", "0"), ("--dapi-images", "-1"), ("--ig-steps", "0"),
                    ("--gan-images", "99999999999999999999")],
+        global_local: [("--members", "0"), ("--epochs", "0"), ("--lr", "nan"), ("--vis-steps", "0"),
+                       ("--vis-lr", "-1"), ("--blur-every", "0"), ("--jitter", "28"), ("--tv", "-1"),
+                       ("--l2-decay", "inf"), ("--saliency-reduce", "median"), ("--mc-passes", "0"),
+                       ("--eval-images", "1"), ("--seg-threshold", "1.5"), ("--seg-members", "0"),
+                       ("--train-images", "60001")],
     }
     for binary in [demo] + lessons:
         seeds = bad_seeds if binary == demo else bad_seeds[:3]  # the malformed ones once suffice
