@@ -4,7 +4,9 @@
 
 #include <cmath>
 
+#include "autograd/engine.h"
 #include "autograd/ops.h"
+#include "autograd/random.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
@@ -100,5 +102,37 @@ TEST_SUITE("reduce") {
     CHECK_VALUES(sum(a, {0}).narrow(0, 0, 3), {300, 300, 300});
     CHECK_VALUES(sum(a, {1}).narrow(0, 0, 2), {1000, 1000});
     CHECK_VALUES(sum(a.t(), {1}).narrow(0, 0, 2), {300, 300});
+  }
+
+  TEST_CASE("reduced dims around a kept block ([A, M, B], e.g. per channel over {0, 2, 3}) equal the transposed reduction") {
+    // The in-place path for dense inputs against the same reduction of a contiguous transposed copy, which
+    // takes the general path: batch norm's statistics and a conv's bias gradient go through here.
+    // a and b agree elementwise within tol (same shape).
+    const auto close = [](const Tensor& a, const Tensor& b, double tol) {
+      REQUIRE(a.shape() == b.shape());
+      return allclose(a, val(b), tol);
+    };
+    Generator g(5);
+    const Tensor x = randn({4, 3, 5, 6}, {.dtype = DType::float64}, &g);
+    const Tensor moved = x.permute({1, 0, 2, 3}).contiguous();  // [3, 4, 5, 6]: kept dim first
+    const Tensor kept_last = x.permute({0, 2, 3, 1}).contiguous();  // [4, 5, 6, 3]: the general path
+    CHECK(close(sum(x, {0, 2, 3}), sum(moved, {1, 2, 3}), 1e-12));
+    CHECK(close(sum(x, {0, 2, 3}), sum(kept_last, {0, 1, 2}), 1e-12));
+    CHECK(close(mean(x, {0, 2, 3}, true).reshape({3}), mean(moved, {1, 2, 3}), 1e-12));
+    CHECK(close(var(x, {0, 2, 3}, 0), var(moved, {1, 2, 3}, 0), 1e-12));
+    CHECK(close(amax(x, {0, 2, 3}), amax(moved, {1, 2, 3}), 0.0));
+    CHECK(close(amin(x, {0, 2, 3}), amin(moved, {1, 2, 3}), 0.0));
+    CHECK(close(sum(x, {0, 3}), sum(x.permute({1, 2, 0, 3}).contiguous(), {2, 3}), 1e-12));  // a kept block of two dims
+    CHECK(close(sum(x, {0, 1, 3}), sum(x.permute({2, 0, 1, 3}).contiguous(), {1, 2, 3}), 1e-12));
+    // A NaN anywhere in a channel makes that channel's max NaN and leaves the others alone.
+    Tensor y = x.clone();
+    {
+      autograd::NoGradGuard no_grad;
+      y.select(0, 2).select(0, 1).select(0, 4).select(0, 5).fill_(std::nan(""));
+    }
+    const auto m = amax(y, {0, 2, 3}).to_vector<double>();
+    CHECK(std::isnan(m[1]));
+    CHECK(!std::isnan(m[0]));
+    CHECK(!std::isnan(m[2]));
   }
 }

@@ -82,6 +82,33 @@ template <class T> void reduce_typed(ReduceOp op, const TensorBase& x, const Sha
     });
     return;
   }
+  // Reduced dims leading and trailing around a block of kept ones, all dense: x is an [A, M, B] array
+  // reduced over A and B, e.g. a per-channel sum over {0, 2, 3} of [N, C, H, W] (batch norm, a conv's
+  // bias gradient). Each output sums its A contiguous runs of B in place, with no transposing copy.
+  std::int64_t first_kept = 0, last_kept = x.dim();  // the kept block is [first_kept, last_kept)
+  while (first_kept < x.dim() && std::find(dims.begin(), dims.end(), first_kept) != dims.end()) ++first_kept;
+  while (last_kept > first_kept && std::find(dims.begin(), dims.end(), last_kept - 1) != dims.end()) --last_kept;
+  const bool block = static_cast<std::int64_t>(dims.size()) == x.dim() - (last_kept - first_kept);
+  if (block && first_kept > 0 && last_kept < x.dim() && dense_row_major(x.shape(), x.strides())) {
+    std::int64_t A = 1, B = 1;
+    for (std::int64_t d = 0; d < first_kept; ++d) A *= x.size(d);
+    for (std::int64_t d = last_kept; d < x.dim(); ++d) B *= x.size(d);
+    const T* px = x.data<T>();
+    parallel_for(M, std::max<std::int64_t>(1, kParallelGrain / R), [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t m = b; m < e; ++m) {
+        T acc = reduce_init<T>(op);
+        bool nan = false;
+        for (std::int64_t a = 0; a < A; ++a) {
+          RowMap<T> run(px + (a * M + m) * B, B);
+          if (op == ReduceOp::sum) acc += run.sum();
+          else if (run.isNaN().any()) nan = true;
+          else acc = op == ReduceOp::max ? std::max(acc, run.maxCoeff()) : std::min(acc, run.minCoeff());
+        }
+        po[m] = nan ? std::numeric_limits<T>::quiet_NaN() : acc;
+      }
+    });
+    return;
+  }
   TensorBase xc = with_dims_last(x, dims);
   const T* px = xc.data<T>();
   parallel_for(M, std::max<std::int64_t>(1, kParallelGrain / R), [&](std::int64_t b, std::int64_t e) {
