@@ -6,7 +6,10 @@
 //   conv_train_step   ConvModel (2 conv + 2 linear)        backward, Adam (lr 1e-4) update
 //
 // Both on a fixed batch of 32 random images [32, 3, 28, 28] in [0, 1] with random labels 0..3, in
-// float32. The command line, the timing protocol and the JSON lines are bench/harness.h's.
+// float32. Then attribution (IG, occlusion), the course's GAN step, and examples/global_local's
+// methods on its small VGG: MC dropout (T = 100 passes over 100 images, images/s) and class model
+// visualisation (10 classes, 20 steps, steps/s). The command line, the timing protocol and the JSON
+// lines are bench/harness.h's.
 //
 // Usage: bench_nn [--threads N] [--min-time S] [--repeats R] [--warmup W] [--only a,b]
 #include <functional>
@@ -19,13 +22,19 @@
 #include "nn/losses.h"
 #include "nn/models.h"
 #include "nn/optim.h"
+#include "nn/vgg.h"
 #include "gan/training.h"
+#include "xai/class_visualisation.h"
 #include "xai/gradient.h"
 #include "xai/perturbation.h"
+#include "xai/uncertainty.h"
 
 using namespace lumen;
 
 namespace {
+
+// As examples/global_local (the lesson may switch it; bench/torch_nn.py's LESSON_BATCH_NORM must follow).
+constexpr bool kLessonBatchNorm = true;
 
 using bench::Args;
 using bench::emit;
@@ -97,6 +106,62 @@ void bench_gan_step(const std::string& bench_name, const Args& args) {
   emit(bench_name, "throughput", 1.0 / r.median_s, "steps/s", true, r, args, {{"cycle_loss", last.cycle}});
 }
 
+// examples/global_local's VGG: two conv blocks (32, 64) on 1×28×28, avgpool 7, classifier 3136-256-256-10
+// with dropout 0.5; seeded, in eval mode.
+std::shared_ptr<nn::VGG> lesson_vgg() {
+  manual_seed(3);
+  auto vgg = std::make_shared<nn::VGG>(nn::VggOptions{.config = {32, nn::kMaxPool, 64, nn::kMaxPool},
+                                                      .in_channels = 1,
+                                                      .num_classes = 10,
+                                                      .batch_norm = kLessonBatchNorm,
+                                                      .avgpool_size = 7,
+                                                      .hidden = 256,
+                                                      .dropout = 0.5});
+  vgg->eval();
+  return vgg;
+}
+
+// MC dropout as the lesson does it: the features are deterministic, so they are computed once; the
+// classifier then runs T = 100 times on them with only its Dropout layers active (one batched pass of
+// T·100 rows), softmax → [T, 100, 10], then the uncertainty measures of those passes. images/s.
+void bench_mc_dropout(const std::string& bench_name, const Args& args) {
+  const std::shared_ptr<nn::VGG> vgg = lesson_vgg();
+  Generator g(4);
+  const Tensor x = rand({100, 1, 28, 28}, {}, &g);
+  xai::UncertaintyMeasures u;
+  auto step = [&] {
+    autograd::NoGradGuard no_grad;
+    u = xai::uncertainty_measures(xai::mc_dropout_probs(*vgg->classifier, vgg->embed(x), 100));
+  };
+  const Result r = measure(step, args);
+  emit(bench_name, "throughput", 100.0 / r.median_s, "images/s", true, r, args,
+       {{"checksum", u.total.sum().item()}, {"mi_sum", u.mutual_information.sum().item()}});
+}
+
+// Class model visualisation of the lesson's VGG (eval mode), one image per class 0..9, with the course
+// recipe: lr 10 on the normalised image (Fashion-MNIST mean/std), clamp, 256 levels, blur σ = 1 every
+// 5 steps; 20 steps per call. steps/s.
+void bench_class_vis(const std::string& bench_name, const Args& args) {
+  const std::shared_ptr<nn::VGG> vgg = lesson_vgg();
+  const xai::ForwardFn f = xai::forward_of(*vgg);
+  xai::ClassVisOptions opt;
+  opt.steps = 20;
+  opt.lr = 10.0;
+  opt.blur_every = 5;
+  opt.blur_sigma = 1.0;
+  opt.mean = {0.2860};
+  opt.std = {0.3530};
+  opt.seed = 4;
+  const xai::Target classes({0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  xai::ClassVisResult res;
+  const Result r = measure([&] { res = xai::class_model_visualisation(f, {1, 28, 28}, classes, opt); }, args);
+  double first = 0, last = 0;  // mean target logit before and after: the ascent happened
+  for (double v : res.logits.front()) first += v / 10.0;
+  for (double v : res.logits.back()) last += v / 10.0;
+  emit(bench_name, "throughput", static_cast<double>(opt.steps) / r.median_s, "steps/s", true, r, args,
+       {{"logit_start", first}, {"logit_end", last}, {"checksum", res.images.sum().item()}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +179,8 @@ int main(int argc, char** argv) {
       attribution("occlusion_dense", "occlusion", "dense"),
       attribution("occlusion_conv", "occlusion", "cnn"),
       {"gan_step", [](const Args& args) { bench_gan_step("gan_step", args); }},
+      {"mc_dropout", [](const Args& args) { bench_mc_dropout("mc_dropout", args); }},
+      {"class_vis", [](const Args& args) { bench_class_vis("class_vis", args); }},
   };
   return bench::run("bench_nn", bench::parse_args(argc, argv, "bench_nn", benchmarks), benchmarks);
 }

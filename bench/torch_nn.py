@@ -9,6 +9,11 @@ ig_dense, ig_conv        Integrated Gradients (50 Gauss-Legendre steps, zero bas
                          pass, class 1) on 8 random images, natively (Captum's algorithm): images/s
 occlusion_dense/_conv    Occlusion (3x4x4 zero window, stride 4, 49 windows per pass): images/s
 gan_step                 one step of the course's GAN (UNet depth 2, 64 fmaps, batch 32): steps/s
+mc_dropout               examples/global_local's VGG, MC dropout: features once, classifier T = 100 times
+                         in one batched pass (only Dropout active), softmax, uncertainty measures; 100
+                         images: images/s
+class_vis                class model visualisation of that VGG, classes 0..9 at once, 20 steps of the
+                         course recipe (lr 10, clamp, 256 levels, blur sigma 1 every 5 steps): steps/s
 conv_train_step   Conv2d(3,16,3,p1) ReLU MaxPool2d(2) Conv2d(16,32,3,p1) ReLU MaxPool2d(2),
                   Flatten Linear(1568,64) ReLU Linear(64,4)   (lumen's ConvModel)
 One step = forward, cross-entropy, backward, torch.optim.Adam(lr=1e-4) with its defaults, on a fixed
@@ -188,6 +193,133 @@ def bench_gan_step(bench_name, args):
     emit(bench_name, "throughput", 1.0 / timing[0], "steps/s", True, timing, args, cycle_loss=out["cycle"])
 
 
+# As bench_nn.cpp's kLessonBatchNorm (examples/global_local's choice).
+LESSON_BATCH_NORM = True
+
+
+def lesson_vgg():
+    """lumen's nn::VGG with torchvision's layout and init: features Conv(1,32)[BN] ReLU MaxPool
+    Conv(32,64)[BN] ReLU MaxPool, AdaptiveAvgPool2d(7), classifier 3136-256-256-10 with Dropout(0.5)."""
+    torch.manual_seed(3)
+    layers, cin = [], 1
+    for cout in (32, 64):
+        layers += [nn.Conv2d(cin, cout, 3, padding=1)] + ([nn.BatchNorm2d(cout)] if LESSON_BATCH_NORM else [])
+        layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+        cin = cout
+    model = nn.Module()
+    model.features = nn.Sequential(*layers)
+    model.avgpool = nn.AdaptiveAvgPool2d(7)
+    model.classifier = nn.Sequential(nn.Linear(64 * 7 * 7, 256), nn.ReLU(True), nn.Dropout(0.5),
+                                     nn.Linear(256, 256), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(256, 10))
+    for m in model.modules():  # torchvision's VGG(init_weights=True)
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
+    model.embed = lambda x: torch.flatten(model.avgpool(model.features(x)), 1)
+    model.forward = lambda x: model.classifier(model.embed(x))
+    return model.eval()
+
+
+def uncertainty_measures(p, eps=1e-10):
+    """xai::uncertainty_measures natively: p [M, N, K] -> the same eight measures."""
+    m, n, _ = p.shape
+    mean = p.mean(0)
+    entropy = lambda q: -(q * torch.log(q + eps)).sum(-1)
+    u = {"mean_probs": mean, "confidence": -mean.amax(1), "total": entropy(mean), "data": entropy(p).mean(0)}
+    u["mutual_information"] = u["total"] - u["data"]
+    u["epkl"] = -(mean * torch.log(p + eps).mean(0)).sum(1) - u["data"]
+    u["reverse_mi"] = u["epkl"] - u["mutual_information"]
+    index = mean.argmax(1).view(1, n, 1).expand(m, n, 1)
+    u["predicted_variance"] = p.gather(2, index).squeeze(2).var(0, unbiased=False)
+    u["mean_variance"] = p.var(0, unbiased=False).mean(1)
+    return u
+
+
+def bench_mc_dropout(bench_name, args, passes=100):
+    """The lesson's MC dropout: eval mode with only the Dropout layers active; the deterministic features
+    once, then the classifier on them repeated T times (one batched pass), softmax, measures."""
+    model = lesson_vgg()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(100, 1, 28, 28, generator=g)
+    out = {}
+
+    def step():
+        with torch.no_grad():
+            feats = model.embed(x)
+            probs = F.softmax(model.classifier(feats.repeat(passes, 1)), 1).view(passes, x.shape[0], -1)
+            out["u"] = uncertainty_measures(probs)
+
+    timing = measure(step, args)
+    emit(bench_name, "throughput", 100.0 / timing[0], "images/s", True, timing, args,
+         checksum=float(out["u"]["total"].sum()), mi_sum=float(out["u"]["mutual_information"].sum()))
+
+
+def gaussian_blur(images, sigma=1.0):
+    """xai::gaussian_blur natively: taps exp(-i^2 / 2 sigma^2), radius ceil(3 sigma), normalised in float64;
+    borders reflected as scipy's "reflect" (d c b a | a b c d), rows then columns, depthwise conv2d."""
+    import math
+    radius = int(math.ceil(3 * sigma))
+    taps = torch.tensor([math.exp(-0.5 * i * i / (sigma * sigma)) for i in range(-radius, radius + 1)],
+                        dtype=torch.float64)
+    taps = (taps / taps.sum()).to(images.dtype)
+    c = images.shape[1]
+
+    def reflect(n):
+        return torch.tensor([(j if j < n else 2 * n - 1 - j) for j in ((i % (2 * n)) for i in range(-radius, n + radius))])
+
+    x = images.index_select(3, reflect(images.shape[3]))
+    x = F.conv2d(x, taps.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    x = x.index_select(2, reflect(images.shape[2]))
+    return F.conv2d(x, taps.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def class_model_visualisation(model, classes, steps=20, lr=10.0, blur_every=5, mean=0.2860, std=0.3530, seed=4):
+    """The course recipe on all classes at once: ascent on each image's target logit w.r.t. the normalised
+    image, then de-normalise, clamp [0, 1], blur every `blur_every` steps, quantise to 256 levels."""
+    g = torch.Generator().manual_seed(seed)
+    target = torch.tensor(classes).view(-1, 1)
+    raw = torch.round(torch.rand(len(classes), 1, 28, 28, generator=g).clamp(0, 1) * 255) / 255
+    x = (raw - mean) / std
+    logits = []
+    for t in range(1, steps + 1):
+        xv = x.detach().requires_grad_()
+        scores = model(xv).gather(1, target).squeeze(1)
+        logits.append(scores.detach().tolist())
+        (grad,) = torch.autograd.grad(scores.sum(), xv)
+        with torch.no_grad():
+            raw = ((x + lr * grad) * std + mean).clamp(0, 1)
+            if blur_every and t % blur_every == 0:
+                raw = gaussian_blur(raw)
+            raw = torch.round(raw * 255) / 255
+            x = (raw - mean) / std
+    with torch.no_grad():
+        logits.append(model(x).gather(1, target).squeeze(1).tolist())
+    return raw, logits
+
+
+def bench_class_vis(bench_name, args, steps=20):
+    model = lesson_vgg()
+    out = {}
+
+    def step():
+        out["images"], out["logits"] = class_model_visualisation(model, list(range(10)), steps=steps)
+
+    timing = measure(step, args)
+    first, last = out["logits"][0], out["logits"][-1]
+    emit(bench_name, "throughput", steps / timing[0], "steps/s", True, timing, args,
+         logit_start=sum(first) / len(first), logit_end=sum(last) / len(last),
+         checksum=float(out["images"].sum()))
+
+
 def train(name, model):
     return name, lambda args: bench_train_step(name, model, args)
 
@@ -199,7 +331,9 @@ def attribution(name, what, model):
 BENCHMARKS = [train("dense_train_step", "dense"), train("conv_train_step", "cnn"),
               attribution("ig_dense", "ig", "dense"), attribution("ig_conv", "ig", "cnn"),
               attribution("occlusion_dense", "occlusion", "dense"), attribution("occlusion_conv", "occlusion", "cnn"),
-              ("gan_step", lambda args: bench_gan_step("gan_step", args))]
+              ("gan_step", lambda args: bench_gan_step("gan_step", args)),
+              ("mc_dropout", lambda args: bench_mc_dropout("mc_dropout", args)),
+              ("class_vis", lambda args: bench_class_vis("class_vis", args))]
 
 if __name__ == "__main__":
     run(parse_args(__doc__, [name for name, _ in BENCHMARKS]), BENCHMARKS)

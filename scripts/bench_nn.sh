@@ -10,7 +10,8 @@
 # dense_train_step (the course's MLP) and conv_train_step (the small CNN): batch 32, cross-entropy,
 # Adam, float32; ig_dense/ig_conv (Integrated Gradients, 50 steps) and occlusion_dense/occlusion_conv
 # on 8 images, against the same algorithms written natively in PyTorch; gan_step (the course's GAN,
-# UNet depth 2, 64 feature maps, batch 32). Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
+# UNet depth 2, 64 feature maps, batch 32); mc_dropout (examples/global_local's VGG, T = 100 passes
+# over 100 images) and class_vis (class model visualisation of it, 10 classes, 20 steps). Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
 # as in scripts/bench.sh: default environment, and OMP_WAIT_POLICY=PASSIVE (see bench/README.md).
 # Raw JSON lines are kept in <build>/bench/nn_*.jsonl.
 set -euo pipefail
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 me=bench_nn.sh
 source scripts/bench_lib.sh
 bench_parse_args "$@"
-names=(dense_train_step conv_train_step ig_dense ig_conv occlusion_dense occlusion_conv gan_step)
+names=(dense_train_step conv_train_step ig_dense ig_conv occlusion_dense occlusion_conv gan_step mc_dropout class_vis)
 bench_check_only "${names[@]}"
 
 build=${LUMEN_BUILD_DIR:-build-bench}
@@ -100,7 +101,7 @@ widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h i
 line = lambda cells: "| " + " | ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
 print()
 print(f"lumen vs PyTorch: training steps (batch 32, Adam, cross-entropy) and attribution throughput "
-      f"(8 images), {threads} thread(s); {linfo.get('protocol', '')}"
+      f"(8 images), MC dropout, class visualisation, {threads} thread(s); {linfo.get('protocol', '')}"
       + (f"; {rounds} interleaved rounds: medians, ratio = median of the paired ratios" if rounds > 1 else ""))
 print(line(header))
 print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -125,4 +126,8 @@ for name, r in lumen.items():
         t = torch.get(name) or {}
         print(f"{name} sanity: lumen loss {r['loss_start']:.4f} -> {r['loss_end']:.4g}"
               + (f", PyTorch {t['loss_start']:.4f} -> {t['loss_end']:.4g}" if "loss_start" in t else ""))
+    if "logit_end" in r:
+        t = torch.get(name) or {}
+        print(f"{name} sanity: lumen mean target logit {r['logit_start']:.3g} -> {r['logit_end']:.3g}"
+              + (f", PyTorch {t['logit_start']:.3g} -> {t['logit_end']:.3g}" if "logit_end" in t else ""))
 PY

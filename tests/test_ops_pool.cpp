@@ -59,6 +59,26 @@ TEST_SUITE("pool") {
     CHECK_VALUES(t.grad(), {1, 0, 1, 0, 0, 0, 0, 0});
   }
 
+  TEST_CASE("max_pool2d 2x2 float32 (the vector path) picks as the float64 path, ties and NaN included") {
+    // Widths 2..37 cover rows shorter than, equal to and longer than one 8-output vector, and odd
+    // widths/heights whose last column/row no window reads; few levels make ties, a few NaNs.
+    Generator g(7);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (std::int64_t w = 2; w <= 37; ++w) {
+      Tensor x = randint(0, 4, {2, 3, 5, w}, kCPU, &g).to(DType::float32);
+      x = where(lt(rand({2, 3, 5, w}, {}, &g), 0.05), full_like(x, nan), x);
+      Tensor x32 = x.detach().requires_grad_(), x64 = x.to(DType::float64).detach().requires_grad_();
+      const Tensor y32 = max_pool2d(x32), y64 = max_pool2d(x64);
+      y32.sum().backward();
+      y64.sum().backward();
+      const auto a = y32.detach().to(DType::float64).to_vector<double>(), b = y64.detach().to_vector<double>();
+      bool same = a.size() == b.size();
+      for (std::size_t i = 0; same && i < a.size(); ++i) same = (std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i];
+      CHECK_MESSAGE(same, "width ", w);
+      CHECK_MESSAGE(x32.grad().to(DType::float64).to_vector<double>() == x64.grad().to_vector<double>(), "width ", w);
+    }
+  }
+
   TEST_CASE("avg_pool2d known values") {
     Tensor x = ramp4();
     CHECK_VALUES(avg_pool2d(x), {2.5, 4.5, 10.5, 12.5});

@@ -112,17 +112,19 @@ Tensor repeated_probs(const ForwardFn& f, const Tensor& inputs, std::int64_t pas
     const Tensor p = probs_of(inputs);
     return p.reshape({passes, 0, p.size(1)});
   }
-  // Row r of the repeated batch is sample r mod N; a chunk [r0, r1) is made of contiguous runs of it.
+  // Row r of the repeated batch is sample r mod N. A chunk [r0, r1) within one copy of the batch is a
+  // view; any other is one gather of its rows (one copy, where a cat of its ~(r1 − r0)/N runs costs
+  // one copy op each).
   std::vector<Tensor> outputs;
   for (std::int64_t r0 = 0; r0 < rows; r0 += std::min(max_rows, rows - r0)) {
     const std::int64_t r1 = r0 + std::min(max_rows, rows - r0);
-    std::vector<Tensor> pieces;
-    for (std::int64_t r = r0; r < r1;) {
-      const std::int64_t i = r % n, len = std::min(n - i, r1 - r);
-      pieces.push_back(inputs.narrow(0, i, len));
-      r += len;
+    if (r1 - r0 <= n - r0 % n) {
+      outputs.push_back(probs_of(inputs.narrow(0, r0 % n, r1 - r0)));
+      continue;
     }
-    outputs.push_back(probs_of(pieces.size() == 1 ? pieces[0] : cat(pieces, 0)));
+    std::vector<std::int64_t> sample(static_cast<std::size_t>(r1 - r0));
+    for (std::int64_t r = r0; r < r1; ++r) sample[static_cast<std::size_t>(r - r0)] = r % n;
+    outputs.push_back(probs_of(index_select(inputs, 0, tensor_from(sample, {}, inputs.device()))));
   }
   const std::int64_t k = outputs[0].size(1);
   for (const auto& o : outputs)

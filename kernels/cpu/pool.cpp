@@ -2,7 +2,12 @@
 // N * C planes are split across threads (planes never write to each other, so no races).
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
+
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#endif
 
 #include "kernels/cpu/loops.h"
 #include "kernels/kernels.h"
@@ -53,12 +58,52 @@ void max_pool_2x2_row(const T* __restrict a, const T* __restrict b, T* __restric
   }
 }
 
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+// max_pool_2x2_row for float, 8 outputs at a time with masks for the tail: the rows of a small CNN's
+// planes (7 or 14 outputs) are too short for the compiler's vector loop, and its scalar remainder
+// branches on every comparison. The same challenges in the same order, so the same results.
+inline void max_pool_2x2_row_avx512(const float* a, const float* b, float* out, std::int64_t* idx, std::int64_t n,
+                                    std::int64_t ia, std::int64_t ib) {
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const __m512i lane2 = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);  // input offset of each output's window
+  for (std::int64_t j = 0; j < n; j += 8) {
+    const std::int64_t count = std::min<std::int64_t>(8, n - j);
+    const __mmask8 m = static_cast<__mmask8>((1u << count) - 1);
+    const __mmask16 m2 = static_cast<__mmask16>((1u << (2 * count)) - 1);
+    const __m512 va = _mm512_maskz_loadu_ps(m2, a + 2 * j), vb = _mm512_maskz_loadu_ps(m2, b + 2 * j);
+    const __m512i base_a = _mm512_add_epi64(lane2, _mm512_set1_epi64(ia + 2 * j));
+    const __m512i base_b = _mm512_add_epi64(lane2, _mm512_set1_epi64(ib + 2 * j));
+    __m256 best = _mm512_castps512_ps256(_mm512_permutexvar_ps(even, va));
+    __m512i arg = base_a;
+    auto challenge8 = [&](__m256 v, __m512i at) {
+      const __mmask8 take = _mm256_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm256_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      best = _mm256_mask_blend_ps(take, best, v);
+      arg = _mm512_mask_blend_epi64(take, arg, at);
+    };
+    const __m512i one = _mm512_set1_epi64(1);
+    challenge8(_mm512_castps512_ps256(_mm512_permutexvar_ps(odd, va)), _mm512_add_epi64(base_a, one));
+    challenge8(_mm512_castps512_ps256(_mm512_permutexvar_ps(even, vb)), base_b);
+    challenge8(_mm512_castps512_ps256(_mm512_permutexvar_ps(odd, vb)), _mm512_add_epi64(base_b, one));
+    _mm256_mask_storeu_ps(out + j, m, best);
+    _mm512_mask_storeu_epi64(idx + j, m, arg);
+  }
+}
+#endif
+
 // The common 2×2, stride 2, unpadded window (every CNN here): no bounds to clip, four reads per output.
 template <class T> void max_pool_2x2(const T* px, T* po, std::int64_t* pi, std::int64_t planes, std::int64_t H,
                                      std::int64_t W, std::int64_t OH, std::int64_t OW) {
   for_planes(planes, OH * OW * 4, [&](std::int64_t p) {
     for (std::int64_t oh = 0; oh < OH; ++oh) {
       const std::int64_t r0 = 2 * oh * W;
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+      if constexpr (std::is_same_v<T, float>) {
+        max_pool_2x2_row_avx512(px + p * H * W + r0, px + p * H * W + r0 + W, po + p * OH * OW + oh * OW,
+                                pi + p * OH * OW + oh * OW, OW, r0, r0 + W);
+        continue;
+      }
+#endif
       max_pool_2x2_row(px + p * H * W + r0, px + p * H * W + r0 + W, po + p * OH * OW + oh * OW,
                        pi + p * OH * OW + oh * OW, OW, r0, r0 + W);
     }
