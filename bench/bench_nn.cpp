@@ -110,11 +110,12 @@ void bench_gan_step(const std::string& bench_name, const Args& args) {
 // with dropout 0.5; seeded, in eval mode.
 std::shared_ptr<nn::VGG> lesson_vgg() {
   manual_seed(3);
-  auto vgg = std::make_shared<nn::VGG>(nn::VggOptions{.config = {32, nn::kMaxPool, 64, nn::kMaxPool},
+  // examples/global_local's fashion_vgg_options(): three Conv[BN] ReLU MaxPool blocks, classifier 1152-256-256-10.
+  auto vgg = std::make_shared<nn::VGG>(nn::VggOptions{.config = {32, nn::kMaxPool, 64, nn::kMaxPool, 128, nn::kMaxPool},
                                                       .in_channels = 1,
                                                       .num_classes = 10,
                                                       .batch_norm = kLessonBatchNorm,
-                                                      .avgpool_size = 7,
+                                                      .avgpool_size = 3,
                                                       .hidden = 256,
                                                       .dropout = 0.5});
   vgg->eval();

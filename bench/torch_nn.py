@@ -198,18 +198,19 @@ LESSON_BATCH_NORM = True
 
 
 def lesson_vgg():
-    """lumen's nn::VGG with torchvision's layout and init: features Conv(1,32)[BN] ReLU MaxPool
-    Conv(32,64)[BN] ReLU MaxPool, AdaptiveAvgPool2d(7), classifier 3136-256-256-10 with Dropout(0.5)."""
+    """lumen's nn::VGG with torchvision's layout and init, as examples/global_local: features Conv(1,32)[BN]
+    ReLU MaxPool, Conv(32,64)[BN] ReLU MaxPool, Conv(64,128)[BN] ReLU MaxPool; AdaptiveAvgPool2d(3); classifier
+    1152-256-256-10 with Dropout(0.5)."""
     torch.manual_seed(3)
     layers, cin = [], 1
-    for cout in (32, 64):
+    for cout in (32, 64, 128):
         layers += [nn.Conv2d(cin, cout, 3, padding=1)] + ([nn.BatchNorm2d(cout)] if LESSON_BATCH_NORM else [])
         layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
         cin = cout
     model = nn.Module()
     model.features = nn.Sequential(*layers)
-    model.avgpool = nn.AdaptiveAvgPool2d(7)
-    model.classifier = nn.Sequential(nn.Linear(64 * 7 * 7, 256), nn.ReLU(True), nn.Dropout(0.5),
+    model.avgpool = nn.AdaptiveAvgPool2d(3)
+    model.classifier = nn.Sequential(nn.Linear(128 * 3 * 3, 256), nn.ReLU(True), nn.Dropout(0.5),
                                      nn.Linear(256, 256), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(256, 10))
     for m in model.modules():  # torchvision's VGG(init_weights=True)
         if isinstance(m, nn.Conv2d):
