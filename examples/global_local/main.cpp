@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
       ->check(cli::integer(1, 100000))->capture_default_str();
   app.add_option("--blur-sigma", o.blur_sigma, "class model visualisation: the blur's standard deviation (pixels)")
       ->check(cli::positive(100))->capture_default_str();
+  app.add_option("--reg-lr", o.reg_lr, "regularised row: learning rate on the normalised image")
+      ->check(cli::positive(1e6))->capture_default_str();
   app.add_option("--l2-decay", o.l2_decay, "regularised row: L2 decay of the normalised image")
       ->check(cli::real(0, 1e6))->capture_default_str();
   app.add_option("--jitter", o.jitter, "regularised row: random shift of up to this many pixels per step")

@@ -19,11 +19,14 @@ struct Options {
   int threads = 0;
   std::uint64_t seed = 0;
   // 1. the VGG-style classifiers (member 0 is "the model"; all of them are the deep ensemble)
-  std::int64_t members = 5, epochs = 4, batch_size = 128, train_images = 60000;
+  std::int64_t members = 5, epochs = 4, batch_size = 64, train_images = 60000;
   double lr = 2e-3;
   // 2. class model visualisation (the course project's recipe) and its regularisers
-  std::int64_t vis_steps = 149, blur_every = 5, jitter = 2;
-  double vis_lr = 10.0, blur_sigma = 1.0, l2_decay = 1e-3, total_variation = 0.005;
+  std::int64_t vis_steps = 149, blur_every = 5, jitter = 1;
+  double vis_lr = 10.0, blur_sigma = 1.0;
+  // the regularised row: a smaller step, so that L2 decay and total variation shape the image rather than
+  // the clamp (at lr 10 every pixel saturates within a step or two)
+  double reg_lr = 1.0, l2_decay = 0.01, total_variation = 0.01;
   // 3. saliency maps: how channels are reduced ("max", "sum", "mean")
   std::string saliency_reduce = "max";
   // 4.–7. uncertainty

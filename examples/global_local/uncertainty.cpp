@@ -140,13 +140,14 @@ void explain_uncertainty(Lesson& l, report::Report& r) {
   const Tensor x = l.normalise(raw);
   const Tensor black = l.normalise(zeros_like(raw));  // the baseline: an empty (black) image
 
-  const xai::IGOptions ig_opt{.n_steps = 32};
+  const xai::IGOptions ig_opt{.n_steps = 64};
   const xai::AttributionAndDelta ig_h =
       xai::IntegratedGradients(xai::forward_of(entropy)).attribute_with_delta(x, 0, black, ig_opt);
   const xai::AttributionAndDelta ig_mi =
       xai::IntegratedGradients(xai::forward_of(mutual_information)).attribute_with_delta(x, 0, black, ig_opt);
   const std::string layer = "members.0.features." + std::to_string(l.model()->last_relu_index());
   const Tensor cam = xai::GradCam(entropy, layer).attribute(x, 0);
+  const Tensor cam_mi = xai::GradCam(mutual_information, layer).attribute(x, 0);  // through member 0's layer
   const double delta_h = amax(abs(ig_h.delta)).item(), delta_mi = amax(abs(ig_mi.delta)).item();
   r.say("  IG completeness |Σ attributions − (U(x) − U(black))| ≤ " + report::format("%.2e", delta_h) + " (entropy), " +
         report::format("%.2e", delta_mi) + " (MI)");
@@ -173,20 +174,23 @@ void explain_uncertainty(Lesson& l, report::Report& r) {
     rows.push_back({figures::upscale(raw[k], 4), figures::upscale(xai::heatmap(ig_h.attributions[k], xai::Sign::all), 4),
                     figures::upscale(figures::colorize(cam[k][0] / std::max(amax(cam[k]).item(), 1e-12),
                                                        figures::Colormap::inferno), 4),
-                    figures::upscale(xai::heatmap(ig_mi.attributions[k], xai::Sign::all), 4)});
+                    figures::upscale(xai::heatmap(ig_mi.attributions[k], xai::Sign::all), 4),
+                    figures::upscale(figures::colorize(cam_mi[k][0] / std::max(amax(cam_mi[k]).item(), 1e-12),
+                                                       figures::Colormap::inferno), 4)});
   }
   r.heading("7. Explaining uncertainty");
   r.paragraph("Attribution reuses autograd, so it can explain any differentiable function of the input, not only a "
               "logit. Here the explained output is the model's predictive entropy, and the ensemble's mutual "
-              "information (its model uncertainty): Integrated Gradients from a black image (32 Gauss–Legendre "
+              "information (its model uncertainty): Integrated Gradients from a black image (64 Gauss–Legendre "
               "steps; red pixels raise the uncertainty, blue lower it; completeness holds to " +
-              report::format("%.1e", std::max(delta_h, delta_mi)) + ") and Grad-CAM on the last ReLU of the model. "
+              report::format("%.1e", std::max(delta_h, delta_mi)) + ") and Grad-CAM on the last ReLU of the model "
+              "(for the MI, member 0's: where its features make the ensemble disagree). "
               "Rows: the four test images the model is least sure of, then the two it is surest of (H: entropy in "
               "nats; the two most probable classes):");
   r.figure("uncertainty_attribution.png",
-           figures::labelled_grid(rows, {"image", "IG of entropy", "Grad-CAM of entropy", "IG of ensemble MI"}, labels,
+           figures::labelled_grid(rows, {"image", "IG of entropy", "Grad-CAM of entropy", "IG of ensemble MI", "Grad-CAM of MI"}, labels,
                                   {.font_scale = 1}),
-           "integrated gradients and Grad-CAM of the predictive entropy, and IG of the ensemble's mutual information");
+           "integrated gradients and Grad-CAM of the predictive entropy and of the ensemble's mutual information");
 }
 
 }  // namespace lumen::global_local

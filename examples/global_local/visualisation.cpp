@@ -63,6 +63,7 @@ void class_visualisation(Lesson& l, report::Report& r) {
                                 {"regularised", "blur + L2 + jitter + TV", base}};
   variants[1].opt.blur_every = l.o.blur_every;
   variants[2].opt.blur_every = l.o.blur_every;
+  variants[2].opt.lr = l.o.reg_lr;
   variants[2].opt.l2_decay = l.o.l2_decay;
   variants[2].opt.jitter = l.o.jitter;
   variants[2].opt.total_variation = l.o.total_variation;
@@ -100,11 +101,14 @@ void class_visualisation(Lesson& l, report::Report& r) {
               std::to_string(l.o.vis_steps) + " steps, as the course project did); after every step the image is "
               "clamped to the valid pixel range and quantised to 256 levels, and every " +
               std::to_string(l.o.blur_every) + " steps blurred (Gaussian, σ = " + report::format("%g", l.o.blur_sigma) +
-              "). The last row adds the regularisers of feature-visualisation tools: L2 decay " +
+              "). The last row adds the regularisers of feature-visualisation tools, with a smaller step (lr " +
+              report::format("%g", l.o.reg_lr) + ", so that they shape the image rather than the clamp): L2 decay " +
               report::format("%g", l.o.l2_decay) + ", random jitter of ±" + std::to_string(l.o.jitter) +
               " pixels, total variation " + report::format("%g", l.o.total_variation) +
-              ". Blur and the regularisers trade a little of the logit for images with fewer high-frequency "
-              "patterns; the model still classifies them as their class:");
+              ". At the course's lr every pixel is pushed to black or white within a few steps: the images that "
+              "maximise a logit are high-frequency patterns, adversarial rather than typical, and the blur "
+              "only softens them. The regularisers trade logit for images with the class's parts (trouser legs, "
+              "a bag's handle, a sandal's straps):");
   r.table(table);
   r.figure("class_models.png",
            figures::labelled_grid(rows, kFashionClasses, row_labels, {.font_scale = 1}),
