@@ -42,26 +42,12 @@ const Judged kJudged[] = {
     {"ensemble_mi", "ens. MI", &Predictions::ensemble, xai::Measure::mutual_information},
     {"ensemble_epkl", "ens. EPKL", &Predictions::ensemble, xai::Measure::epkl},
 };
-const std::pair<const char*, Tensor Predictions::*> kWays[] = {
-    {"softmax", &Predictions::softmax}, {"mc_dropout", &Predictions::mc_dropout}, {"ensemble", &Predictions::ensemble}};
-const char* kWayNames[] = {"softmax", "MC dropout", "ensemble"};
-
-std::vector<double> as_doubles(const Tensor& t) { return t.to(DType::float64).to_vector<double>(); }
-
-std::vector<std::uint8_t> correct_of(const Tensor& mean_probs, const Tensor& labels) {
-  const auto pred = argmax(mean_probs, 1).to_vector<std::int64_t>();
-  const auto truth = labels.to_vector<std::int64_t>();
-  std::vector<std::uint8_t> c(pred.size());
-  for (std::size_t i = 0; i < pred.size(); ++i) c[i] = pred[i] == truth[i];
-  return c;
-}
-
 // A reliability diagram: each non-empty bin's accuracy against its mean confidence, per prediction.
 Tensor reliability_plot(const std::vector<xai::Calibration>& cals, const std::string& title) {
   std::vector<figures::Series> series{{.name = "perfect calibration", .xs = {0, 1}, .ys = {0, 1},
                                        .color = std::array<float, 3>{0.6f, 0.6f, 0.6f}}};
   for (std::size_t w = 0; w < cals.size(); ++w) {
-    figures::Series s{.name = kWayNames[w]};
+    figures::Series s{.name = kWays[w].name};
     for (const xai::CalibrationBin& b : cals[w].bins)
       if (b.count > 0) s.xs.push_back(b.confidence), s.ys.push_back(b.accuracy);
     if (!s.xs.empty()) series.push_back(s);
@@ -106,7 +92,7 @@ void data_shift(Lesson& l, report::Report& r) {
     std::vector<std::string> acc_row{sh.name}, ece_cells, auc_row{sh.name};
     std::vector<xai::Calibration> cals;
     for (std::size_t w = 0; w < 3; ++w) {
-      const xai::UncertaintyMeasures u = xai::uncertainty_measures(p.*kWays[w].second);
+      const xai::UncertaintyMeasures u = xai::uncertainty_measures(p.*kWays[w].probs);
       if (!sh.labelled) {
         acc_row.push_back("–");
         ece_cells.push_back("–");
@@ -115,8 +101,8 @@ void data_shift(Lesson& l, report::Report& r) {
       const std::vector<std::uint8_t> correct = correct_of(u.mean_probs, labels);
       const double acc = std::accumulate(correct.begin(), correct.end(), 0.0) / static_cast<double>(correct.size());
       const xai::Calibration cal = xai::calibration(as_doubles(amax(u.mean_probs, {1})), correct, 15);
-      acc_row.push_back(r.number({"data_shift", sh.key, kWays[w].first, "accuracy"}, acc, "%.4f"));
-      ece_cells.push_back(r.number({"data_shift", sh.key, kWays[w].first, "ece"}, cal.ece, "%.4f"));
+      acc_row.push_back(r.number({"data_shift", sh.key, kWays[w].key, "accuracy"}, acc, "%.4f"));
+      ece_cells.push_back(r.number({"data_shift", sh.key, kWays[w].key, "ece"}, cal.ece, "%.4f"));
       cals.push_back(cal);
       if (s == 0) retention.push_back(xai::retention_curve(as_doubles(u.total), correct, 100));
     }
@@ -151,10 +137,10 @@ void data_shift(Lesson& l, report::Report& r) {
     const xai::RetentionCurve& c = retention[w];
     std::vector<double> pct;
     for (double x : c.rejected) pct.push_back(100 * x);
-    curves.push_back({.name = kWayNames[w], .xs = pct, .ys = c.accuracy});
-    ret_table.row({kWayNames[w], r.number({"data_shift", "retention", kWays[w].first, "auc"}, c.auc, "%.4f"),
-                   r.number({"data_shift", "retention", kWays[w].first, "oracle_auc"}, c.oracle_auc, "%.4f"),
-                   r.number({"data_shift", "retention", kWays[w].first, "random_auc"}, c.random_auc, "%.4f")});
+    curves.push_back({.name = kWays[w].name, .xs = pct, .ys = c.accuracy});
+    ret_table.row({kWays[w].name, r.number({"data_shift", "retention", kWays[w].key, "auc"}, c.auc, "%.4f"),
+                   r.number({"data_shift", "retention", kWays[w].key, "oracle_auc"}, c.oracle_auc, "%.4f"),
+                   r.number({"data_shift", "retention", kWays[w].key, "random_auc"}, c.random_auc, "%.4f")});
   }
 
   r.heading("6. Robustness to data shift");

@@ -63,6 +63,18 @@ struct Predictions {
 // For raw images [N, 1, 28, 28] in [0, 1]; MC dropout runs the model's features once and its
 // classifier (where the dropout is) `passes` times, which is the same distribution as whole passes.
 Predictions predict(const Lesson& l, const Tensor& raw);
+// The three, for the tables: summary.json key, display name, member of Predictions.
+struct Way {
+  const char* key;
+  const char* name;
+  Tensor Predictions::*probs;
+};
+inline constexpr Way kWays[] = {{"softmax", "softmax", &Predictions::softmax},
+                                {"mc_dropout", "MC dropout", &Predictions::mc_dropout},
+                                {"ensemble", "ensemble", &Predictions::ensemble}};
+// 1 where the mean prediction's argmax is the label.
+std::vector<std::uint8_t> correct_of(const Tensor& mean_probs, const Tensor& labels);
+std::vector<double> as_doubles(const Tensor& t);
 
 // The VGG configuration of the lesson: three blocks for 28×28 inputs, torchvision's classifier layout.
 nn::VggOptions fashion_vgg_options();

@@ -35,17 +35,6 @@ Predictions predict(const Lesson& l, const Tensor& raw) {
   return p;
 }
 
-namespace {
-
-struct Way {
-  const char* key;
-  const char* name;
-  Tensor Predictions::*probs;
-};
-const Way kWays[] = {{"softmax", "softmax", &Predictions::softmax},
-                     {"mc_dropout", "MC dropout", &Predictions::mc_dropout},
-                     {"ensemble", "ensemble", &Predictions::ensemble}};
-
 std::vector<std::uint8_t> correct_of(const Tensor& mean_probs, const Tensor& labels) {
   const auto pred = argmax(mean_probs, 1).to_vector<std::int64_t>();
   const auto truth = labels.to_vector<std::int64_t>();
@@ -55,8 +44,6 @@ std::vector<std::uint8_t> correct_of(const Tensor& mean_probs, const Tensor& lab
 }
 
 std::vector<double> as_doubles(const Tensor& t) { return t.to(DType::float64).to_vector<double>(); }
-
-}  // namespace
 
 void uncertainty(Lesson& l, report::Report& r) {
   const std::int64_t n = std::min(l.o.eval_images, l.test.size());

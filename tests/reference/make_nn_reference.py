@@ -11,35 +11,17 @@ Writes, next to this script (small files, committed):
   nn_optim.safetensors   parameters after each optimizer step (<opt>.w.<k>, <opt>.b.<k>), the lr
                          sequences of the schedules, and a clip_grad_norm_ case.
 The hyper-parameters of each case are written both here and in the C++ tests: keep them in sync.
-safetensors is written by hand (8-byte header length, JSON header, raw bytes) so that only torch is needed.
+safetensors is written by tests/reference/safetensors_io.py (by hand, so that only torch is needed).
 """
-import json
 import math
 import os
-import struct
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors_io import write_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 out = {}

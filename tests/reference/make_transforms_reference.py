@@ -13,29 +13,14 @@ Writes nn_transforms.safetensors next to this script (small, committed): for eac
 The torchvision calls use the default fill (None: zeros outside), as lumen's rotate with fill = 0 does.
 Keep the cases in sync with the C++ test.
 """
-import json
 import os
-import struct
 
 import torch
 import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
+from safetensors_io import write_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DTYPES = {torch.float32: "F32", torch.float64: "F64"}
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        data = t.detach().contiguous().cpu().numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 torch.manual_seed(0)

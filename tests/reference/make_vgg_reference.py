@@ -22,36 +22,18 @@ the input, and a tensor loaded into the wrong layer shows in them.
 The configuration (CFG, IN_CHANNELS, CLASSES, HIDDEN, AVGPOOL) is repeated in the C++ test: keep them in sync.
 safetensors is written by hand (8-byte header length, JSON header, raw bytes) so that only torch is needed.
 """
-import json
 import os
-import struct
 
 import torch
 import torch.nn as nn
 from torchvision.models.vgg import VGG, make_layers
+from safetensors_io import write_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
 
 CFG = [8, "M", 16, 16, "M", 32]
 IN_CHANNELS, CLASSES, HIDDEN, AVGPOOL = 3, 10, 16, 2
 LAST_CHANNELS = 32
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def small_vgg(batch_norm):
