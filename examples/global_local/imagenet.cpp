@@ -91,7 +91,13 @@ void imagenet_vgg16(const Options& o, report::Report& r) {
       std::iota(order.begin(), order.end(), 0);
       std::partial_sort(order.begin(), order.begin() + 5, order.end(), [&](auto a, auto b) { return pv[a] > pv[b]; });
       std::string line = o.images[static_cast<std::size_t>(i)] + ": top-5 classes";
-      for (int k = 0; k < 5; ++k) line += " " + std::to_string(order[k]) + " (" + report::format("%.3f", pv[order[k]]) + ")";
+      for (int k = 0; k < 5; ++k) {
+        line += ' ';
+        line += std::to_string(order[k]);
+        line += " (";
+        line += report::format("%.3f", pv[order[k]]);
+        line += ')';
+      }
       r.say("  " + line);
       top1.push_back(order[0]);
       labels.push_back("class " + std::to_string(order[0]) + " p=" + report::format("%.2f", pv[order[0]]));
