@@ -162,6 +162,9 @@ struct Window {
 
 Window pool_window(const char* op, const Tensor& x, const Pool2dOptions& opt) {
   check_input(op, x);
+  // As PyTorch: max and average pooling take an empty batch, but not an image without channels
+  // (adaptive pooling and resampling do: they only need H and W).
+  LUMEN_CHECK(x.size(1) > 0, op, "expected at least one channel (only the batch may be empty), got shape ", x.shape());
   auto [kh, kw] = opt.kernel;
   auto [sh, sw] = opt.stride.value_or(opt.kernel);
   auto [ph, pw] = opt.padding;

@@ -166,6 +166,18 @@ TEST_SUITE("pool") {
                          Catch("max_pool2d: input [1, 1, 2, 2] is too small for kernel (3, 3) with padding (0, 0): the "
                                "output would be 0 x 0"),
                          Error);
+    // No channels: max and average pooling refuse, as PyTorch (an empty batch is fine: the op table's rows);
+    // adaptive pooling only needs H and W.
+    CHECK_THROWS_WITH_AS(max_pool2d(ones({2, 0, 4, 4}), pool(2)),
+                         Catch("max_pool2d: expected at least one channel (only the batch may be empty), got shape "
+                               "[2, 0, 4, 4]"),
+                         Error);
+    CHECK_THROWS_WITH_AS(avg_pool2d(ones({0, 4, 4}), pool(2)),
+                         Catch("avg_pool2d: expected at least one channel (only the batch may be empty), got shape "
+                               "[1, 0, 4, 4]"),
+                         Error);
+    CHECK(max_pool2d(ones({0, 3, 4, 4}), pool(2)).shape() == Shape{0, 3, 2, 2});
+    CHECK(adaptive_avg_pool2d(ones({2, 0, 4, 4}), {2, 2}).shape() == Shape{2, 0, 2, 2});
     CHECK_THROWS_WITH_AS(adaptive_avg_pool2d(ones({1, 1, 4, 4}), {0, 2}),
                          Catch("adaptive_avg_pool2d: expected a positive output size, got (0, 2)"), Error);
     CHECK_THROWS_WITH_AS(adaptive_avg_pool2d(ones({1, 1, 0, 4}), {1, 1}),
