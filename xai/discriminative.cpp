@@ -136,6 +136,7 @@ std::vector<std::vector<double>> normalized_maps(const Tensor& attributions, Agg
   Tensor imp = attributions.detach().to(DType::float64);
   if (aggregate == Aggregate::abs_sum) imp = abs(imp);
   const std::int64_t n = imp.size(0);
+  if (n == 0) return {};  // an empty batch: no maps
   const std::vector<double> all = host(imp.sum({1}).reshape({n, -1}));
   const std::size_t p = all.size() / static_cast<std::size_t>(n);
   std::vector<std::vector<double>> maps;

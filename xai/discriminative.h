@@ -145,6 +145,7 @@ struct DacResult {
 
 // inputs, counterfactuals [N, C, H, W]; attributions [N, C', H, W] (C' = C or 1; any method above);
 // counterfactual: the class B of each x_cf. Returns one result per image.
+// An empty batch gives no results (the model is not run); summarize_dac refuses an empty list, naming the method.
 std::vector<DacResult> dac_evaluate(const ForwardFn& f, const Tensor& inputs, const Tensor& counterfactuals,
                                     const Tensor& attributions, const Target& counterfactual,
                                     const DacOptions& opt = {});

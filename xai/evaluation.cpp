@@ -103,6 +103,25 @@ CurveResult run_curve(bool insertion, const ForwardFn& f, const Tensor& inputs, 
   autograd::NoGradGuard no_grad;
 
   const std::int64_t n = inputs.size(0);
+  const bool pixels = opt.pixels && inputs.dim() == 4;
+  const Shape mask_sample = pixels ? Shape{1, inputs.size(2), inputs.size(3)} : sample_shape(inputs);
+  std::int64_t p = 1;
+  for (std::int64_t d : mask_sample) p *= d;
+  LUMEN_CHECK(p > 0, op, "expected at least one feature per sample, got inputs of shape ", inputs.shape());
+  const std::int64_t points = opt.steps + 1;
+  std::vector<std::int64_t> ks(static_cast<std::size_t>(points));
+  std::vector<double> fractions(static_cast<std::size_t>(points));
+  for (std::int64_t s = 0; s < points; ++s) {
+    ks[static_cast<std::size_t>(s)] = std::llround(static_cast<double>(s) * static_cast<double>(p) / opt.steps);
+    fractions[static_cast<std::size_t>(s)] = static_cast<double>(ks[static_cast<std::size_t>(s)]) / p;
+  }
+  if (n == 0) {  // no curves; their mean is the mean of nothing: NaN, as mean() of an empty tensor
+    CurveResult out;
+    out.mean.fractions = fractions;
+    out.mean.values.assign(fractions.size(), std::numeric_limits<double>::quiet_NaN());
+    out.mean.auc = std::numeric_limits<double>::quiet_NaN();
+    return out;
+  }
   const Tensor x = inputs.detach();
   Tensor base;
   if (opt.baseline.defined()) {
@@ -115,13 +134,10 @@ CurveResult run_curve(bool insertion, const ForwardFn& f, const Tensor& inputs, 
   }
 
   // One importance per feature: per pixel (channels combined) for images, else per element.
-  const bool pixels = opt.pixels && x.dim() == 4;
   Tensor imp = attributions.detach().to(DType::float64);
   if (opt.aggregate == Aggregate::abs_sum) imp = abs(imp);
   if (pixels) imp = imp.sum({1});
   const std::vector<double> importance = host(imp.reshape({n, -1}));
-  const std::int64_t p = static_cast<std::int64_t>(importance.size()) / n;
-  const Shape mask_sample = pixels ? Shape{1, x.size(2), x.size(3)} : sample_shape(x);
 
   // order[i]: sample i's features, most important first (ties: lower index first, so it is reproducible).
   std::vector<std::vector<std::int64_t>> order(static_cast<std::size_t>(n));
@@ -131,13 +147,6 @@ CurveResult run_curve(bool insertion, const ForwardFn& f, const Tensor& inputs, 
     std::iota(o.begin(), o.end(), 0);
     const double* v = importance.data() + i * p;
     std::stable_sort(o.begin(), o.end(), [v](std::int64_t a, std::int64_t b) { return v[a] > v[b]; });
-  }
-  const std::int64_t points = opt.steps + 1;
-  std::vector<std::int64_t> ks(static_cast<std::size_t>(points));
-  std::vector<double> fractions(static_cast<std::size_t>(points));
-  for (std::int64_t s = 0; s < points; ++s) {
-    ks[static_cast<std::size_t>(s)] = std::llround(static_cast<double>(s) * static_cast<double>(p) / opt.steps);
-    fractions[static_cast<std::size_t>(s)] = static_cast<double>(ks[static_cast<std::size_t>(s)]) / p;
   }
 
   // Rows are (sample, step) pairs, sample-major; each chunk is one forward.
@@ -246,7 +255,7 @@ RandomizationRow compare(const std::string& layer, const Tensor& original, const
               "' the method returned shape ",
               attribution.defined() ? shape_str(attribution.shape()) : "undefined", ", the original had ",
               original.shape());
-  const std::int64_t n = original.size(0), per = original.numel() / n;
+  const std::int64_t n = original.size(0), per = n > 0 ? original.numel() / n : 0;  // an empty batch: no ρ, mean NaN
   const auto a = host(original), b = host(attribution);
   std::vector<double> rho_abs(static_cast<std::size_t>(n)), rho_signed(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
@@ -334,6 +343,7 @@ Tensor infidelity(const ForwardFn& f, const Tensor& inputs, const Tensor& attrib
   check_target(target, inputs, op);
   autograd::NoGradGuard no_grad;
   const std::int64_t n = inputs.size(0);
+  if (n == 0) return tensor(std::vector<double>{}, {0}, {.dtype = DType::float64});  // as Captum: [0], f not called
   const Tensor x = inputs.detach(), attr = attributions.detach().to(inputs.dtype());
   std::vector<std::int64_t> all(static_cast<std::size_t>(n));
   std::iota(all.begin(), all.end(), 0);
@@ -391,6 +401,7 @@ Tensor max_sensitivity(const AttributionFn& attr, const Tensor& inputs, const Ta
               ", ", opt.batch_size);
   check_target(target, inputs, op);
   const std::int64_t n = inputs.size(0);
+  if (n == 0) return tensor(std::vector<double>{}, {0}, {.dtype = DType::float64});  // as Captum: [0], attr not called
   const Tensor x = inputs.detach();
   const Tensor a0 = attr(x, target);
   LUMEN_CHECK(a0.defined() && a0.dim() >= 1 && a0.size(0) == n, op, "the attribution of ", n,

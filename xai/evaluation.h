@@ -12,7 +12,9 @@
 // really drive the score; robustness (max-sensitivity) whether it is stable under imperceptible input
 // changes; the randomisation check (Adebayo et al. 2018) whether it depends on the model at all.
 // Every function takes attributions as tensors or as a callable, never a method class, so any method
-// (or a hand-made map) can be evaluated.
+// (or a hand-made map) can be evaluated. An empty batch is defined as for the methods: after the usual
+// checks, nothing is run; the curves are none (their mean is NaN, the mean of nothing), infidelity and
+// max-sensitivity return [0], and the randomisation check's correlations are [0] with NaN means.
 #include <cstdint>
 #include <functional>
 #include <string>

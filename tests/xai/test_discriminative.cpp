@@ -359,6 +359,19 @@ TEST_CASE("residual and random maps") {
 
 // ---- the evaluation
 
+TEST_CASE("DAC of an empty batch: no results, the model not run; their summary is an error naming the method") {
+  int calls = 0;
+  const ForwardFn f = [&](const Tensor& x) {
+    ++calls;
+    return zeros({x.size(0), 2}, {.dtype = x.dtype()});
+  };
+  const Tensor none = zeros({0, 1, 6, 6}, {.dtype = DType::float64});
+  CHECK(dac_evaluate(f, none, none, none, 1).empty());
+  CHECK(calls == 0);
+  CHECK_THROWS_WITH_AS(summarize_dac("D-IG", {}), Catch("summarize_dac: expected at least one result for method 'D-IG'"),
+                       Error);
+}
+
 TEST_CASE("DAC of the exact decisive pixels, in closed form, beats the residual and random maps") {
   Toy toy;
   const ForwardFn f = forward_of(*toy.net);

@@ -200,6 +200,51 @@ TEST_CASE("deletion falls fastest and insertion rises fastest for the exact attr
   CHECK(ins_blur.mean.values.back() == doctest::Approx(del_none.mean.values.front()));
 }
 
+TEST_CASE("an empty batch: no curves (their mean is NaN), infidelity and max-sensitivity [0], nothing is called") {
+  // The evaluations follow the attribution methods' convention (xai/attribution.h): an empty batch has
+  // nothing to evaluate, and the model (or the method) is not run on it.
+  int calls = 0;
+  const ForwardFn counting = [&](const Tensor& x) {
+    ++calls;
+    return x.reshape({x.size(0), -1}).sum({1}, true);
+  };
+  const Tensor x = zeros({0, 1, 3, 4}, {.dtype = DType::float64});
+  const CurveResult del = deletion_curve(counting, x, x, 0, {.steps = 4});
+  CHECK(del.per_sample.empty());
+  CHECK(del.mean.fractions == std::vector<double>{0, 3.0 / 12, 6.0 / 12, 9.0 / 12, 1});  // 12 pixels: k = 0, 3, 6, 9, 12
+  REQUIRE(del.mean.values.size() == 5);
+  for (double v : del.mean.values) CHECK(std::isnan(v));
+  CHECK(std::isnan(del.mean.auc));
+  CHECK(insertion_curve(counting, x, x, 0).per_sample.empty());
+  CHECK(infidelity(counting, x, x, 0).shape() == Shape{0});
+  int attr_calls = 0;
+  const AttributionFn attr = [&](const Tensor& in, const Target&) {
+    ++attr_calls;
+    return in;
+  };
+  CHECK(max_sensitivity(attr, x, 0).shape() == Shape{0});
+  CHECK(calls == 0);
+  CHECK(attr_calls == 0);
+  // The randomisation check runs the method (which returns [0, ...]) and has no correlations to average.
+  auto mlp = small_mlp(12, 4, 2);
+  const Tensor w_before = mlp->parameters()[0].clone();
+  const ModelAttributionFn grads = [](nn::Module& m, const Tensor& in, const Target& t) {
+    return target_gradient(forward_of(m), in, t);
+  };
+  const RandomizationResult sanity = model_randomization_check(*mlp, grads, zeros({0, 12}), 0);
+  CHECK(sanity.rows.size() == 1 + randomizable_layers(*mlp).size());
+  for (const RandomizationRow& row : sanity.rows) {
+    CHECK(row.spearman_abs.shape() == Shape{0});
+    CHECK(std::isnan(row.mean_abs));
+  }
+  CHECK(values(mlp->parameters()[0]) == values(w_before));
+  // The arguments are still checked as for N samples, and a sample must have a feature to delete.
+  CHECK_THROWS_WITH_AS(deletion_curve(counting, x, zeros({0, 1, 3, 3}), 0), Catch("do not match the inputs' shape"),
+                       Error);
+  CHECK_THROWS_WITH_AS(deletion_curve(counting, zeros({2, 0}), zeros({2, 0}), 0),
+                       Catch("deletion_curve: expected at least one feature per sample"), Error);
+}
+
 TEST_CASE("deletion/insertion reject mismatched shapes") {
   Tensor x = zeros({2, 4}, {.dtype = DType::float64});
   ForwardFn f = linear_model(zeros({3, 4}, {.dtype = DType::float64}));
