@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   app.add_option("--lr", o.lr, "Adam learning rate")->check(cli::positive(10))->capture_default_str();
   app.add_option("--train-images", o.train_images, "Fashion-MNIST training images used (the first n)")
       ->check(cli::integer(1, 60000))->capture_default_str();
+  app.add_option("--test-images", o.test_images, "Fashion-MNIST test images used (the first n)")
+      ->check(cli::integer(2, 10000))->capture_default_str();
   app.add_option("--vis-steps", o.vis_steps, "class model visualisation: gradient-ascent steps")
       ->check(cli::integer(1, 100000))->capture_default_str();
   app.add_option("--vis-lr", o.vis_lr, "class model visualisation: learning rate on the normalised image")

@@ -68,7 +68,9 @@ Lesson train_models(const Options& o, report::Report& r) {
   const std::int64_t n_train = std::min(o.train_images, l.train.size());
   l.train.images = l.train.images.narrow(0, 0, n_train).reshape({n_train, 1, 28, 28});
   l.train.labels = l.train.labels.narrow(0, 0, n_train);
-  l.test.images = l.test.images.reshape({l.test.size(), 1, 28, 28});
+  const std::int64_t n_test = std::min(o.test_images, l.test.size());
+  l.test.images = l.test.images.narrow(0, 0, n_test).reshape({n_test, 1, 28, 28});
+  l.test.labels = l.test.labels.narrow(0, 0, n_test);
   l.pixel_mean = mean(l.train.images).item();
   l.pixel_std = std::sqrt(var(l.train.images, {}, /*correction=*/0).item());
   r.say("  " + std::to_string(n_train) + " training and " + std::to_string(l.test.size()) +
@@ -132,7 +134,7 @@ Lesson train_models(const Options& o, report::Report& r) {
               "batch " + std::to_string(o.batch_size) + ", " + std::to_string(o.epochs) + " epochs), " +
               std::to_string(o.members) + " times from different seeds. Member 0 is <i>the model</i> of steps 2–3 "
               "(test accuracy <b>" + model_acc + "</b>); all of them form the deep ensemble (accuracy <b>" +
-              ens_acc_text + "</b>). Evaluated on the 10,000 test images:");
+              ens_acc_text + "</b>). Evaluated on " + std::to_string(n_test) + " test images:");
   r.table(table);
 
   // The top-5 classes of a few test images (the first of classes 0, 3, 6, 9) under the model.

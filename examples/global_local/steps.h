@@ -19,7 +19,7 @@ struct Options {
   int threads = 0;
   std::uint64_t seed = 0;
   // 1. the VGG-style classifiers (member 0 is "the model"; all of them are the deep ensemble)
-  std::int64_t members = 5, epochs = 4, batch_size = 64, train_images = 60000;
+  std::int64_t members = 5, epochs = 4, batch_size = 64, train_images = 60000, test_images = 10000;
   double lr = 2e-3;
   // 2. class model visualisation (the course project's recipe) and its regularisers
   std::int64_t vis_steps = 149, blur_every = 5, jitter = 1;
