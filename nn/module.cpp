@@ -312,4 +312,18 @@ void load(Module& m, const std::string& path, bool strict) {
   }
 }
 
+ModeRestorer::ModeRestorer(Module& model) : model_(model) {
+  modes_.push_back(model.is_training());
+  for (auto& [name, m] : model.named_modules()) {
+    modes_.push_back(m->is_training());
+    modules_.push_back(m);
+  }
+}
+
+ModeRestorer::~ModeRestorer() {
+  // train() is recursive, so setting the modes in pre-order leaves each module with its own.
+  model_.train(modes_[0]);
+  for (std::size_t i = 0; i < modules_.size(); ++i) modules_[i]->train(modes_[i + 1]);
+}
+
 }  // namespace lumen::nn

@@ -153,4 +153,34 @@ class Module {
 
 std::ostream& operator<<(std::ostream& os, const Module& m);
 
+// Saves the training mode of a module and of each of its descendants, and puts them all back when it
+// goes out of scope (exceptions included): code that only measures (Grad-CAM, TCAV, MC dropout) may
+// switch modes freely without leaving the model changed. Not copyable.
+//
+//   { nn::ModeRestorer keep(model); model.eval(); ... }   // model's modes as before
+class ModeRestorer {
+ public:
+  explicit ModeRestorer(Module& model);
+  ~ModeRestorer();
+  ModeRestorer(const ModeRestorer&) = delete;
+  ModeRestorer& operator=(const ModeRestorer&) = delete;
+  // model's descendants in pre-order, as saved (kept alive until restored)
+  const std::vector<ModulePtr>& descendants() const { return modules_; }
+
+ private:
+  Module& model_;
+  std::vector<ModulePtr> modules_;
+  std::vector<bool> modes_;  // model's own mode, then each descendant's
+};
+
+// Eval mode while alive, then every module's own mode back: a forward that only measures must not
+// move BatchNorm's running statistics or drop units.
+class EvalScope {
+ public:
+  explicit EvalScope(Module& model) : keep_(model) { model.eval(); }
+
+ private:
+  ModeRestorer keep_;
+};
+
 }  // namespace lumen::nn

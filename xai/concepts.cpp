@@ -19,28 +19,6 @@ namespace lumen::xai {
 namespace {
 using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// Eval mode while alive, then every module's own mode back (exceptions included): measuring must not
-// move BatchNorm's statistics or drop units. (The same as Grad-CAM's, which keeps its own private.)
-class EvalScope {
- public:
-  explicit EvalScope(nn::Module& model) : model_(model) {
-    modes_.push_back(model.is_training());
-    for (const auto& [name, m] : model.named_modules()) modes_.push_back(m->is_training());
-    model.eval();
-  }
-  ~EvalScope() {
-    std::size_t i = 0;
-    model_.train(modes_[i++]);  // recursive, so the children's own modes are set after it
-    for (const auto& [name, m] : model_.named_modules()) m->train(modes_[i++]);
-  }
-  EvalScope(const EvalScope&) = delete;
-  EvalScope& operator=(const EvalScope&) = delete;
-
- private:
-  nn::Module& model_;
-  std::vector<bool> modes_;
-};
-
 nn::Module& find_layer(nn::Module& model, const std::string& layer, const char* op) {
   const nn::ModulePtr m = model.find(layer);
   LUMEN_CHECK(m != nullptr, op, "the model has no layer named '", layer, "'");
@@ -114,7 +92,7 @@ Tensor layer_activations(nn::Module& model, const std::string& layer, const Tens
               inputs.defined() ? inputs.str() : "undefined");
   LUMEN_CHECK(batch >= 1, op, "expected batch ≥ 1, got ", batch);
   autograd::NoGradGuard no_grad;
-  EvalScope eval(model);
+  nn::EvalScope eval(model);
   std::vector<Tensor> parts;
   const std::int64_t n = inputs.size(0);
   for (std::int64_t start = 0; start < n; start += batch) {
@@ -196,7 +174,7 @@ Tensor conceptual_sensitivity(nn::Module& model, const std::string& layer, const
               inputs.defined() ? inputs.str() : "undefined");
   LUMEN_CHECK(cav_direction.defined() && cav_direction.dim() == 1, op, "expected a CAV direction [D], got ",
               cav_direction.defined() ? cav_direction.str() : "undefined");
-  EvalScope eval(model);
+  nn::EvalScope eval(model);
   Tensor activations;
   Tensor grad;
   {

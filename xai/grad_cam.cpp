@@ -48,36 +48,12 @@ Tensor GuidedGradCam::attribute(const Tensor& inputs, const Target& target) cons
   return guided * cam;
 }
 
-namespace {
-// Eval mode while alive, then every module's own mode back (exceptions included): a forward that
-// only measures must not move BatchNorm's running statistics.
-class EvalScope {
- public:
-  explicit EvalScope(nn::Module& model) : model_(model) {
-    modes_.push_back(model.is_training());
-    for (const auto& [name, m] : model.named_modules()) modes_.push_back(m->is_training());
-    model.eval();
-  }
-  ~EvalScope() {
-    std::size_t i = 0;
-    model_.train(modes_[i++]);  // recursive, so the children's own modes are set after it
-    for (const auto& [name, m] : model_.named_modules()) m->train(modes_[i++]);
-  }
-  EvalScope(const EvalScope&) = delete;
-  EvalScope& operator=(const EvalScope&) = delete;
-
- private:
-  nn::Module& model_;
-  std::vector<bool> modes_;
-};
-}  // namespace
-
 std::pair<std::int64_t, std::int64_t> layer_map_size(nn::Module& model, nn::Module& layer, const Tensor& inputs) {
   const char* op = "layer_map_size";
   LUMEN_CHECK(inputs.defined() && inputs.dim() == 4, op, "expected images [N, C, H, W], got ",
               inputs.defined() ? inputs.str() : "undefined");
   autograd::NoGradGuard no_grad;
-  EvalScope eval(model);
+  nn::EvalScope eval(model);
   Tensor activations;
   {
     nn::HookHandle hook =

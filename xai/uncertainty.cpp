@@ -74,22 +74,11 @@ const char* measure_name(Measure m) {
 
 // ---- MC dropout
 
-McDropoutScope::McDropoutScope(nn::Module& model) : model_(model) {
-  modes_.push_back(model.is_training());
-  for (auto& [name, m] : model.named_modules()) {
-    modes_.push_back(m->is_training());
-    modules_.push_back(m);
-  }
+McDropoutScope::McDropoutScope(nn::Module& model) : keep_(model) {
   model.eval();
   if (dynamic_cast<nn::Dropout*>(&model)) model.train(true);
-  for (const auto& m : modules_)
+  for (const auto& m : keep_.descendants())
     if (dynamic_cast<nn::Dropout*>(m.get())) m->train(true);
-}
-
-McDropoutScope::~McDropoutScope() {
-  // train() is recursive, so setting the modes in pre-order leaves each module with its own.
-  model_.train(modes_[0]);
-  for (std::size_t i = 0; i < modules_.size(); ++i) modules_[i]->train(modes_[i + 1]);
 }
 
 Tensor repeated_probs(const ForwardFn& f, const Tensor& inputs, std::int64_t passes, std::int64_t max_rows) {

@@ -51,14 +51,9 @@ const char* measure_name(Measure m);
 class McDropoutScope {
  public:
   explicit McDropoutScope(nn::Module& model);
-  ~McDropoutScope();
-  McDropoutScope(const McDropoutScope&) = delete;
-  McDropoutScope& operator=(const McDropoutScope&) = delete;
 
  private:
-  nn::Module& model_;
-  std::vector<nn::ModulePtr> modules_;  // model's descendants, pre-order (kept alive until restored)
-  std::vector<bool> modes_;             // model's own mode, then each descendant's
+  nn::ModeRestorer keep_;  // every module's previous mode, put back by its destructor
 };
 
 // The softmax of `passes` stochastic forward passes of model under McDropoutScope: [passes, N, K].

@@ -3,6 +3,8 @@
 // conversions, and checkpoints on safetensors.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
+
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
@@ -370,5 +372,32 @@ TEST_SUITE("nn") {
     CHECK(names(seq.named_parameters()) == std::vector<std::string>{"0.weight", "0.bias", "head.weight", "head.bias"});
     CHECK(seq(ones({5, 3})).shape() == Shape{5, 1});
     CHECK_THROWS_WITH_AS(seq[3], Catch("index 3 out of range for 3 modules"), Error);
+  }
+
+  TEST_CASE("ModeRestorer and EvalScope put every module's own mode back, exceptions included") {
+    nn::Sequential net{std::make_shared<nn::Linear>(2, 2), std::make_shared<nn::Dropout>(0.5),
+                       std::make_shared<nn::Sequential>(std::initializer_list<nn::ModulePtr>{std::make_shared<nn::ReLU>()})};
+    net.train();
+    net[1]->eval();  // a mixed state: the parent training, one child not
+    const auto modes = [&] {
+      std::vector<bool> m{net.is_training()};
+      for (const auto& [name, c] : net.named_modules()) m.push_back(c->is_training());
+      return m;
+    };
+    const std::vector<bool> before = modes();
+    {
+      nn::EvalScope eval(net);
+      for (bool m : modes()) CHECK(!m);
+    }
+    CHECK(modes() == before);
+    try {
+      nn::ModeRestorer keep(net);
+      net[0]->eval();
+      net[2]->train(false);
+      throw std::runtime_error("measurement failed");
+    } catch (const std::runtime_error&) {
+    }
+    CHECK(modes() == before);
+    CHECK(before == std::vector<bool>{true, true, false, true, true});
   }
 }
