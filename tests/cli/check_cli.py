@@ -70,8 +70,8 @@ def safetensors_without_tensors(path, metadata):
 
 
 def main():
-    demo, train, explain, flagship, global_local = sys.argv[1:6]
-    lessons = [train, explain, flagship, global_local]
+    demo, train, explain, flagship, global_local, concepts = sys.argv[1:7]
+    lessons = [train, explain, flagship, global_local, concepts]
     missing = ["--data", "/nonexistent-lumen-data"]
     bad_seeds = ["-1", "18446744073709551616", "100000000000000000000000", "12abc", "0x10"]
 
@@ -99,6 +99,12 @@ def main():
                        ("--l2-decay", "inf"), ("--saliency-reduce", "median"), ("--mc-passes", "0"),
                        ("--eval-images", "1"), ("--seg-threshold", "1.5"), ("--seg-members", "0"),
                        ("--train-images", "60001")],
+        concepts: [("--cnn-epochs", "0"), ("--fashion-epochs", "-1"), ("--fashion-train-images", "60001"),
+                   ("--random-sets", "1"), ("--concept-images", "3"), ("--class-images", "0"), ("--ig-steps", "0"),
+                   ("--alpha", "0.9"), ("--alpha", "nan"), ("--rcv-images", "5"), ("--lime-samples", "1"),
+                   ("--lime-top-k", "0"), ("--stability-seeds", "1"), ("--stability-images", "0"),
+                   ("--via", "/nonexistent.json"), ("--via-image", "4"), ("--metric-images", "2"),
+                   ("--robustness-images", "1")],
     }
     for binary in [demo] + lessons:
         seeds = bad_seeds if binary == demo else bad_seeds[:3]  # the malformed ones once suffice
