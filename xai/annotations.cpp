@@ -23,6 +23,7 @@ constexpr std::uintmax_t kMaxFileBytes = 16u << 20;  // a VIA project of thousan
 constexpr int kMaxDepth = 64;                        // VIA nests 5 deep; deeper is not VIA
 constexpr std::size_t kMaxPoints = 1'000'000, kMaxRegions = 65'536;
 constexpr std::int64_t kMaxWork = std::int64_t{1} << 28;  // row crossings + pixels visited: about a second
+constexpr std::int64_t kMaxCrossings = std::int64_t{1} << 22;  // held at once by one polygon: 32 MiB
 constexpr double kMaxCoordinate = 1e7;
 constexpr std::int64_t kMaxSide = 65'536, kMaxPixels = std::int64_t{1} << 27;
 
@@ -126,6 +127,7 @@ class PolygonFill {
   void fill(const Reader& rd, Budget& budget, const std::string& where, const std::vector<double>& xs,
             const std::vector<double>& ys, std::int64_t id, std::vector<std::int64_t>& ids) {
     std::int64_t top = h_, bottom = 0;  // the rows crossed: a closed polygon crosses each between twice
+    std::int64_t crossings = 0;
     const std::size_t n = xs.size();
     for (std::size_t a = 0; a < n; ++a) {
       const std::size_t b = (a + 1) % n;
@@ -135,6 +137,8 @@ class PolygonFill {
       const auto first = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(lo - 0.5)));
       const auto last = std::min<std::int64_t>(h_, static_cast<std::int64_t>(std::ceil(hi - 0.5)));
       if (first >= last) continue;
+      if ((crossings += last - first) > kMaxCrossings)
+        rd.fail(where, "polygon too jagged: it crosses the pixel rows more than 2^22 times");
       budget.spend(rd, where, last - first);
       top = std::min(top, first), bottom = std::max(bottom, last);
       for (std::int64_t i = first; i < last; ++i) {

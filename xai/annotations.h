@@ -34,8 +34,9 @@ namespace lumen::xai {
 // Hostile files are refused with a lumen::Error naming the file and what was wrong: larger than
 // 16 MiB, nested deeper than 64 levels, not JSON, a missing or mistyped key, another shape ("point",
 // "polyline", ...), a coordinate that is not a finite number within ±1e7, more than 1,000,000 polygon
-// points or 65,536 regions, or shapes whose filling would take more than 2^28 steps in all (pixels
-// painted, counting overlaps, plus polygon edges' row crossings). height and width must be 1..65,536
+// points or 65,536 regions, a polygon crossing the pixel rows more than 2^22 times (a jagged zigzag
+// of a few hundred points on a tall image), or shapes whose filling would take more than 2^28 steps
+// in all (pixels painted, counting overlaps, plus row crossings). height and width must be 1..65,536
 // with at most 2^27 pixels.
 Tensor load_via_annotation(const std::string& path, const std::string& filename, std::int64_t height,
                            std::int64_t width);

@@ -150,6 +150,16 @@ TEST_CASE("load_via_annotation: which image, and damaged or hostile files") {
   fails_with(std::string(100, '[') + std::string(100, ']'), "nested deeper than 64 levels");
   fails_with(std::string((16 << 20) + 1, ' '), "larger than the 16 MiB allowed");
   CHECK_THROWS_WITH_AS(load_via_annotation(dir / "missing.json", "", 8, 8), Catch("no such file"), Error);
+  // A zigzag of 100 points whose every edge spans all 65,536 rows of a 1-pixel-wide image: 6.5 million
+  // crossings to hold, over the 2^22 allowed.
+  std::string xs, ys;
+  for (int k = 0; k < 100; ++k) {
+    xs += (k ? ", " : "") + std::to_string(k % 2);
+    ys += (k ? ", " : "") + std::string(k % 2 ? "70000" : "-10");
+  }
+  write_bytes(dir / "zigzag.json",
+              via_export(shape(R"({"name": "polygon", "all_points_x": [)" + xs + R"(], "all_points_y": [)" + ys + "]}")));
+  CHECK_THROWS_WITH_AS(load_via_annotation(dir / "zigzag.json", "", 65536, 1), Catch("polygon too jagged"), Error);
 }
 
 TEST_CASE("foreground_annotation: the largest channel above the threshold") {
