@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,17 @@ constexpr std::int64_t kMaxCrossings = std::int64_t{1} << 22;  // held at once b
 constexpr double kMaxCoordinate = 1e7;
 constexpr std::int64_t kMaxSide = 65'536, kMaxPixels = std::int64_t{1} << 27;
 
+std::string shortest(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
+
+// A key of the file for an error message, cut short: the file may hold keys of any length.
+std::string key_text(const std::string& key) {
+  return "\"" + (key.size() <= 64 ? key : key.substr(0, 64) + "...") + "\"";
+}
+
 // Errors that name the file and where in it things went wrong.
 struct Reader {
   const std::string& path;
@@ -44,7 +56,7 @@ struct Reader {
     if (!v.is_number()) fail(where, std::string("expected a number, got ") + v.type_name());
     const double x = v.get<double>();
     if (!std::isfinite(x) || std::abs(x) > kMaxCoordinate)
-      fail(where, "expected a finite number within ±1e7, got " + std::to_string(x));
+      fail(where, "expected a finite number within ±1e7, got " + shortest(x));
     return x;
   }
   double number_at(const Json& obj, const char* key, const std::string& where) const {
@@ -104,7 +116,7 @@ const Json& find_image(const Reader& rd, const Json& doc, const std::string& fil
   if (!images.is_object()) rd.fail(base, std::string("expected an object of images, got ") + images.type_name());
   const Json* found = nullptr;
   for (auto it = images.begin(); it != images.end(); ++it) {
-    const std::string at = base + "[\"" + it.key() + "\"]";
+    const std::string at = base + "[" + key_text(it.key()) + "]";
     const Json& name = rd.member(it.value(), "filename", at);
     if (!name.is_string()) rd.fail(at + ".filename", std::string("expected a string, got ") + name.type_name());
     if (!filename.empty() && name.get<std::string>() != filename) continue;
@@ -225,7 +237,7 @@ Tensor load_via_annotation(const std::string& path, const std::string& filename,
   std::size_t points = 0;
   std::int64_t id = 0;
   for (auto it = regions.begin(); it != regions.end(); ++it) {
-    const std::string at = where + "[" + (regions.is_array() ? std::to_string(id) : "\"" + it.key() + "\"") + "]";
+    const std::string at = where + "[" + (regions.is_array() ? std::to_string(id) : key_text(it.key())) + "]";
     ++id;
     const Json& shape = rd.member(it.value(), "shape_attributes", at);
     const std::string sat = at + ".shape_attributes";
@@ -257,7 +269,7 @@ Tensor load_via_annotation(const std::string& path, const std::string& filename,
       const double cx = rd.number_at(shape, "cx", sat), cy = rd.number_at(shape, "cy", sat);
       fill_ellipse(rd, budget, sat, cx, cy, rx, ry, theta, height, width, id, ids);
     } else {
-      rd.fail(sat + ".name", "shape \"" + kind + "\" is not supported (polygon, rect, circle or ellipse)");
+      rd.fail(sat + ".name", "shape " + key_text(kind) + " is not supported (polygon, rect, circle or ellipse)");
     }
   }
   return tensor_from(ids, {height, width});
