@@ -1,5 +1,5 @@
 #pragma once
-// Internal to the figure code (figures/*.cpp and xai/visualize.cpp; not part of the public API): the
+// Internal to the figure code (figures/*.cpp, xai/visualize.cpp, xai/lime_figures.cpp; not public): the
 // RGB drawing surface every figure is painted on, and the pixel access they share. Coordinates are (y, x) in pixels, y downwards; pixel (y, x) covers [y, y+1) × [x, x+1).
 // Text uses stb_easy_font's glyphs (ASCII 32..126), rasterised at an integer scale so it stays crisp.
 #include <algorithm>

@@ -254,6 +254,82 @@ Tensor bar_chart(const std::vector<std::string>& labels, const std::vector<doubl
   return ax.canvas.to_tensor();
 }
 
+Tensor grouped_bar_chart(const std::vector<std::string>& groups, const std::vector<BarSeries>& series,
+                         const PlotOptions& opt) {
+  const char* op = "grouped_bar_chart";
+  check_size(opt, op);
+  LUMEN_CHECK(!groups.empty() && !series.empty(), op, "expected at least one group and one series, got ",
+              groups.size(), " groups and ", series.size(), " series");
+  const std::size_t g = groups.size();
+  auto error_of = [](const BarSeries& b, std::size_t i) {
+    return b.errors.empty() || !std::isfinite(b.errors[i]) ? 0.0 : b.errors[i];
+  };
+  double lo = 0.0, hi = 0.0;  // bars start at 0, so 0 is always in range
+  bool any_mark = false;
+  for (const BarSeries& b : series) {
+    LUMEN_CHECK(b.values.size() == g && (b.errors.empty() || b.errors.size() == g) &&
+                    (b.marks.empty() || b.marks.size() == g),
+                op, "series '", b.name, "' has ", b.values.size(), " values, ", b.errors.size(), " errors and ",
+                b.marks.size(), " marks; expected ", g, " values (one per group) and as many or no errors and marks");
+    for (std::size_t i = 0; i < g; ++i) {
+      LUMEN_CHECK(b.errors.empty() || !(b.errors[i] < 0), op, "series '", b.name, "' has a negative error ",
+                  b.errors[i]);
+      if (!std::isfinite(b.values[i])) continue;
+      lo = std::min(lo, b.values[i] - error_of(b, i)), hi = std::max(hi, b.values[i] + error_of(b, i));
+      any_mark = any_mark || (!b.marks.empty() && b.marks[i]);
+    }
+  }
+  auto yr = opt.ylim ? *opt.ylim : padded(lo, hi, 0.05);
+  if (!opt.ylim && lo == 0.0 && hi > 0.0) yr.first = 0.0;
+  if (!opt.ylim && hi == 0.0 && lo < 0.0) yr.second = 0.0;
+  if (!opt.ylim && any_mark) yr.second += 0.1 * (yr.second - yr.first);  // room for the '*' above the bars
+  std::vector<Tick> ticks;
+  for (std::size_t i = 0; i < g; ++i) ticks.push_back({static_cast<double>(i), groups[i]});
+  Axes ax(opt, {-0.5, static_cast<double>(g) - 0.5}, yr, ticks, op);
+
+  // Each group's bars fill 80% of its slot, side by side.
+  const double group_w = 0.8 * static_cast<double>(ax.ax1 - ax.ax0) / static_cast<double>(g);
+  const double bar_w = group_w / static_cast<double>(series.size());
+  const double zero = ax.py(0.0);
+  std::vector<std::pair<std::string, Rgb>> entries;
+  std::vector<std::pair<double, double>> points;  // where the bars are, for placing the legend
+  ax.clip_to_box();
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const BarSeries& b = series[k];
+    const Rgb color = b.color.value_or(palette(k));
+    if (!b.name.empty()) entries.push_back({b.name, color});
+    for (std::size_t i = 0; i < g; ++i) {
+      const double v = b.values[i];
+      if (!std::isfinite(v)) continue;
+      const double left = ax.px(static_cast<double>(i)) - group_w / 2 + static_cast<double>(k) * bar_w;
+      const double top = ax.py(v), cx = left + bar_w / 2;
+      const auto x0 = std::llround(left), y0 = std::llround(std::min(top, zero));
+      const std::int64_t width = std::max<std::int64_t>(std::llround(left + bar_w) - x0 - 1, 1);  // 1-pixel gap
+      ax.canvas.rect(y0, x0, std::max<std::int64_t>(std::llround(std::max(top, zero)) - y0, 1), width, color);
+      for (int f = 0; f <= 8; ++f) points.push_back({top + (zero - top) * f / 8.0, cx});
+      double upper = std::min(top, zero);  // the highest row drawn for this bar so far
+      const double e = error_of(b, i);
+      if (e > 0) {
+        const double ya = ax.py(v + e), yb = ax.py(v - e), cap = std::max(bar_w / 4, 1.0);
+        ax.canvas.line(ya, cx, yb, cx, kDark, 1.0);
+        ax.canvas.line(ya, cx - cap, ya, cx + cap, kDark, 1.0);
+        ax.canvas.line(yb, cx - cap, yb, cx + cap, kDark, 1.0);
+        upper = std::min(upper, ya);
+      }
+      if (!b.marks.empty() && b.marks[i]) {
+        const std::int64_t tw = Canvas::text_width("*", ax.s);
+        const std::int64_t ty = std::llround(upper) - 3 * ax.s - 7 * ax.s;
+        ax.canvas.text("*", ty, std::llround(cx) - tw / 2, ax.s, kDark);
+        points.push_back({static_cast<double>(ty), cx});
+      }
+    }
+  }
+  if (yr.first < 0.0 && yr.second > 0.0) ax.canvas.rect(std::llround(zero), ax.ax0, 1, ax.ax1 - ax.ax0, kDark);
+  ax.canvas.unclip();
+  if (opt.legend) draw_legend(ax, entries, points, std::max(opt.line_width, 5.0 * static_cast<double>(ax.s)));
+  return ax.canvas.to_tensor();
+}
+
 Tensor render_confusion_matrix(const Tensor& matrix, const std::vector<std::string>& labels, std::int64_t cell) {
   LUMEN_CHECK(matrix.defined() && matrix.dim() == 2 && matrix.size(0) == matrix.size(1), "render_confusion_matrix",
               "expected a square matrix [K, K], got ", matrix.defined() ? matrix.str() : "undefined");

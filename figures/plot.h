@@ -45,6 +45,24 @@ Tensor plot_lines(const std::vector<Series>& series, const PlotOptions& opt = {}
 Tensor bar_chart(const std::vector<std::string>& labels, const std::vector<double>& values, const PlotOptions& opt = {},
                  std::optional<std::array<float, 3>> color = std::nullopt);
 
+// One series of a grouped bar chart: a value per group, optionally ± an error (a whisker with caps,
+// e.g. a standard deviation over seeds) and a mark ('*' above the bar, e.g. for a significant
+// difference). errors and marks are either empty (none) or one per group. Unset color: palette(i).
+struct BarSeries {
+  std::string name{};  // legend entry; left out when empty
+  std::vector<double> values{};
+  std::vector<double> errors{};  // >= 0; NaN draws no whisker
+  std::vector<bool> marks{};
+  std::optional<std::array<float, 3>> color{};
+};
+
+// Groups side by side along x (labelled underneath), one bar per series in each group, in series
+// order, with whiskers, marks and a legend. The y range includes 0, every value ± its error and room
+// for the marks. Throws on no groups or series, or series whose values, errors or marks are not one
+// per group, or negative errors. A NaN value draws no bar.
+Tensor grouped_bar_chart(const std::vector<std::string>& groups, const std::vector<BarSeries>& series,
+                         const PlotOptions& opt = {});
+
 // A K×K matrix (e.g. a row-normalised confusion matrix, values in [0, 1]) as an RGB image [3, H, W]:
 // one `cell`-pixel square per entry colored by blues(value) with the value written in it ("0.98"),
 // and labels (optional, K strings) along the left and the top, in stb_easy_font's ASCII glyphs.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "autograd/ops.h"
 #include "xai/segmentation.h"
@@ -58,6 +59,65 @@ LinearFit weighted_linear_fit(const std::vector<double>& x, const std::vector<do
   return {std::vector<double>(beta.data(), beta.data() + cols), y_mean - x_mean.dot(beta)};
 }
 
+double weighted_r2(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
+                   std::int64_t rows, std::int64_t cols, const LinearFit& fit) {
+  LUMEN_CHECK(rows >= 1 && cols >= 1 && static_cast<std::int64_t>(x.size()) == rows * cols &&
+                  static_cast<std::int64_t>(y.size()) == rows && static_cast<std::int64_t>(w.size()) == rows &&
+                  static_cast<std::int64_t>(fit.coef.size()) == cols,
+              "weighted_r2", "expected x of ", rows, "x", cols, ", ", rows, " targets and weights and ", cols,
+              " coefficients, got ", x.size(), ", ", y.size(), ", ", w.size(), " and ", fit.coef.size());
+  const auto n = static_cast<std::size_t>(rows), d = static_cast<std::size_t>(cols);
+  double total = 0, y_mean = 0;
+  for (std::size_t r = 0; r < n; ++r) total += w[r], y_mean += w[r] * y[r];
+  LUMEN_CHECK(total > 0, "weighted_r2", "expected weights with a positive sum");
+  y_mean /= total;
+  double residual = 0, spread = 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    double pred = fit.intercept;
+    for (std::size_t j = 0; j < d; ++j) pred += x[r * d + j] * fit.coef[j];
+    residual += w[r] * (y[r] - pred) * (y[r] - pred);
+    spread += w[r] * (y[r] - y_mean) * (y[r] - y_mean);
+  }
+  if (spread == 0) return residual == 0 ? 1.0 : 0.0;
+  return 1.0 - residual / spread;
+}
+
+std::vector<std::int64_t> top_k_features(const Tensor& coefficients_row, std::int64_t k, bool by_abs) {
+  const Tensor& c = coefficients_row;
+  LUMEN_CHECK(c.defined() && (c.dim() == 1 || (c.dim() == 2 && c.size(0) == 1)) && is_floating(c.dtype()),
+              "top_k_features", "expected floating coefficients [F] or [1, F], got ", c.defined() ? c.str() : "undefined");
+  LUMEN_CHECK(k >= 0, "top_k_features", "expected k >= 0, got ", k);
+  std::vector<double> v = c.to_vector<double>();
+  for (double& x : v) {
+    LUMEN_CHECK(std::isfinite(x), "top_k_features", "expected finite coefficients, got ", x);
+    if (by_abs) x = std::abs(x);
+  }
+  std::vector<std::int64_t> order(v.size());
+  for (std::size_t j = 0; j < v.size(); ++j) order[j] = static_cast<std::int64_t>(j);
+  auto at = [&](std::int64_t j) { return v[static_cast<std::size_t>(j)]; };
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return at(a) > at(b); });
+  order.resize(std::min<std::size_t>(order.size(), static_cast<std::size_t>(k)));
+  return order;
+}
+
+double jaccard(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+  std::vector<std::int64_t> sa = a, sb = b;
+  for (auto* s : {&sa, &sb}) std::sort(s->begin(), s->end()), s->erase(std::unique(s->begin(), s->end()), s->end());
+  if (sa.empty() && sb.empty()) return 1.0;
+  std::vector<std::int64_t> common;
+  std::set_intersection(sa.begin(), sa.end(), sb.begin(), sb.end(), std::back_inserter(common));
+  const double both = static_cast<double>(common.size());
+  return both / (static_cast<double>(sa.size() + sb.size()) - both);
+}
+
+double mean_pairwise_jaccard(const std::vector<std::vector<std::int64_t>>& sets) {
+  LUMEN_CHECK(sets.size() >= 2, "mean_pairwise_jaccard", "expected at least 2 sets, got ", sets.size());
+  double total = 0, pairs = 0;
+  for (std::size_t i = 0; i < sets.size(); ++i)
+    for (std::size_t j = i + 1; j < sets.size(); ++j) total += jaccard(sets[i], sets[j]), pairs += 1;
+  return total / pairs;
+}
+
 double lime_similarity(std::int64_t on, std::int64_t n_features, double kernel_width) {
   // cos(1, z) = |z| / (√|z| √F) for a 0/1 vector z; the empty vector is as far as it gets.
   const double d = on > 0 ? 1 - std::sqrt(double(on) / double(n_features)) : 1.0;
@@ -73,11 +133,12 @@ LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& targ
   LUMEN_CHECK(opt.n_samples >= 1, op, "expected n_samples >= 1, got ", opt.n_samples);
   LUMEN_CHECK(opt.kernel_width > 0, op, "expected kernel_width > 0, got ", opt.kernel_width);
   if (is_empty_batch(inputs))  // no samples, so no features either: coefficients [0, 0]
-    return {empty_attributions(inputs), empty_attributions(inputs, {0, 0}), empty_attributions(inputs, {0})};
+    return {empty_attributions(inputs), empty_attributions(inputs, {0, 0}), empty_attributions(inputs, {0}),
+            empty_attributions(inputs, {0})};
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
   const Tensor base = baselines.expand(inputs, op);
   const std::int64_t fmax = fm.max_count();
-  std::vector<double> coefs(static_cast<std::size_t>(fm.n * fmax), 0.0), intercepts, attr(fm.ids.size());
+  std::vector<double> coefs(static_cast<std::size_t>(fm.n * fmax), 0.0), intercepts, r2, attr(fm.ids.size());
   for (std::int64_t i = 0; i < fm.n; ++i) {
     const std::int64_t f = fm.counts[static_cast<std::size_t>(i)];
     const std::int64_t* ids = fm.ids.data() + i * fm.d;
@@ -100,10 +161,12 @@ LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& targ
     const LinearFit fit = weighted_linear_fit(z, y, w, opt.n_samples, f, opt.fit);
     std::copy(fit.coef.begin(), fit.coef.end(), coefs.begin() + i * fmax);
     intercepts.push_back(fit.intercept);
+    r2.push_back(weighted_r2(z, y, w, opt.n_samples, f, fit));
     for (std::int64_t e = 0; e < fm.d; ++e) attr[static_cast<std::size_t>(i * fm.d + e)] = fit.coef[static_cast<std::size_t>(ids[e])];
   }
   TensorOptions o = options_of(inputs);
-  return {tensor(attr, inputs.shape(), o), tensor(coefs, {fm.n, fmax}, o), tensor(intercepts, {fm.n}, o)};
+  return {tensor(attr, inputs.shape(), o), tensor(coefs, {fm.n, fmax}, o), tensor(intercepts, {fm.n}, o),
+          tensor(r2, {fm.n}, o)};
 }
 
 }  // namespace

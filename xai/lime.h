@@ -46,6 +46,13 @@ struct LinearFit {
 LinearFit weighted_linear_fit(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
                               std::int64_t rows, std::int64_t cols, const LinearFitOptions& opt = {});
 
+// The weighted R² of a fit on its own data (scikit-learn's Ridge.score(x, y, sample_weight=w)):
+// 1 − Σ w (y − ŷ)² / Σ w (y − ȳ_w)², ȳ_w the weighted mean of y. When y is constant (the denominator
+// is 0) it is 1 for an exact fit and 0 otherwise, as scikit-learn's r2_score. How much of the model's
+// behaviour around the sample the surrogate captures: a low R² warns that the explanation is poor.
+double weighted_r2(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
+                   std::int64_t rows, std::int64_t cols, const LinearFit& fit);
+
 // LIME's weight for a perturbed sample with `on` of its n_features features kept: exp(−d² / width²),
 // d = 1 − √(on / n_features) the cosine distance between the 0/1 vector and all ones (1 when on = 0).
 double lime_similarity(std::int64_t on, std::int64_t n_features, double kernel_width);
@@ -63,7 +70,20 @@ struct LimeResult {
   Tensor attributions;  // shaped like the inputs: each feature's coefficient over its region
   Tensor coefficients;  // [N, F] (0 past a sample's own feature count)
   Tensor intercepts;    // [N]
+  Tensor r2;            // [N]: the surrogate's weighted R² on its perturbed samples (weighted_r2)
 };
+
+// The indices of the k largest coefficients of one sample (coefficients_row [F], or [1, F]), largest
+// first: by value, or by magnitude when by_abs; ties go to the lower index. k larger than F gives all
+// F. Coefficients must be finite.
+std::vector<std::int64_t> top_k_features(const Tensor& coefficients_row, std::int64_t k, bool by_abs);
+
+// |A ∩ B| / |A ∪ B| of two sets of feature indices (duplicates ignored); 1 when both are empty.
+double jaccard(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b);
+
+// The mean of jaccard over every pair of the sets (e.g. the top-k features of one image explained with
+// different seeds: 1 = the same features every time). Needs at least 2 sets.
+double mean_pairwise_jaccard(const std::vector<std::vector<std::int64_t>>& sets);
 
 class Lime {
  public:

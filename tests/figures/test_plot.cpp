@@ -3,6 +3,7 @@
 // is covered in tests/nn/test_models.cpp.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/tensor.h"
@@ -100,5 +101,75 @@ TEST_SUITE("figures") {
     CHECK(std::abs((a1 - a0) - 2 * (b1 - b0)) <= 3);    // twice as tall
     CHECK_THROWS_AS(bar_chart({"a"}, {1, 2}), Error);
     CHECK_THROWS_AS(bar_chart({}, {}), Error);
+  }
+
+  TEST_CASE("grouped_bar_chart: bars side by side, whiskers and marks where the values say") {
+    const Rgb red{1, 0, 0}, blue{0, 0, 1};
+    const PlotOptions opt{.width = 320, .height = 240, .ylim = std::pair{0.0, 3.0}, .legend = false, .grid = false};
+    auto chart = [&](bool errors, bool marks) {
+      return grouped_bar_chart({"seeds", "regions"},
+                               {{"A", {2, 1}, errors ? std::vector<double>{0.5, 0} : std::vector<double>{}, {}, red},
+                                {"B", {1, 2}, {}, marks ? std::vector<bool>{false, true} : std::vector<bool>{}, blue}},
+                               opt);
+    };
+    Tensor plain = chart(false, false), full = chart(true, true);
+    CHECK(plain.shape() == Shape{3, 240, 320});
+    // A bar: its first and last columns and its top row, found by its colour from column x on.
+    struct Bar {
+      std::int64_t x0 = -1, x1 = -1, top = 240, bottom = -1;
+    };
+    auto find_bar = [](const Tensor& img, Rgb c, std::int64_t from) {
+      Bar b;
+      for (std::int64_t x = from; x < 320; ++x) {
+        bool any = false;
+        for (std::int64_t y = 0; y < 240; ++y)
+          if (near(at(img, y, x), c)) any = true, b.top = std::min(b.top, y), b.bottom = std::max(b.bottom, y);
+        if (any && b.x0 < 0) b.x0 = x;
+        if (!any && b.x0 >= 0) break;
+        if (any) b.x1 = x;
+      }
+      return b;
+    };
+    const Bar a0 = find_bar(plain, red, 0), b0 = find_bar(plain, blue, 0);
+    const Bar a1 = find_bar(plain, red, a0.x1 + 1), b1 = find_bar(plain, blue, b0.x1 + 1);
+    REQUIRE((a0.x0 >= 0 && a1.x0 >= 0 && b0.x0 >= 0 && b1.x0 >= 0));
+    CHECK(a0.x1 < b0.x0);  // in series order within a group
+    CHECK(b0.x1 < a1.x0);  // then the next group
+    CHECK(a1.x1 < b1.x0);
+    CHECK(std::abs(a0.bottom - b0.bottom) <= 1);  // all stand on the zero line
+    const std::int64_t unit = a0.bottom - a1.top;  // value 1 in pixels
+    CHECK(std::abs((a0.bottom - a0.top) - 2 * unit) <= 2);
+    CHECK(std::abs((b1.bottom - b1.top) - 2 * unit) <= 2);
+
+    // The whisker of A's first bar (2 ± 0.5) rises unit / 2 above its top, at its centre.
+    auto dark_in = [](const Tensor& img, std::int64_t y0, std::int64_t y1, std::int64_t x0, std::int64_t x1) {
+      std::int64_t n = 0;
+      for (std::int64_t y = y0; y < y1; ++y)
+        for (std::int64_t x = x0; x < x1; ++x) {
+          const Rgb c = at(img, y, x);
+          n += c[0] < 0.3f && c[1] < 0.3f && c[2] < 0.3f;
+        }
+      return n;
+    };
+    const std::int64_t ca = (a0.x0 + a0.x1) / 2, cb = (b1.x0 + b1.x1) / 2;
+    CHECK(dark_in(full, a0.top - unit / 2 + 2, a0.top - 1, ca - 1, ca + 2) >= unit / 2 - 4);
+    CHECK(dark_in(plain, a0.top - unit / 2 + 2, a0.top - 1, ca - 1, ca + 2) == 0);
+    // A's second bar has error 0: no whisker. B's second bar has a '*' just above it.
+    CHECK(dark_in(full, a1.top - unit / 2, a1.top - 1, a1.x0, a1.x1 + 1) == 0);
+    CHECK(dark_in(full, b1.top - 14, b1.top - 1, cb - 6, cb + 7) > 0);
+    CHECK(dark_in(plain, b1.top - 14, b1.top - 1, cb - 6, cb + 7) == 0);
+
+    // A legend and an automatic range render too; bad input throws.
+    Tensor auto_range = grouped_bar_chart({"a", "b", "c"}, {{"x", {1, -2, 3}, {0.2, 0.1, 0}, {true, false, true}},
+                                                            {"y", {2, 1, NAN}}},
+                                          {.title = "Stability", .ylabel = "Jaccard"});
+    CHECK(auto_range.shape() == Shape{3, 360, 480});
+    CHECK_THROWS_WITH_AS(grouped_bar_chart({"a", "b"}, {{"x", {1}}}),
+                         doctest::Contains("grouped_bar_chart: series 'x' has 1 values"), Error);
+    CHECK_THROWS_WITH_AS(grouped_bar_chart({"a"}, {{"x", {1}, {0.1, 0.2}}}), doctest::Contains("2 errors"), Error);
+    CHECK_THROWS_WITH_AS(grouped_bar_chart({"a"}, {{"x", {1}, {}, {true, false}}}), doctest::Contains("2 marks"), Error);
+    CHECK_THROWS_WITH_AS(grouped_bar_chart({"a"}, {{"x", {1}, {-0.1}}}), doctest::Contains("negative error"), Error);
+    CHECK_THROWS_WITH_AS(grouped_bar_chart({}, {{"x", {}}}), doctest::Contains("at least one group"), Error);
+    CHECK_THROWS_AS(grouped_bar_chart({"a"}, {}), Error);
   }
 }

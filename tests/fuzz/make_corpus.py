@@ -30,6 +30,11 @@ def safetensors(header, payload=b"", raw_header=None):
     return struct.pack("<Q", len(h)) + h + payload
 
 
+def via(shapes):
+    regions = [{"shape_attributes": s, "region_attributes": {}} for s in shapes]
+    return json.dumps({"digit_a.png10": {"filename": "digit_a.png", "size": 10, "regions": regions}}).encode()
+
+
 def png(width, height, color_type, bit_depth, rows, palette=None, chunk_filter=None):
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
@@ -74,6 +79,19 @@ def main():
     put("mask", "gif-13-bytes", b"GIF89a\xff\x7f\xff\x7f\x00\x00\x00")
     put("mask", "tga-truncated", bytes([0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x1F, 0x40, 0x1F, 24, 0]))
     put("mask", "pnm-truncated", b"P6\n8000 8000\n255\n")
+    # VIA annotations: the fixture, each shape, VIA 1 regions, then damaged and hostile files.
+    put("via", "fixture", (fixtures / "via_annotation.json").read_bytes())
+    put("via", "shapes", via([{"name": "polygon", "all_points_x": [1, 20, 5], "all_points_y": [2, 9, 30]},
+                              {"name": "rect", "x": -3, "y": 4, "width": 50, "height": 2},
+                              {"name": "circle", "cx": 16, "cy": 16, "r": 5.5},
+                              {"name": "ellipse", "cx": 8, "cy": 20, "rx": 6, "ry": 2, "theta": 0.7}]))
+    put("via", "via1-regions", json.dumps({"a.png1": {"filename": "digit_a.png", "regions": {
+        "0": {"shape_attributes": {"name": "rect", "x": 1, "y": 1, "width": 3, "height": 3}}}}}).encode())
+    put("via", "unknown-shape", via([{"name": "polyline", "all_points_x": [1, 2], "all_points_y": [1, 2]}]))
+    put("via", "wrong-types", via([{"name": "polygon", "all_points_x": "1,2,3", "all_points_y": [1, None, 3]}]))
+    put("via", "huge-coordinates", via([{"name": "circle", "cx": 1e300, "cy": -1e300, "r": 1e308}]))
+    put("via", "truncated", (fixtures / "via_annotation.json").read_bytes()[:300])
+    put("via", "deep-nesting", b'{"a":' + b"[" * 20000 + b"]" * 20000 + b"}")
 
 
 if __name__ == "__main__":

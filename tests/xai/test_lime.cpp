@@ -77,6 +77,7 @@ TEST_CASE("Lime: on a linear model the coefficients are w·(x − baseline), per
   // Intercept: the score with every feature at the baseline.
   const double b0 = 0.5 * w.sum().item() + 0.5;
   CHECK_VALUES(r.intercepts, {b0, -b0}, 1e-6);
+  CHECK_VALUES(r.r2, {1, 1}, 1e-9);  // the surrogate is exact
   // Default ridge (alpha = 1) shrinks a little but keeps the ranking.
   LimeResult d = lime.explain(x, 0, 0.5, {.n_samples = 300, .generator = &g});
   for (std::int64_t i = 0; i < 2; ++i) {
@@ -111,6 +112,49 @@ TEST_CASE("Lime: the cosine-distance kernel weights the fit of a non-linear mode
                                  {.n_samples = 4000, .fit = {.alpha = 0}, .generator = &g});
   CHECK_VALUES(r.coefficients, {want.coef[0], want.coef[1]}, 0.03);
   CHECK(r.intercepts.item() == doctest::Approx(want.intercept).epsilon(0.03));
+  // A product is not linear: the surrogate explains only part of it, about as well as on the four
+  // patterns (every pattern is drawn about equally often).
+  const double r2 = weighted_r2(z, y, w, 4, 2, want);
+  REQUIRE(r2 < 0.9);
+  CHECK(r.r2.item() == doctest::Approx(r2).epsilon(0.05));
+}
+
+TEST_CASE("weighted_r2: scikit-learn's Ridge.score with sample weights") {
+  // y = 1 + 2 x0 − x1 fitted exactly: 1.
+  const std::vector<double> x2 = {0, 0, 1, 0, 0, 1, 2, 3}, y2 = {1, 3, 0, 2};
+  CHECK(weighted_r2(x2, y2, {1, 2, 3, 4}, 4, 2, {{2, -1}, 1}) == doctest::Approx(1.0).epsilon(1e-15));
+  // x = (0, 1, 2), y = (0, 1, 1), w = (1, 1, 2), ŷ = 0.25 + 0.5 x = (0.25, 0.75, 1.25):
+  // Σ w (y − ŷ)² = 0.0625 + 0.0625 + 2 · 0.0625 = 0.25; ȳ_w = (0 + 1 + 2) / 4 = 0.75,
+  // Σ w (y − ȳ_w)² = 0.5625 + 0.0625 + 2 · 0.0625 = 0.75; R² = 1 − 0.25 / 0.75 = 2/3.
+  const std::vector<double> x = {0, 1, 2}, y = {0, 1, 1}, w = {1, 1, 2};
+  CHECK(weighted_r2(x, y, w, 3, 1, {{0.5}, 0.25}) == doctest::Approx(2.0 / 3.0).epsilon(1e-12));
+  // The weighted least-squares fit is the best there is: its R² is at least that.
+  CHECK(weighted_r2(x, y, w, 3, 1, weighted_linear_fit(x, y, w, 3, 1, {.alpha = 0})) >= 2.0 / 3.0);
+  // Constant y: 1 when predicted exactly, else 0 (scikit-learn's r2_score).
+  CHECK(weighted_r2(x, {2, 2, 2}, w, 3, 1, {{0}, 2}) == 1.0);
+  CHECK(weighted_r2(x, {2, 2, 2}, w, 3, 1, {{1}, 2}) == 0.0);
+  CHECK_THROWS_WITH_AS(weighted_r2(x, y, w, 3, 1, {{1, 2}, 0}), Catch("weighted_r2: expected"), Error);
+  CHECK_THROWS_WITH_AS(weighted_r2(x, y, {0, 0, 0}, 3, 1, {{1}, 0}), Catch("positive sum"), Error);
+}
+
+TEST_CASE("top_k_features, jaccard and mean_pairwise_jaccard") {
+  Tensor c = f64({0.3, -0.9, 0.3, 0.1});
+  CHECK(top_k_features(c, 2, false) == std::vector<std::int64_t>{0, 2});  // tie: the lower index first
+  CHECK(top_k_features(c, 2, true) == std::vector<std::int64_t>{1, 0});
+  CHECK(top_k_features(c, 10, false) == std::vector<std::int64_t>{0, 2, 3, 1});
+  CHECK(top_k_features(c.unsqueeze(0), 1, true) == std::vector<std::int64_t>{1});
+  CHECK(top_k_features(c, 0, true).empty());
+  CHECK_THROWS_WITH_AS(top_k_features(c, -1, true), Catch("top_k_features: expected k >= 0"), Error);
+  CHECK_THROWS_WITH_AS(top_k_features(f64({1, NAN}), 1, true), Catch("finite"), Error);
+  CHECK_THROWS_WITH_AS(top_k_features(zeros({2, 3}), 1, true), Catch("[F] or [1, F]"), Error);
+
+  CHECK(jaccard({1, 2, 3}, {2, 3, 4}) == 0.5);  // {2, 3} of {1, 2, 3, 4}
+  CHECK(jaccard({1, 1, 2}, {2}) == 0.5);        // duplicates ignored
+  CHECK(jaccard({}, {}) == 1.0);
+  CHECK(jaccard({5}, {}) == 0.0);
+  // Pairs: ({1, 2}, {2, 1}) 1, ({1, 2}, {3}) 0, ({2, 1}, {3}) 0.
+  CHECK(mean_pairwise_jaccard({{1, 2}, {2, 1}, {3}}) == doctest::Approx(1.0 / 3.0));
+  CHECK_THROWS_WITH_AS(mean_pairwise_jaccard({{1}}), Catch("at least 2 sets"), Error);
 }
 
 TEST_CASE("Lime: grid features on an image rank the cells by their weight; lasso keeps the strong cells") {
