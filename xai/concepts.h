@@ -86,6 +86,10 @@ Significance tcav_significance(const std::vector<double>& concept_scores, const 
 // shuffled (seeded) 1 − test_fraction of the rows; direction = the weights without the intercept,
 // normalised; r2 and mse on the held-out rows (r2 about the held-out mean, as sklearn's r2_score:
 // 1 when the held-out measure is constant and predicted exactly, 0 when constant and not).
+// On a conv layer, in the channel space of xai/layer_gradients.h:
+//   Tensor acts = xai::layer_activations(model, "features.3", images, 256, xai::LayerSpace::channels);  // [N, C]
+//   xai::Rcv rcv = xai::fit_rcv(acts, colorfulness);
+//   Tensor s = xai::conceptual_sensitivity(model, "features.3", x, k, rcv.direction, xai::LayerSpace::channels);
 struct Rcv {
   Tensor direction;  // [D] float64 unit vector, towards a larger measure
   double r2, mse;    // on the held-out split

@@ -69,7 +69,7 @@ TEST_CASE("layer_gradients: the hand-computed gradients, float64, in batches, ho
   check_close(conceptual_sensitivity(*net, "a", hand_inputs(), 0, tensor({0.48, 0.6, 0.64}, {3}, f64)), {3.6, 1.2});
 }
 
-TEST_CASE("layer_gradients: a float32 model and a layer whose gradient has no path from the logit") {
+TEST_CASE("layer_gradients: a float32 model, and a class whose logit ignores the layer") {
   auto m = testing::conv_pool_linear(5);
   m.net->to(DType::float32);
   const Tensor x = randn({3, 2, 4, 4});
