@@ -8,7 +8,8 @@
 // Both on a fixed batch of 32 random images [32, 3, 28, 28] in [0, 1] with random labels 0..3, in
 // float32. Then attribution (IG, occlusion), the course's GAN step, and examples/global_local's
 // methods on its small VGG: MC dropout (T = 100 passes over 100 images, images/s) and class model
-// visualisation (10 classes, 20 steps, steps/s). The command line, the timing protocol and the JSON
+// visualisation (10 classes, 20 steps, steps/s); the TCAV pass (gradients of 1,000 images at one
+// layer of ConvModel times 20 CAVs, images/s). The command line, the timing protocol and the JSON
 // lines are bench/harness.h's.
 //
 // Usage: bench_nn [--threads N] [--min-time S] [--repeats R] [--warmup W] [--only a,b]
@@ -25,6 +26,7 @@
 #include "nn/vgg.h"
 #include "gan/training.h"
 #include "xai/class_visualisation.h"
+#include "xai/layer_gradients.h"
 #include "xai/gradient.h"
 #include "xai/perturbation.h"
 #include "xai/uncertainty.h"
@@ -163,6 +165,24 @@ void bench_class_vis(const std::string& bench_name, const Args& args) {
        {{"logit_start", first}, {"logit_end", last}, {"checksum", res.images.sum().item()}});
 }
 
+// The TCAV pass: the directional derivatives of 1,000 images [1000, 3, 28, 28] along 20 CAVs at one
+// layer: each image's gradient of the class-0 logit w.r.t. "features.4" (the ReLU after the second
+// conv, 32·14·14 = 6272 per image) of a seeded ConvModel in eval mode, flattened to float64
+// [1000, 6272], times 20 unit directions [6272, 20] (one matmul). images/s.
+void bench_tcav(const std::string& bench_name, const Args& args) {
+  manual_seed(3);
+  std::shared_ptr<nn::Module> model = nn::make_classifier("cnn");
+  model->eval();
+  Generator g(4);
+  const Tensor x = rand({1000, 3, 28, 28}, {}, &g);
+  Tensor v = randn({32 * 14 * 14, 20}, {.dtype = DType::float64}, &g);
+  v = v / v.pow(2).sum({0}, true).sqrt();
+  Tensor s;
+  const Result r = measure([&] { s = matmul(xai::layer_gradients(*model, "features.4", x, 0), v); }, args);
+  emit(bench_name, "throughput", 1000.0 / r.median_s, "images/s", true, r, args,
+       {{"checksum", s.abs().sum().item()}, {"positive", gt(s, 0.0).to(DType::float64).mean().item()}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -182,6 +202,7 @@ int main(int argc, char** argv) {
       {"gan_step", [](const Args& args) { bench_gan_step("gan_step", args); }},
       {"mc_dropout", [](const Args& args) { bench_mc_dropout("mc_dropout", args); }},
       {"class_vis", [](const Args& args) { bench_class_vis("class_vis", args); }},
+      {"tcav", [](const Args& args) { bench_tcav("tcav", args); }},
   };
   return bench::run("bench_nn", bench::parse_args(argc, argv, "bench_nn", benchmarks), benchmarks);
 }

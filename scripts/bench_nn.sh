@@ -11,7 +11,8 @@
 # Adam, float32; ig_dense/ig_conv (Integrated Gradients, 50 steps) and occlusion_dense/occlusion_conv
 # on 8 images, against the same algorithms written natively in PyTorch; gan_step (the course's GAN,
 # UNet depth 2, 64 feature maps, batch 32); mc_dropout (examples/global_local's VGG, T = 100 passes
-# over 100 images) and class_vis (class model visualisation of it, 10 classes, 20 steps). Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
+# over 100 images) and class_vis (class model visualisation of it, 10 classes, 20 steps); tcav (the
+# TCAV pass: 1,000 images' class-0 gradients at the ConvModel's features.4 times 20 CAVs). Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
 # as in scripts/bench.sh: default environment, and OMP_WAIT_POLICY=PASSIVE (see bench/README.md).
 # Raw JSON lines are kept in <build>/bench/nn_*.jsonl.
 set -euo pipefail
@@ -20,7 +21,7 @@ cd "$(dirname "$0")/.."
 me=bench_nn.sh
 source scripts/bench_lib.sh
 bench_parse_args "$@"
-names=(dense_train_step conv_train_step ig_dense ig_conv occlusion_dense occlusion_conv gan_step mc_dropout class_vis)
+names=(dense_train_step conv_train_step ig_dense ig_conv occlusion_dense occlusion_conv gan_step mc_dropout class_vis tcav)
 bench_check_only "${names[@]}"
 
 build=${LUMEN_BUILD_DIR:-build-bench}
@@ -101,7 +102,7 @@ widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h i
 line = lambda cells: "| " + " | ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
 print()
 print(f"lumen vs PyTorch: training steps (batch 32, Adam, cross-entropy) and attribution throughput "
-      f"(8 images), MC dropout, class visualisation, {threads} thread(s); {linfo.get('protocol', '')}"
+      f"(8 images), MC dropout, class visualisation, TCAV, {threads} thread(s); {linfo.get('protocol', '')}"
       + (f"; {rounds} interleaved rounds: medians, ratio = median of the paired ratios" if rounds > 1 else ""))
 print(line(header))
 print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

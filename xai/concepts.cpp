@@ -6,24 +6,14 @@
 #include <limits>
 #include <numeric>
 
-#include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
-#include "kernels/core/checked.h"
 #include "kernels/core/error.h"
-#include "nn/module.h"
-#include "xai/attribution.h"
 
 namespace lumen::xai {
 
 namespace {
 using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-nn::Module& find_layer(nn::Module& model, const std::string& layer, const char* op) {
-  const nn::ModulePtr m = model.find(layer);
-  LUMEN_CHECK(m != nullptr, op, "the model has no layer named '", layer, "'");
-  return *m;
-}
 
 // A 2-D tensor [N, D] as a row-major double matrix (a copy).
 Mat to_matrix(const Tensor& t, const char* op, const char* what) {
@@ -83,34 +73,6 @@ void check_finite(const std::vector<double>& v, const char* op, const char* what
 }
 }  // namespace
 
-// ---- activations
-
-Tensor layer_activations(nn::Module& model, const std::string& layer, const Tensor& inputs, std::int64_t batch) {
-  const char* op = "layer_activations";
-  nn::Module& target = find_layer(model, layer, op);
-  LUMEN_CHECK(inputs.defined() && inputs.dim() >= 1 && inputs.size(0) >= 1, op, "expected inputs [N, ...] with N ≥ 1, got ",
-              inputs.defined() ? inputs.str() : "undefined");
-  LUMEN_CHECK(batch >= 1, op, "expected batch ≥ 1, got ", batch);
-  autograd::NoGradGuard no_grad;
-  nn::EvalScope eval(model);
-  std::vector<Tensor> parts;
-  const std::int64_t n = inputs.size(0);
-  for (std::int64_t start = 0; start < n; start += batch) {
-    const std::int64_t rows = std::min(batch, n - start);
-    Tensor activations;
-    {
-      nn::HookHandle hook =
-          target.register_forward_hook([&activations](nn::Module&, const Tensor&, const Tensor& out) { activations = out; });
-      model(inputs.narrow(0, start, rows));
-    }
-    LUMEN_CHECK(activations.defined(), op, "layer '", layer, "' did not run in the model's forward");
-    LUMEN_CHECK(activations.dim() >= 1 && activations.size(0) == rows, op, "expected layer '", layer, "' to output [",
-                rows, ", ...] for a batch of ", rows, ", got ", activations.str());
-    parts.push_back(activations.detach().reshape({rows, -1}));
-  }
-  return parts.size() == 1 ? parts[0].contiguous() : cat(parts, 0);
-}
-
 // ---- CAV: logistic regression
 
 Cav fit_cav(const Tensor& concept_acts, const Tensor& random_acts, const LinearClassifierOptions& opt) {
@@ -167,44 +129,15 @@ Cav fit_cav(const Tensor& concept_acts, const Tensor& random_acts, const LinearC
 // ---- sensitivity and scores
 
 Tensor conceptual_sensitivity(nn::Module& model, const std::string& layer, const Tensor& inputs, std::int64_t target_class,
-                              const Tensor& cav_direction) {
+                              const Tensor& cav_direction, LayerSpace space) {
   const char* op = "conceptual_sensitivity";
-  nn::Module& target = find_layer(model, layer, op);
-  LUMEN_CHECK(inputs.defined() && inputs.dim() >= 1 && inputs.size(0) >= 1, op, "expected inputs [N, ...] with N ≥ 1, got ",
-              inputs.defined() ? inputs.str() : "undefined");
   LUMEN_CHECK(cav_direction.defined() && cav_direction.dim() == 1, op, "expected a CAV direction [D], got ",
               cav_direction.defined() ? cav_direction.str() : "undefined");
-  nn::EvalScope eval(model);
-  Tensor activations;
-  Tensor grad;
-  {
-    autograd::GradModeGuard on(true);
-    // The input requires grad so the graph reaches the layer even when the weights are frozen.
-    Tensor x = inputs.detach().requires_grad_();
-    Tensor scores;
-    {
-      nn::HookHandle hook =
-          target.register_forward_hook([&activations](nn::Module&, const Tensor&, const Tensor& out) { activations = out; });
-      scores = model(x);
-    }
-    LUMEN_CHECK(activations.defined(), op, "layer '", layer, "' did not run in the model's forward");
-    LUMEN_CHECK(scores.dim() == 2 && scores.size(0) == inputs.size(0), op, "expected the model to output logits [",
-                inputs.size(0), ", K], got ", scores.shape());
-    LUMEN_CHECK(activations.dim() >= 1 && activations.size(0) == inputs.size(0), op, "expected layer '", layer,
-                "' to output [", inputs.size(0), ", ...], got ", activations.shape());
-    const std::int64_t d = activations.numel() / inputs.size(0);
-    LUMEN_CHECK(cav_direction.size(0) == d, op, "expected a CAV direction of D = ", d, " (layer '", layer, "' outputs ",
-                activations.shape(), "), got ", cav_direction.shape());
-    // Rows do not interact in eval mode: the gradient of the summed logits is each row's own gradient.
-    const Tensor logits = Target(target_class).select(scores, op);
-    LUMEN_CHECK(activations.requires_grad(), op, "layer '", layer, "' outputs a tensor outside the graph of the input");
-    // allow_unused: a logit that does not reach the layer's output has sensitivity 0, not an error.
-    grad = autograd::grad({logits.sum()}, {activations}, {}, {.allow_unused = true})[0];
-  }
-  const std::int64_t n = inputs.size(0);
-  const Tensor g = grad.detach().to(DType::float64).cpu().reshape({n, -1});
+  const Tensor g = layer_gradients(model, layer, inputs, target_class, 256, space);
+  LUMEN_CHECK(cav_direction.size(0) == g.size(1), op, "expected a CAV direction of D = ", g.size(1), " (layer '", layer,
+              "' gives rows ", g.shape(), "), got ", cav_direction.shape());
   const Tensor v = cav_direction.detach().to(DType::float64).cpu().reshape({-1, 1});
-  return matmul(g, v).reshape({n});
+  return matmul(g, v).reshape({g.size(0)});
 }
 
 TcavScore tcav_score(const Tensor& sensitivities) {

@@ -8,9 +8,12 @@
 //   Tensor r = xai::layer_activations(model, "features.3", random_images);    // [Nr, D]
 //   xai::Cav cav = xai::fit_cav(c, r, {.seed = 1});                          // unit normal, held-out accuracy
 //   Tensor s = xai::conceptual_sensitivity(model, "features.3", zebras, /*target_class=*/3, cav.direction);
+//   // (or, for many CAVs: matmul(xai::layer_gradients(model, "features.3", zebras, 3), directions))
 //   xai::TcavScore score = xai::tcav_score(s);                               // fraction of zebras with S > 0
 //   // ≥ 20 CAVs against different random sets, the same random-vs-random, then:
 //   xai::Significance sig = xai::tcav_significance(concept_scores, random_scores, 0.05, /*n_layers=*/3);
+//
+// xai/tcav.h runs that whole protocol in one call (run_tcav).
 //
 // Everything numerical (the logistic regression, least squares, the t-test) is done here in double
 // precision, with no ML library; every split is shuffled with an explicit seed, so results repeat.
@@ -19,17 +22,9 @@
 #include <vector>
 
 #include "autograd/tensor.h"
-
-namespace lumen::nn {
-class Module;
-}
+#include "xai/layer_gradients.h"  // layer_activations, layer_gradients, layer_integrated_gradients
 
 namespace lumen::xai {
-
-// Activations of `layer` (a descendant of model, by dotted name) for inputs [N, ...], flattened to
-// [N, D] (model in eval — each module's mode is restored afterwards — and no graph), computed in
-// batches of `batch` rows. Throws naming the layer when model has no such descendant or it did not run.
-Tensor layer_activations(nn::Module& model, const std::string& layer, const Tensor& inputs, std::int64_t batch = 256);
 
 struct LinearClassifierOptions {
   double l2 = 1e-3;            // weight decay on the weights (not the intercept), in the scaled features
@@ -49,11 +44,11 @@ struct Cav {
 // scale. direction = w / |w|.
 Cav fit_cav(const Tensor& concept_acts, const Tensor& random_acts, const LinearClassifierOptions& opt = {});
 
-// S(x) = ∇_{f_l(x)} logit_k(x) · v for each input: [N] float64. A forward hook on `layer` captures
-// f_l(x); autograd::grad of the summed class-k logits gives each row's own gradient (eval mode, rows
-// do not interact). v has D = the layer's output size per row elements.
+// S(x) = ∇_{f_l(x)} logit_k(x) · v for each input: [N] float64, = layer_gradients(...) · v. v has D =
+// the layer's output size per row elements (flat), or C (channels: the derivative when every position
+// moves along v, for an RCV fitted on global-average-pooled activations).
 Tensor conceptual_sensitivity(nn::Module& model, const std::string& layer, const Tensor& inputs, std::int64_t target_class,
-                              const Tensor& cav_direction);
+                              const Tensor& cav_direction, LayerSpace space = LayerSpace::flat);
 
 struct TcavScore {
   double score;      // fraction of inputs with S > 0
@@ -91,6 +86,10 @@ Significance tcav_significance(const std::vector<double>& concept_scores, const 
 // shuffled (seeded) 1 − test_fraction of the rows; direction = the weights without the intercept,
 // normalised; r2 and mse on the held-out rows (r2 about the held-out mean, as sklearn's r2_score:
 // 1 when the held-out measure is constant and predicted exactly, 0 when constant and not).
+// On a conv layer, in the channel space of xai/layer_gradients.h:
+//   Tensor acts = xai::layer_activations(model, "features.3", images, 256, xai::LayerSpace::channels);  // [N, C]
+//   xai::Rcv rcv = xai::fit_rcv(acts, colorfulness);
+//   Tensor s = xai::conceptual_sensitivity(model, "features.3", x, k, rcv.direction, xai::LayerSpace::channels);
 struct Rcv {
   Tensor direction;  // [D] float64 unit vector, towards a larger measure
   double r2, mse;    // on the held-out split
