@@ -31,7 +31,6 @@ struct Method {
   std::string title;
   xai::ModelAttributionFn fn;  // rebuilt on the (possibly randomised) model
   xai::Sign sign = xai::Sign::all;
-  std::string note{};
 };
 
 // The methods, for a model whose last convolution's ReLU is `cam_layer`. Perturbation methods use
@@ -61,7 +60,9 @@ std::vector<Method> methods_for(const std::string& cam_layer, std::int64_t lime_
   v.push_back({"DeepLIFT", [](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  return xai::DeepLift(m).attribute(x, t); }});
   v.push_back({"Grad-CAM", [cam_layer](nn::Module& m, const Tensor& x, const xai::Target& t) {
-                 return xai::GradCam(m, cam_layer).attribute(x, t); }, xai::Sign::positive});
+                 // [N, 1, H, W] broadcast over the channels, as the metrics take inputs-shaped maps
+                 return xai::GradCam(m, cam_layer).attribute(x, t).expand(x.shape()).contiguous(); },
+               xai::Sign::positive});
   v.push_back({"Guided Grad-CAM", [cam_layer](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  return xai::GuidedGradCam(m, cam_layer).attribute(x, t); }});
   v.push_back({"Occlusion 4×4", [f](nn::Module& m, const Tensor& x, const xai::Target& t) {
@@ -79,9 +80,9 @@ std::vector<Method> methods_for(const std::string& cam_layer, std::int64_t lime_
                    regions.push_back(xai::composite_regions(xai::foreground_annotation(x[i], kForeground), 6, 6).unsqueeze(0));
                  return xai::SharpLime(f(m), stack(regions, 0)).attribute(x, t, {}, {.n_samples = lime_samples,
                                                                                     .generator = g}); },
-               xai::Sign::all, "uses the annotation as a feature: its localisation is partly by construction"});
+               xai::Sign::all});
   v.push_back({"random", [g](nn::Module&, const Tensor& x, const xai::Target&) {
-                 return rand(x.shape(), options_of(x), g); }, xai::Sign::positive, "uniform noise: the floor"});
+                 return rand(x.shape(), options_of(x), g); }, xai::Sign::positive});
   return v;
 }
 

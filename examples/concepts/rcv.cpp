@@ -3,6 +3,7 @@
 // global-average-pooled activations; the regression's direction is the concept, its held-out R² says
 // whether the layer encodes the measure at all, and Br = R² · mean(S) / std(S) of the directional
 // derivatives S says whether (and how consistently) moving along it changes the class logit.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -24,9 +25,11 @@ struct Measure {
 
 std::vector<double> values_of(const Tensor& t) { return t.to(DType::float64).to_vector<double>(); }
 
-// Every measure of the issue, per image of the [N, 3, 28, 28] batch: colorfulness, the eight hue bands,
-// ColoredMNIST's own t, the six Haralick statistics and the stroke area.
-std::vector<Measure> measures_of(const Tensor& images, const Tensor& t) {
+// Every measure, per image: colorfulness, the eight hue bands and ColoredMNIST's own t of the colored
+// images [N, 3, 28, 28]; the six Haralick statistics and the stroke area of the same digits before they
+// were tinted, gray [N, 1, 28, 28] — measured on the colored image's gray, they would carry its color
+// (a winter digit is darker than an autumn one) and no longer be "shape and texture only".
+std::vector<Measure> measures_of(const Tensor& images, const Tensor& gray, const Tensor& t) {
   std::vector<Measure> m;
   m.push_back({"colorfulness", true, values_of(xai::colorfulness(images))});
   for (int h = 0; h < 8; ++h) {
@@ -37,21 +40,17 @@ std::vector<Measure> measures_of(const Tensor& images, const Tensor& t) {
   const char* names[6] = {"contrast", "dissimilarity", "homogeneity", "ASM", "energy", "correlation"};
   std::vector<std::vector<double>> tex(6);
   for (std::int64_t i = 0; i < images.size(0); ++i) {
-    const xai::Haralick h = xai::haralick(images[i]);
+    const xai::Haralick h = xai::haralick(gray[i]);
     const double v[6] = {h.contrast, h.dissimilarity, h.homogeneity, h.asm_, h.energy, h.correlation};
     for (int k = 0; k < 6; ++k) tex[static_cast<std::size_t>(k)].push_back(v[k]);
   }
   for (int k = 0; k < 6; ++k) m.push_back({std::string("Haralick ") + names[k], false, tex[static_cast<std::size_t>(k)]});
-  m.push_back({"stroke area", false, values_of(xai::stroke_area(images))});
+  m.push_back({"stroke area", false, values_of(xai::stroke_area(gray))});
   return m;
 }
 
-// [N, D] → [N, C]: the mean (activations) or sum (gradients) over each channel's D / C positions, so
-// that S = Σ_positions ∇a · v is the derivative when every position moves along v ∈ R^C (a Linear
-// layer's output, D = C, is left as it is).
-Tensor per_channel(const Tensor& flat, std::int64_t channels, bool mean_not_sum) {
-  const Tensor t = flat.reshape({flat.size(0), channels, -1});
-  return mean_not_sum ? mean(t, {2}) : sum(t, {2});
+bool constant(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [&](double x) { return x == v.front(); });
 }
 
 }  // namespace
@@ -62,7 +61,8 @@ void regression_concepts(Lesson& l, report::Report& r) {
   r.step("4. regression concept vectors on the ColoredMNIST CNN (" + std::to_string(n) + " test images)");
   const Tensor images = l.colored_test.images.narrow(0, 0, n);
   const Tensor labels = l.colored_test.labels.narrow(0, 0, n);
-  const std::vector<Measure> measures = measures_of(images, l.colored_test.t.narrow(0, 0, n));
+  const Tensor gray = l.mnist_test.images.narrow(0, 0, n).reshape({n, 1, 28, 28});
+  const std::vector<Measure> measures = measures_of(images, gray, l.colored_test.t.narrow(0, 0, n));
   const std::int64_t classes = nn::kColoredMnistClasses;
   std::vector<std::vector<std::int64_t>> class_rows;
   for (std::int64_t c = 0; c < classes; ++c) class_rows.push_back(rows_of_class(labels, c, n));
@@ -73,13 +73,20 @@ void regression_concepts(Lesson& l, report::Report& r) {
   lesson::Progress progress("RCV", static_cast<std::int64_t>(kCnnLayers.size()), "layers");
   for (std::size_t ly = 0; ly < kCnnLayers.size(); ++ly) {
     const Layer& layer = kCnnLayers[ly];
-    const Tensor acts = per_channel(xai::layer_activations(*l.cnn, layer.name, images), layer.channels, true);
-    std::vector<Tensor> grads;  // per class: [n_c, C], the pooled gradient of the class logit
+    // A conv block's channel space: global-average-pooled activations, and gradients summed over the
+    // positions, so S = G·v is the derivative when every position moves along v. A Linear's as it is.
+    const auto channels = layer.name.starts_with("classifier") ? xai::LayerSpace::flat : xai::LayerSpace::channels;
+    const Tensor acts = xai::layer_activations(*l.cnn, layer.name, images, 256, channels);
+    std::vector<Tensor> grads;  // per class: [n_c, C]
     for (std::int64_t c = 0; c < classes; ++c)
-      grads.push_back(per_channel(
-          xai::layer_gradients(*l.cnn, layer.name, take_rows(images, class_rows[static_cast<std::size_t>(c)]), c),
-          layer.channels, false));
+      grads.push_back(xai::layer_gradients(*l.cnn, layer.name, take_rows(images, class_rows[static_cast<std::size_t>(c)]),
+                                           c, 256, channels));
     for (const Measure& m : measures) {
+      if (constant(m.values)) {  // nothing to regress (e.g. no purple pixel in any image): no direction
+        r2[ly].push_back(std::nan(""));
+        br[ly].push_back(std::vector<double>(static_cast<std::size_t>(classes), std::nan("")));
+        continue;
+      }
       const xai::Rcv rcv = xai::fit_rcv(acts, m.values, 0.3, o.seed);
       r2[ly].push_back(rcv.r2);
       std::vector<double> per_class;
@@ -100,7 +107,9 @@ void regression_concepts(Lesson& l, report::Report& r) {
   }
   r.say("  held-out R² and mean |Br| over the 4 classes:");
   report::Table table(cols, "  ");
+  // Group means of |Br| per layer over the measures that varied (a constant one has no RCV).
   std::vector<double> color_br(kCnnLayers.size(), 0), other_br(kCnnLayers.size(), 0);
+  std::vector<std::int64_t> color_n(kCnnLayers.size(), 0), other_n(kCnnLayers.size(), 0);
   std::int64_t n_color = 0;
   for (std::size_t k = 0; k < measures.size(); ++k) {
     std::vector<std::string> row{measures[k].name};
@@ -112,7 +121,10 @@ void regression_concepts(Lesson& l, report::Report& r) {
         mean_abs += std::fabs(b) / classes;
         r.number({"rcv", measures[k].name, kCnnLayers[ly].name, "br", lesson::kClassNames[c]}, b, "%.4f");
       }
-      (measures[k].color ? color_br : other_br)[ly] += mean_abs;
+      if (!std::isnan(mean_abs)) {
+        (measures[k].color ? color_br : other_br)[ly] += mean_abs;
+        (measures[k].color ? color_n : other_n)[ly] += 1;
+      }
       row.push_back(r.number({"rcv", measures[k].name, kCnnLayers[ly].name, "r2"}, r2[ly][k], "%.3f"));
       row.push_back(r.number({"rcv", measures[k].name, kCnnLayers[ly].name, "mean_abs_br"}, mean_abs, "%.3f"));
     }
@@ -121,13 +133,13 @@ void regression_concepts(Lesson& l, report::Report& r) {
   const std::int64_t n_other = static_cast<std::int64_t>(measures.size()) - n_color;
   std::string known;
   for (std::size_t ly = 0; ly < kCnnLayers.size(); ++ly) {
-    const std::string c = r.number({"rcv", "color_mean_abs_br", kCnnLayers[ly].name}, color_br[ly] / n_color, "%.3f");
-    const std::string s = r.number({"rcv", "shape_texture_mean_abs_br", kCnnLayers[ly].name}, other_br[ly] / n_other, "%.3f");
+    const std::string c = r.number({"rcv", "color_mean_abs_br", kCnnLayers[ly].name}, color_br[ly] / color_n[ly], "%.3f");
+    const std::string s = r.number({"rcv", "shape_texture_mean_abs_br", kCnnLayers[ly].name}, other_br[ly] / other_n[ly], "%.3f");
     known += (known.empty() ? "" : "; ") + kCnnLayers[ly].name + ": color " + c + ", shape/texture " + s;
   }
   // The headline: the deepest convolutional block's (the layer of the per-class table below).
-  r.number({"rcv", "headline", "color_mean_abs_br"}, color_br[1] / n_color, "%.4f");
-  r.number({"rcv", "headline", "shape_texture_mean_abs_br"}, other_br[1] / n_other, "%.4f");
+  r.number({"rcv", "headline", "color_mean_abs_br"}, color_br[1] / color_n[1], "%.4f");
+  r.number({"rcv", "headline", "shape_texture_mean_abs_br"}, other_br[1] / other_n[1], "%.4f");
   r.say("  mean |Br| of the color measures vs the shape/texture ones: " + known);
 
   // Table 2: Br per class at the last convolutional block, signed.
@@ -146,10 +158,11 @@ void regression_concepts(Lesson& l, report::Report& r) {
   r.paragraph(
       "For each of " + std::to_string(n) + " test images, " + std::to_string(measures.size()) + " measures: "
       "Hasler–Süsstrunk colorfulness; the share of saturated, bright pixels in each of eight OpenCV hue bands "
-      "(<i>colorness</i>); ColoredMNIST's own colormap position <i>t</i>; six Haralick statistics of the gray "
-      "image's co-occurrence matrix (distance 1, angle 0, symmetric, normed; 256 levels) and the stroke area (share "
-      "of pixels brighter than 0.5). Each is regressed by least squares (with intercept) on the layer's "
-      "global-average-pooled activations, fitted on a seeded 70% of the images; R² on the other 30%. The "
+      "(<i>colorness</i>); ColoredMNIST's own colormap position <i>t</i>; and, on the digit before it was tinted (the colored "
+      "image's gray would carry its color: a winter digit is darker than an autumn one), six Haralick statistics of "
+      "the co-occurrence matrix (distance 1, angle 0, symmetric, normed; 256 levels) and the stroke area (share of "
+      "pixels brighter than 0.5). Each is regressed by least squares (with intercept) on the layer's "
+      "global-average-pooled activations, fitted on a seeded 70% of the images; R² on the other 30% (a measure constant on every image has no direction: its cells are empty). The "
       "sensitivity of an image of class <i>k</i> is the derivative of logit <i>k</i> when every spatial position of "
       "the layer moves along the unit regression direction; <b>Br = R² · mean(S) / std(S)</b> over the images of "
       "the class. <b>Known answer</b>: the class is the color, so the color measures should have the larger |Br| — "

@@ -73,17 +73,19 @@ struct Lesson {
 
 inline const std::vector<std::string> kFashionClasses{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-// The layers the concept steps read, shallow to deep, with the names shown in the report.
+// The layers the concept steps read, shallow to deep, with the names shown in the report. The CNN's
+// deepest is its hidden Linear before the ReLU: after the ReLU only a Linear remains, so every input's
+// gradient there is the same row of weights, and every sensitivity has one sign (a TCAV score of 0 or 1,
+// an RCV sensitivity with std 0).
 struct Layer {
   std::string name, title;
-  std::int64_t channels;  // C of its [C, H, W] output (or its width, for a Linear's [D])
 };
-inline const std::vector<Layer> kCnnLayers{{"features.2", "pool1 [16×14×14]", 16},
-                                           {"features.5", "pool2 [32×7×7]", 32},
-                                           {"classifier.2", "fc ReLU [64]", 64}};
-inline const std::vector<Layer> kVggLayers{{"features.3", "block1 [32×14×14]", 32},
-                                           {"features.7", "block2 [64×7×7]", 64},
-                                           {"features.11", "block3 [128×3×3]", 128}};
+inline const std::vector<Layer> kCnnLayers{{"features.2", "pool1 [16×14×14]"},
+                                           {"features.5", "pool2 [32×7×7]"},
+                                           {"classifier.1", "fc [64]"}};
+inline const std::vector<Layer> kVggLayers{{"features.3", "block1 [32×14×14]"},
+                                           {"features.7", "block2 [64×7×7]"},
+                                           {"features.11", "block3 [128×3×3]"}};
 
 // Indices of the first n rows of `labels` equal to c (fewer when there are not as many).
 std::vector<std::int64_t> rows_of_class(const Tensor& labels, std::int64_t c, std::int64_t n,

@@ -13,7 +13,9 @@
 #include "figures/grid.h"
 #include "figures/plot.h"
 #include "nn/textures.h"
+#include "xai/concept_measures.h"
 #include "xai/concepts.h"
+#include "xai/tcav.h"
 
 namespace lumen::concepts {
 
@@ -39,24 +41,71 @@ std::vector<std::int64_t> draw_rows(const Lesson& l, Generator& gen, std::int64_
   return rows;
 }
 
-// The gray digits of `rows` tinted like ColoredMNIST: colormap classes[i] at t ~ U(0, 1) from gen.
-Tensor tinted(const Lesson& l, const std::vector<std::int64_t>& rows, const std::vector<std::int64_t>& classes,
-              Generator& gen) {
+// A tint: colormap `cls` at position t (ColoredMNIST's color of the image).
+struct Tint {
+  std::int64_t cls;
+  float t;
+};
+
+// The gray digits of `rows` tinted with tints[i], as ColoredMNIST tints them.
+Tensor tinted(const Lesson& l, const std::vector<std::int64_t>& rows, const std::vector<Tint>& tints) {
   const std::int64_t n = static_cast<std::int64_t>(rows.size());
-  const std::vector<float> t = uniform({n}, 0.0, 1.0, {}, &gen).to_vector<float>();
   const Tensor gray = take_rows(l.mnist_test.images, rows).contiguous();
   std::vector<double> rgb(static_cast<std::size_t>(n * 3 * 28 * 28));
   const float* g = gray.data<float>();
   for (std::int64_t i = 0; i < n; ++i) {
-    const std::array<float, 3> c = nn::colormap_color(classes[static_cast<std::size_t>(i)], t[static_cast<std::size_t>(i)]);
+    const Tint& tint = tints.at(static_cast<std::size_t>(i));
+    const std::array<float, 3> c = nn::colormap_color(tint.cls, tint.t);
     for (int ch = 0; ch < 3; ++ch)
       for (std::int64_t p = 0; p < 28 * 28; ++p) rgb[static_cast<std::size_t>((i * 3 + ch) * 784 + p)] = g[i * 784 + p] * c[ch];
   }
   return tensor(rgb, {n, 3, 28, 28});
 }
 
-std::vector<std::int64_t> random_classes(std::int64_t n, Generator& gen) {
-  return randint(0, nn::kColoredMnistClasses, {n}, kCPU, &gen).to_vector<std::int64_t>();
+// n tints of one colormap, evenly spread over t.
+std::vector<Tint> one_colormap(std::int64_t cls, std::int64_t n) {
+  std::vector<Tint> t;
+  for (std::int64_t i = 0; i < n; ++i) t.push_back({cls, static_cast<float>((static_cast<double>(i) + 0.5) / n)});
+  return t;
+}
+
+// The same n tints for every set that is not about color: the four colormaps in turn, each evenly
+// spread over t. A classifier of color sees the slightest color imbalance between two sets, and a random
+// draw of 50 tints has one; a fixed set (the concept, or the first random set that stands for "no
+// concept") would then carry it into every CAV and make "digit 7" look significant for the wrong reason.
+// With identical colors, only the digits' shapes differ from set to set.
+std::vector<Tint> matched_tints(std::int64_t n) {
+  const std::int64_t k = nn::kColoredMnistClasses, per = (n + k - 1) / k;
+  std::vector<Tint> t;
+  for (std::int64_t i = 0; i < n; ++i)
+    t.push_back({i % k, static_cast<float>((static_cast<double>(i / k) + 0.5) / static_cast<double>(per))});
+  return t;
+}
+
+// For each of `rows` (sevens), a different pool digit that is not a seven, drawn among the 8 whose
+// stroke area (share of pixels above 0.5) is closest to the seven's.
+std::vector<std::int64_t> ink_matched_rows(const Lesson& l, const std::vector<std::int64_t>& rows, Generator& gen) {
+  const Pool p = colored_pool(l);
+  const std::int64_t n = p.end - p.begin;
+  const std::vector<double> area =
+      xai::stroke_area(l.mnist_test.images.narrow(0, p.begin, n).reshape({n, 1, 28, 28})).to_vector<double>();
+  const std::vector<std::int64_t> digits = l.mnist_test.labels.to_vector<std::int64_t>();
+  std::vector<bool> taken(static_cast<std::size_t>(n), false);
+  std::vector<std::int64_t> out;
+  for (std::int64_t row : rows) {
+    const double a = area[static_cast<std::size_t>(row - p.begin)];
+    std::vector<std::pair<double, std::int64_t>> near;
+    for (std::int64_t i = 0; i < n; ++i)
+      if (!taken[static_cast<std::size_t>(i)] && digits[static_cast<std::size_t>(p.begin + i)] != 7)
+        near.push_back({std::fabs(area[static_cast<std::size_t>(i)] - a), i});
+    const std::size_t k = std::min<std::size_t>(8, near.size());
+    std::partial_sort(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(k), near.end());
+    const std::int64_t pick = near[static_cast<std::size_t>(randint(0, static_cast<std::int64_t>(k), {1}, kCPU, &gen)
+                                                                .to_vector<std::int64_t>()[0])].second;
+    taken[static_cast<std::size_t>(pick)] = true;
+    out.push_back(p.begin + pick);
+  }
+  return out;
 }
 
 // "mean ± std" of a concept's scores, with * when significant.
@@ -137,16 +186,23 @@ void tcav_colored(Lesson& l, report::Report& r) {
   std::vector<Tensor> concept_sets;
   for (std::int64_t c = 0; c < nn::kColoredMnistClasses; ++c) {
     names.push_back(std::string(lesson::kClassNames[c]) + " tint");
-    concept_sets.push_back(tinted(l, draw_rows(l, gen, o.concept_images),
-                                  std::vector<std::int64_t>(static_cast<std::size_t>(o.concept_images), c), gen));
+    concept_sets.push_back(tinted(l, draw_rows(l, gen, o.concept_images), one_colormap(c, o.concept_images)));
   }
-  names.push_back("digit 7");
   const std::vector<std::int64_t> sevens = draw_rows(l, gen, o.concept_images, 7);
-  concept_sets.push_back(tinted(l, sevens, random_classes(static_cast<std::int64_t>(sevens.size()), gen), gen));
-  // Random sets: random pool digits tinted like ColoredMNIST itself (random colormap and t).
-  std::vector<Tensor> random_sets;
-  for (std::int64_t s = 0; s <= o.random_sets; ++s)
-    random_sets.push_back(tinted(l, draw_rows(l, gen, o.concept_images), random_classes(o.concept_images, gen), gen));
+  const Tensor seven_set = tinted(l, sevens, matched_tints(static_cast<std::int64_t>(sevens.size())));
+  names.push_back("digit 7");
+  concept_sets.push_back(seven_set);
+  names.push_back("digit 7 ink-matched");
+  concept_sets.push_back(seven_set);
+  // Random sets: random pool digits with the same tints as the sevens; and, for the second "digit 7",
+  // digits of the same stroke area as the sevens (a seven has less ink than most digits, and a color
+  // classifier's logits grow with ink: step 4 shows it), so that the shape is all that differs.
+  std::vector<Tensor> random_sets, ink_matched_sets;
+  for (std::int64_t s = 0; s <= o.random_sets; ++s) {
+    random_sets.push_back(tinted(l, draw_rows(l, gen, o.concept_images), matched_tints(o.concept_images)));
+    const std::vector<std::int64_t> rows = ink_matched_rows(l, sevens, gen);
+    ink_matched_sets.push_back(tinted(l, rows, matched_tints(static_cast<std::int64_t>(rows.size()))));
+  }
 
   const std::vector<std::string> layers = layer_names(kCnnLayers);
   lesson::Progress progress("TCAV (gradient and layer IG)", 2 * nn::kColoredMnistClasses, "classes");
@@ -157,9 +213,11 @@ void tcav_colored(Lesson& l, report::Report& r) {
       const Tensor inputs =
           take_rows(l.colored_test.images, rows_of_class(l.colored_test.labels, c, o.class_images, 0, colored_pool(l).begin));
       std::vector<std::vector<xai::TcavLayerResult>> per_concept;
-      for (const Tensor& concept_set : concept_sets)
-        per_concept.push_back(xai::run_tcav(*l.cnn, {.layers = layers, .concept_images = concept_set,
-                                                     .random_sets = random_sets, .class_inputs = inputs,
+      for (std::size_t k = 0; k < concept_sets.size(); ++k)
+        per_concept.push_back(xai::run_tcav(*l.cnn, {.layers = layers, .concept_images = concept_sets[k],
+                                                     .random_sets = k + 1 == concept_sets.size() ? ink_matched_sets
+                                                                                                 : random_sets,
+                                                     .class_inputs = inputs,
                                                      .target_class = c, .layer_ig = variant == 1,
                                                      .ig_steps = o.ig_steps, .cav = {.seed = o.seed}, .alpha = o.alpha}));
       results[static_cast<std::size_t>(variant)].push_back(per_concept);
@@ -170,7 +228,7 @@ void tcav_colored(Lesson& l, report::Report& r) {
   const char* variant_key[2] = {"gradient", "layer_ig"};
   std::vector<report::Table> tables;
   for (int variant = 0; variant < 2; ++variant) {
-    std::vector<report::Column> cols{{"concept", "", -14}, {"layer", "", -12}, {"CAV accuracy", "CAV acc", 7}};
+    std::vector<report::Column> cols{{"concept", "", -19}, {"layer", "", -12}, {"CAV accuracy", "CAV acc", 7}};
     for (std::int64_t c = 0; c < nn::kColoredMnistClasses; ++c) cols.push_back({lesson::kClassNames[c], "", 13});
     r.say(std::string("  TCAV scores (") + variant_key[variant] + "), mean ± std over " +
           std::to_string(o.random_sets) + " random sets, * significant:");
@@ -189,39 +247,54 @@ void tcav_colored(Lesson& l, report::Report& r) {
       }
     tables.push_back(table);
   }
-  // The known answers, as headline numbers: each class's own tint at the deepest layer, and digit 7.
+  // The known answers, as headline numbers: each class's own tint, and the two digit-7 concepts.
   const auto& grad = results[0];
+  const std::size_t plain7 = names.size() - 2, matched7 = names.size() - 1;
   double own_min = 1;
-  std::int64_t own_significant = 0, seven_significant = 0;
+  std::int64_t own_significant = 0, seven_significant = 0, matched_significant = 0;
   for (std::int64_t c = 0; c < nn::kColoredMnistClasses; ++c) {
     const auto& own = grad[static_cast<std::size_t>(c)][static_cast<std::size_t>(c)];
-    for (const auto& res : own) own_significant += res.significance.significant;
-    own_min = std::min(own_min, own.back().significance.mean);
-    for (const auto& res : grad[static_cast<std::size_t>(c)].back()) seven_significant += res.significance.significant;
+    for (const auto& res : own) {
+      own_significant += res.significance.significant;
+      own_min = std::min(own_min, res.significance.mean);
+    }
+    for (const auto& res : grad[static_cast<std::size_t>(c)][plain7]) seven_significant += res.significance.significant;
+    for (const auto& res : grad[static_cast<std::size_t>(c)][matched7]) matched_significant += res.significance.significant;
   }
   const std::int64_t cells = nn::kColoredMnistClasses * static_cast<std::int64_t>(layers.size());
   const std::string own_min_text = r.number({"tcav_colored", "own_tint_min_score"}, own_min, "%.3f");
   r.count({"tcav_colored", "own_tint_significant"}, own_significant);
   r.count({"tcav_colored", "digit7_significant"}, seven_significant);
-  r.say("  known answers: own tint significant in " + std::to_string(own_significant) + "/" + std::to_string(cells) +
-        " (class, layer) cells, lowest score at " + layers.back() + " " + own_min_text + "; digit 7 significant in " +
-        std::to_string(seven_significant) + "/" + std::to_string(cells));
+  r.count({"tcav_colored", "digit7_ink_matched_significant"}, matched_significant);
+  const std::string of = "/" + std::to_string(cells);
+  r.say("  known answers: own tint significant in " + std::to_string(own_significant) + of +
+        " (class, layer) cells, lowest score " + own_min_text + "; digit 7 significant in " +
+        std::to_string(seven_significant) + of + ", against ink-matched digits in " + std::to_string(matched_significant) + of);
 
   r.heading("2. TCAV on ColoredMNIST: the model's concept is color, not the digit");
   r.paragraph(
       "Each concept is " + std::to_string(o.concept_images) + " example images: for each colormap, random digits "
-      "tinted from it; and <i>digit 7</i>, sevens in random colors. Each random set is " +
-      std::to_string(o.concept_images) + " random digits tinted as ColoredMNIST tints them; all come from the second "
+      "tinted from it (t evenly spread); and <i>digit 7</i>, sevens in the four colormaps in turn. Each random set is " +
+      std::to_string(o.concept_images) + " random digits with exactly the same tints as the sevens, so that only the "
+      "digits' shapes differ from set to set (with tints drawn at random, one fixed set's chance color imbalance "
+      "enters every CAV fitted against it, and a classifier of color sees it); all come from the second "
       "half of the test split, and the TCAV score of class <i>k</i> is counted over " + std::to_string(o.class_images) +
       " test images of that class from the first half. For every concept and layer, " + std::to_string(o.random_sets) +
-      " CAVs (logistic regression, held-out accuracy in summary.json) against " + std::to_string(o.random_sets) +
+      " CAVs (logistic regression; the mean held-out accuracy is in the tables) against " + std::to_string(o.random_sets) +
       " different random sets give " + std::to_string(o.random_sets) + " scores; random-vs-random CAVs give the "
       "scores of no concept at all. A score is <b>significant</b> (*) when Welch's two-sided t-test separates the two "
       "at p &lt; " + report::format("%g", o.alpha) + "/" + std::to_string(layers.size()) + " (Bonferroni over the "
-      "layers). <b>Known answer</b>: a class's own tint is significant and near 1 (here in " +
-      std::to_string(own_significant) + " of " + std::to_string(cells) + " (class, layer) cells; lowest score at the "
-      "deepest layer " + own_min_text + "); <i>digit 7</i> should not be (significant in " +
-      std::to_string(seven_significant) + " of " + std::to_string(cells) + ").");
+      "layers).");
+  r.paragraph(
+      "<b>Known answers.</b> A class's own tint is significant and near 1: here in " + std::to_string(own_significant) +
+      " of " + std::to_string(cells) + " (class, layer) cells, lowest mean score " + own_min_text + ". <i>Digit 7</i> "
+      "should not matter to a classifier of color, yet against random digits it is significant in " +
+      std::to_string(seven_significant) + " of " + std::to_string(cells) + " cells: a seven has less ink than most "
+      "digits, and the logits of this classifier grow with ink (the stroke area's Br in step 4), so the concept set "
+      "differs from the random sets in more than shape — TCAV answers the question the concept set asks, confounds "
+      "included. Against random sets of digits with the same stroke area as the sevens (<i>digit 7 ink-matched</i>; "
+      "each seven paired with one of the 8 non-sevens closest in stroke area), it is significant in " +
+      std::to_string(matched_significant) + " of " + std::to_string(cells) + ".");
   std::vector<std::vector<Tensor>> chart_rows(2);
   for (std::int64_t c = 0; c < nn::kColoredMnistClasses; ++c)
     chart_rows[static_cast<std::size_t>(c / 2)].push_back(

@@ -103,7 +103,7 @@ def main():
                    ("--random-sets", "1"), ("--concept-images", "3"), ("--class-images", "0"), ("--ig-steps", "0"),
                    ("--alpha", "0.9"), ("--alpha", "nan"), ("--rcv-images", "5"), ("--lime-samples", "1"),
                    ("--lime-top-k", "0"), ("--stability-seeds", "1"), ("--stability-images", "0"),
-                   ("--via", "/nonexistent.json"), ("--via-image", "4"), ("--metric-images", "2"),
+                   ("--via-image", "4"), ("--metric-images", "2"),
                    ("--robustness-images", "1")],
     }
     for binary in [demo] + lessons:
