@@ -72,6 +72,18 @@ xai::LimeResult explain(const Case& c, const Tensor& regions, bool sharp, std::i
 
 Tensor coefficient_map(const xai::LimeResult& res) { return xai::heatmap(res.attributions[0], xai::Sign::all); }
 
+constexpr std::int64_t kZoom = 4;
+Tensor big(const Tensor& image) { return figures::upscale(image, kZoom); }
+// A region map [H, W] at kZoom× (each id repeated kZoom × kZoom times), to draw on big images.
+Tensor zoom(const Tensor& regions) {
+  const auto repeated = [](std::int64_t n) {
+    std::vector<std::int64_t> idx;
+    for (std::int64_t i = 0; i < n * kZoom; ++i) idx.push_back(i / kZoom);
+    return tensor_from(idx, {n * kZoom});
+  };
+  return index_select(index_select(regions, 0, repeated(regions.size(0))), 1, repeated(regions.size(1)));
+}
+
 }  // namespace
 
 void lime_and_sharp_lime(Lesson& l, report::Report& r) {
@@ -89,14 +101,14 @@ void lime_and_sharp_lime(Lesson& l, report::Report& r) {
     const xai::LimeResult partial = explain(c, g.partial, true, o.lime_samples, gen);
     const xai::LimeResult composite = explain(c, g.composite, true, o.lime_samples, gen);
     const Tensor lime_coef = lime.coefficients[0], comp_coef = composite.coefficients[0];
-    rows.push_back({c.image, xai::mark_boundaries(c.image, g.slic),
-                    xai::lime_top_features(c.image, g.slic, lime_coef, k, true, false),
-                    xai::lime_top_features(c.image, g.slic, lime_coef, k, false, false), coefficient_map(lime),
-                    xai::mark_boundaries(c.image, g.composite),
-                    xai::lime_top_features(c.image, g.composite, comp_coef, k, false, false), coefficient_map(composite),
-                    coefficient_map(full), coefficient_map(partial)});
+    // Drawn at 4× so that the boundaries are thin next to the features they outline.
+    const Tensor image = figures::upscale(c.image, kZoom), slic = zoom(g.slic), composite_map = zoom(g.composite);
+    rows.push_back({image, xai::mark_boundaries(image, slic), xai::lime_top_features(image, slic, lime_coef, k, true, false),
+                    xai::lime_top_features(image, slic, lime_coef, k, false, false), big(coefficient_map(lime)),
+                    xai::mark_boundaries(image, composite_map),
+                    xai::lime_top_features(image, composite_map, comp_coef, k, false, false),
+                    big(coefficient_map(composite)), big(coefficient_map(full)), big(coefficient_map(partial))});
     row_labels.push_back(c.label);
-    const report::Key key{"lime", c.label};
     r.number({"lime", c.label, "lime_r2"}, lime.r2[0].item(), "%.4f");
     r.number({"lime", c.label, "sharp_composite_r2"}, composite.r2[0].item(), "%.4f");
     r.number({"lime", c.label, "sharp_annotation_r2"}, full.r2[0].item(), "%.4f");
@@ -114,9 +126,9 @@ void lime_and_sharp_lime(Lesson& l, report::Report& r) {
       "(red positive, blue negative).");
   r.figure("lime.png",
            figures::labelled_grid(rows,
-                                  {"input", "SLIC", "LIME top+", "LIME top±", "LIME coef", "composite",
-                                   "Sharp top±", "Sharp coef", "annotation coef", "partial coef"},
-                                  row_labels, {.upscale = 4, .font_scale = 2}),
+                                  {"input", "SLIC", "LIME top+", "LIME top+/-", "LIME coef", "composite",
+                                   "Sharp top+/-", "Sharp coef", "annotation coef", "partial coef"},
+                                  row_labels, {.font_scale = 2}),
            "LIME on superpixels and Sharp-LIME on annotations: top features and coefficient maps");
   // A user's own regions: the explained images are written as PNGs to draw on in VIA.
   for (std::size_t i = 0; i < cases.size(); ++i)
@@ -131,11 +143,11 @@ void lime_and_sharp_lime(Lesson& l, report::Report& r) {
     const xai::LimeResult res = explain(c, regions, true, o.lime_samples, gen);
     r.number({"lime", "via", "r2"}, res.r2[0].item(), "%.4f");
     r.figure("lime_via.png",
-             figures::labelled_grid({{c.image, xai::mark_boundaries(c.image, regions),
-                                      xai::lime_top_features(c.image, regions, res.coefficients[0], k, false, false),
-                                      coefficient_map(res)}},
-                                    {"input", "your regions", "top±", "coefficients"}, {c.label},
-                                    {.upscale = 6, .font_scale = 2}),
+             figures::labelled_grid({{figures::upscale(c.image, kZoom), xai::mark_boundaries(figures::upscale(c.image, kZoom), zoom(regions)),
+                                      xai::lime_top_features(figures::upscale(c.image, kZoom), zoom(regions),
+                                                             res.coefficients[0], k, false, false),
+                                      big(coefficient_map(res))}},
+                                    {"input", "your regions", "top+/-", "coefficients"}, {c.label}, {.font_scale = 2}),
              "Sharp-LIME on the regions read from " + o.via_path);
     via_note = " Below, Sharp-LIME on the regions drawn in <code>" + report::escape_html(o.via_path) + "</code> on <code>" +
                file + "</code> (surrogate R² " + report::format("%.3f", res.r2[0].item()) + ").";

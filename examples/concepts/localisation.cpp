@@ -53,6 +53,17 @@ std::vector<Method> methods_for(const std::string& cam_layer, std::int64_t lime_
                  return xai::NoiseTunnel(one).attribute(x, t, {.type = xai::NoiseType::smoothgrad_sq, .n_samples = 10,
                                                                .stdev = 0.1, .generator = g}); },
                xai::Sign::absolute});
+  v.push_back({"SmoothGrad", [f, g](nn::Module& m, const Tensor& x, const xai::Target& t) {
+                 const xai::Saliency sal(f(m));
+                 const xai::AttributionFn one = [sal](const Tensor& xi, const xai::Target& ti) {
+                   return sal.attribute(xi, ti, false);
+                 };
+                 return xai::NoiseTunnel(one).attribute(x, t, {.n_samples = 20, .stdev = 0.1, .generator = g}); }});
+  v.push_back({"GradientSHAP", [f, g](nn::Module& m, const Tensor& x, const xai::Target& t) {
+                 // baselines: black and uniform noise images, a distribution as SHAP takes it
+                 const Tensor baselines = cat({zeros({4, x.size(1), x.size(2), x.size(3)}),
+                                               rand({4, x.size(1), x.size(2), x.size(3)}, {}, g)}, 0);
+                 return xai::GradientShap(f(m)).attribute(x, t, baselines, {.n_samples = 20, .generator = g}); }});
   v.push_back({"Guided Backprop", [](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  return xai::GuidedBackprop(m).attribute(x, t); }});
   v.push_back({"Deconvolution", [](nn::Module& m, const Tensor& x, const xai::Target& t) {
@@ -68,6 +79,9 @@ std::vector<Method> methods_for(const std::string& cam_layer, std::int64_t lime_
   v.push_back({"Occlusion 4×4", [f](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  return xai::Occlusion(f(m)).attribute(x, t, 0.0, {.window = {x.size(1), 4, 4}, .strides = {x.size(1), 2, 2},
                                                                     .perturbations_per_eval = 64}); }});
+  v.push_back({"FeatureAblation 4×4", [f](nn::Module& m, const Tensor& x, const xai::Target& t) {
+                 return xai::FeatureAblation(f(m)).attribute(x, t, {}, {.feature_mask = xai::grid_feature_mask(x.size(2), x.size(3), 4, 4),
+                                                                        .perturbations_per_eval = 49}); }});
   v.push_back({"LIME (SLIC)", [f, g, lime_samples](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  return xai::Lime(f(m)).attribute(x, t, {}, {.feature_mask = xai::superpixel_mask(x, {.n_segments = 50}),
                                                              .n_samples = lime_samples, .generator = g}); }});

@@ -89,6 +89,7 @@ void regression_concepts(Lesson& l, report::Report& r) {
       }
       const xai::Rcv rcv = xai::fit_rcv(acts, m.values, 0.3, o.seed);
       r2[ly].push_back(rcv.r2);
+      r.number({"rcv", m.name, layer.name, "mse"}, rcv.mse, "%.4g");
       std::vector<double> per_class;
       for (std::int64_t c = 0; c < classes; ++c) {
         const Tensor s = matmul(grads[static_cast<std::size_t>(c)].to(DType::float64), rcv.direction.reshape({-1, 1}));

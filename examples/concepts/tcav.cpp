@@ -108,10 +108,11 @@ std::vector<std::int64_t> ink_matched_rows(const Lesson& l, const std::vector<st
   return out;
 }
 
-// "mean ± std" of a concept's scores, with * when significant.
+// "mean ± std *" of a significant concept's scores; a concept that is not significant is not reported
+// as a finding: "n.s. (mean)".
 std::string score_cell(const xai::TcavLayerResult& res) {
-  return report::format("%.2f", res.significance.mean) + " ± " + report::format("%.2f", res.significance.std) +
-         (res.significance.significant ? " *" : "");
+  if (!res.significance.significant) return "n.s. (" + report::format("%.2f", res.significance.mean) + ")";
+  return report::format("%.2f", res.significance.mean) + " ± " + report::format("%.2f", res.significance.std) + " *";
 }
 
 // The mean held-out accuracy of the concept's CAVs.
@@ -166,7 +167,7 @@ Tensor tcav_chart(const std::string& title, const std::vector<Layer>& layers, co
   }
   series.push_back(rnd);
   return figures::grouped_bar_chart(groups, series,
-                                    {.title = title, .ylabel = "TCAV score", .width = 560, .height = 320, .ylim = std::pair{0.0, 1.15}});
+                                    {.title = title, .ylabel = "TCAV score", .width = 560, .height = 360, .ylim = std::pair{0.0, 1.75}});
 }
 
 std::vector<std::string> layer_names(const std::vector<Layer>& layers) {
@@ -231,7 +232,7 @@ void tcav_colored(Lesson& l, report::Report& r) {
     std::vector<report::Column> cols{{"concept", "", -19}, {"layer", "", -12}, {"CAV accuracy", "CAV acc", 7}};
     for (std::int64_t c = 0; c < nn::kColoredMnistClasses; ++c) cols.push_back({lesson::kClassNames[c], "", 13});
     r.say(std::string("  TCAV scores (") + variant_key[variant] + "), mean ± std over " +
-          std::to_string(o.random_sets) + " random sets, * significant:");
+          std::to_string(o.random_sets) + " random sets where significant (*), n.s. not significant:");
     report::Table table(cols, "  ");
     for (std::size_t k = 0; k < names.size(); ++k)
       for (std::size_t ly = 0; ly < layers.size(); ++ly) {
@@ -284,7 +285,8 @@ void tcav_colored(Lesson& l, report::Report& r) {
       " different random sets give " + std::to_string(o.random_sets) + " scores; random-vs-random CAVs give the "
       "scores of no concept at all. A score is <b>significant</b> (*) when Welch's two-sided t-test separates the two "
       "at p &lt; " + report::format("%g", o.alpha) + "/" + std::to_string(layers.size()) + " (Bonferroni over the "
-      "layers).");
+      "layers); only then is the score reported as a finding (mean ± std over the random sets); otherwise the cell reads "
+      "n.s. with the mean in brackets. The bars show every score.");
   r.paragraph(
       "<b>Known answers.</b> A class's own tint is significant and near 1: here in " + std::to_string(own_significant) +
       " of " + std::to_string(cells) + " (class, layer) cells, lowest mean score " + own_min_text + ". <i>Digit 7</i> "
@@ -346,7 +348,8 @@ void tcav_textures(Lesson& l, report::Report& r) {
   std::vector<report::Column> cols{{"class", "", -12}};
   for (const std::string& n : names)
     for (const Layer& ly : kVggLayers) cols.push_back({n + " " + ly.name, n.substr(0, 3) + "@" + ly.name.substr(9), 12});
-  r.say("  TCAV scores, mean ± std over " + std::to_string(o.random_sets) + " random sets, * significant:");
+  r.say("  TCAV scores, mean ± std over " + std::to_string(o.random_sets) +
+        " random sets where significant (*), n.s. not significant:");
   report::Table table(cols, "  ");
   std::int64_t significant = 0;
   std::vector<std::pair<double, std::string>> stripes_rank;  // deepest-layer stripes score, significant classes only
