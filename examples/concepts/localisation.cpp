@@ -35,7 +35,8 @@ struct Method {
 
 // The methods, for a model whose last convolution's ReLU is `cam_layer`. Perturbation methods use
 // black (0) for what they switch off; the LIME family and KernelSHAP draw from gen.
-std::vector<Method> methods_for(const std::string& cam_layer, std::int64_t lime_samples, Generator& gen) {
+std::vector<Method> methods_for(const std::string& cam_layer, const Options& o, Generator& gen) {
+  const std::int64_t lime_samples = o.lime_samples / 5, ig_steps = o.metric_ig_steps, nt = o.nt_samples;
   Generator* g = &gen;
   const auto f = [](nn::Module& m) { return xai::forward_of(m); };
   std::vector<Method> v;
@@ -43,27 +44,27 @@ std::vector<Method> methods_for(const std::string& cam_layer, std::int64_t lime_
                  return xai::Saliency(f(m)).attribute(x, t); }, xai::Sign::absolute});
   v.push_back({"Input×Gradient", [f](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  return xai::InputXGradient(f(m)).attribute(x, t); }});
-  v.push_back({"Integrated Gradients", [f](nn::Module& m, const Tensor& x, const xai::Target& t) {
-                 return xai::IntegratedGradients(f(m)).attribute(x, t, {}, {.n_steps = 32}); }});
-  v.push_back({"IG + noise tunnel", [f, g](nn::Module& m, const Tensor& x, const xai::Target& t) {
+  v.push_back({"Integrated Gradients", [f, ig_steps](nn::Module& m, const Tensor& x, const xai::Target& t) {
+                 return xai::IntegratedGradients(f(m)).attribute(x, t, {}, {.n_steps = ig_steps}); }});
+  v.push_back({"IG + noise tunnel", [f, g, ig_steps, nt](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  const xai::IntegratedGradients ig(f(m));
-                 const xai::AttributionFn one = [ig](const Tensor& xi, const xai::Target& ti) {
-                   return ig.attribute(xi, ti, {}, {.n_steps = 16});
+                 const xai::AttributionFn one = [ig, ig_steps](const Tensor& xi, const xai::Target& ti) {
+                   return ig.attribute(xi, ti, {}, {.n_steps = std::max<std::int64_t>(2, ig_steps / 2)});
                  };
-                 return xai::NoiseTunnel(one).attribute(x, t, {.type = xai::NoiseType::smoothgrad_sq, .n_samples = 10,
+                 return xai::NoiseTunnel(one).attribute(x, t, {.type = xai::NoiseType::smoothgrad_sq, .n_samples = nt,
                                                                .stdev = 0.1, .generator = g}); },
                xai::Sign::absolute});
-  v.push_back({"SmoothGrad", [f, g](nn::Module& m, const Tensor& x, const xai::Target& t) {
+  v.push_back({"SmoothGrad", [f, g, nt](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  const xai::Saliency sal(f(m));
                  const xai::AttributionFn one = [sal](const Tensor& xi, const xai::Target& ti) {
                    return sal.attribute(xi, ti, false);
                  };
-                 return xai::NoiseTunnel(one).attribute(x, t, {.n_samples = 20, .stdev = 0.1, .generator = g}); }});
-  v.push_back({"GradientSHAP", [f, g](nn::Module& m, const Tensor& x, const xai::Target& t) {
+                 return xai::NoiseTunnel(one).attribute(x, t, {.n_samples = 2 * nt, .stdev = 0.1, .generator = g}); }});
+  v.push_back({"GradientSHAP", [f, g, nt](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  // baselines: black and uniform noise images, a distribution as SHAP takes it
                  const Tensor baselines = cat({zeros({4, x.size(1), x.size(2), x.size(3)}),
                                                rand({4, x.size(1), x.size(2), x.size(3)}, {}, g)}, 0);
-                 return xai::GradientShap(f(m)).attribute(x, t, baselines, {.n_samples = 20, .generator = g}); }});
+                 return xai::GradientShap(f(m)).attribute(x, t, baselines, {.n_samples = 2 * nt, .generator = g}); }});
   v.push_back({"Guided Backprop", [](nn::Module& m, const Tensor& x, const xai::Target& t) {
                  return xai::GuidedBackprop(m).attribute(x, t); }});
   v.push_back({"Deconvolution", [](nn::Module& m, const Tensor& x, const xai::Target& t) {
@@ -155,7 +156,7 @@ void localisation_metrics(Lesson& l, report::Report& r) {
     const Tensor masks = masks_of(mc.images);
     const Tensor rob_x = mc.images.narrow(0, 0, n_rob);
     const xai::Target rob_t = target.slice(0, n_rob);
-    const std::vector<Method> methods = methods_for(mc.cam_layer, o.lime_samples / 5, gen);
+    const std::vector<Method> methods = methods_for(mc.cam_layer, o, gen);
     r.say("  " + mc.title + ":");
     report::Table table({{"method", "", -22}, {"pointing game", "point", 6}, {"relevance mass", "mass", 6},
                          {"relevance rank", "rank", 6}, {"AUC", "AUC", 6}, {"sparseness (Gini)", "Gini", 6},

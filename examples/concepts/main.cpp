@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
       ->check(cli::integer(1, 1000))->capture_default_str();
   app.add_option("--fashion-train-images", o.fashion_train_images, "Fashion-MNIST VGG: training images (the first n)")
       ->check(cli::integer(1, 60000))->capture_default_str();
+  app.add_option("--fashion-test-images", o.fashion_test_images, "Fashion-MNIST test images used (the first n)")
+      ->check(cli::integer(10, 10000))->capture_default_str();
   app.add_option("--random-sets", o.random_sets, "TCAV: CAVs per concept and layer, each against its own random set")
       ->check(cli::integer(2, 1000))->capture_default_str();
   app.add_option("--concept-images", o.concept_images, "TCAV: images per concept and per random set")
@@ -50,6 +52,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--alpha", o.alpha, "TCAV: significance level before the Bonferroni correction")
       ->check(cli::real(1e-12, 0.5))->capture_default_str();
+  app.add_option("--cav-epochs", o.cav_epochs, "TCAV: gradient-descent steps of each CAV's logistic regression")
+      ->check(cli::integer(1, 100000))->capture_default_str();
   app.add_option("--rcv-images", o.rcv_images, "RCV: test images whose measures are regressed")
       ->check(cli::integer(20, 2000))->capture_default_str();
   app.add_option("--lime-samples", o.lime_samples, "LIME: perturbed samples per explanation in the figures")
@@ -70,6 +74,11 @@ int main(int argc, char** argv) {
   app.add_option("--robustness-images", o.robustness_images,
                  "max-sensitivity and randomisation check: the first n of those images")
       ->check(cli::integer(2, 10000))->capture_default_str();
+  app.add_option("--metric-ig-steps", o.metric_ig_steps, "localisation metrics: IG steps (IG + noise tunnel: half)")
+      ->check(cli::integer(2, 10000))->capture_default_str();
+  app.add_option("--nt-samples", o.nt_samples,
+                 "localisation metrics: noisy copies for IG + noise tunnel (SmoothGrad and GradientSHAP: twice as many)")
+      ->check(cli::integer(1, 1000))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (o.threads > 0) omp_set_num_threads(o.threads);
   if (!cli::prepare_output_dir("concepts", o.out_dir)) return 1;  // before the minutes of work

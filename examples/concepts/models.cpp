@@ -88,7 +88,9 @@ Lesson train_models(const Options& o, report::Report& r) {
   const std::int64_t n_train = std::min(o.fashion_train_images, l.fashion_train.size());
   l.fashion_train.images = l.fashion_train.images.narrow(0, 0, n_train).reshape({n_train, 1, 28, 28});
   l.fashion_train.labels = l.fashion_train.labels.narrow(0, 0, n_train);
-  l.fashion_test.images = l.fashion_test.images.reshape({l.fashion_test.size(), 1, 28, 28});
+  const std::int64_t n_test = std::min(o.fashion_test_images, l.fashion_test.size());
+  l.fashion_test.images = l.fashion_test.images.narrow(0, 0, n_test).reshape({n_test, 1, 28, 28});
+  l.fashion_test.labels = l.fashion_test.labels.narrow(0, 0, n_test);
   l.fashion_mean = mean(l.fashion_train.images).item();
   l.fashion_std = std::sqrt(var(l.fashion_train.images, {}, /*correction=*/0).item());
 

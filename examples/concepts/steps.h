@@ -24,13 +24,14 @@ struct Options {
   std::uint64_t seed = 0;
   // 1. the two models: the flagship's CNN on ColoredMNIST, a small VGG on Fashion-MNIST
   int cnn_epochs = 10, fashion_epochs = 3;
-  std::int64_t fashion_train_images = 20000;
+  std::int64_t fashion_train_images = 20000, fashion_test_images = 10000;
   // 2.–3. TCAV
   std::int64_t random_sets = 20;     // CAVs per concept (each against its own random set)
   std::int64_t concept_images = 50;  // per concept and per random set
   std::int64_t class_images = 200;   // inputs of the explained class whose sensitivities are counted
   std::int64_t ig_steps = 5;         // the layer-IG variant
   double alpha = 0.05;               // before the Bonferroni correction over layers
+  std::int64_t cav_epochs = 200;     // gradient-descent steps of each CAV's logistic regression
   // 4. RCV
   std::int64_t rcv_images = 1000;
   // 5. LIME and Sharp-LIME
@@ -39,6 +40,8 @@ struct Options {
   std::int64_t via_image = 0;
   // 6. localisation metrics
   std::int64_t metric_images = 100, robustness_images = 16;
+  std::int64_t metric_ig_steps = 32;  // IG's steps (IG + noise tunnel uses half)
+  std::int64_t nt_samples = 10;       // noisy copies of IG + noise tunnel; SmoothGrad and GradientSHAP use twice as many
 };
 
 // The VGG on raw pixels in [0, 1]: forward(x) = vgg((x − mean) / std), with the VGG as child "vgg", so

@@ -220,7 +220,8 @@ void tcav_colored(Lesson& l, report::Report& r) {
                                                                                                  : random_sets,
                                                      .class_inputs = inputs,
                                                      .target_class = c, .layer_ig = variant == 1,
-                                                     .ig_steps = o.ig_steps, .cav = {.seed = o.seed}, .alpha = o.alpha}));
+                                                     .ig_steps = o.ig_steps, .cav = {.epochs = o.cav_epochs, .seed = o.seed},
+                                                     .alpha = o.alpha}));
       results[static_cast<std::size_t>(variant)].push_back(per_concept);
       progress.update(variant * nn::kColoredMnistClasses + c + 1);
     }
@@ -341,7 +342,8 @@ void tcav_textures(Lesson& l, report::Report& r) {
     for (const Tensor& concept_set : concept_sets)
       per_concept.push_back(xai::run_tcav(*l.vgg, {.layers = layers, .concept_images = concept_set,
                                                    .random_sets = random_sets, .class_inputs = inputs,
-                                                   .target_class = c, .cav = {.seed = o.seed}, .alpha = o.alpha}));
+                                                   .target_class = c, .cav = {.epochs = o.cav_epochs, .seed = o.seed},
+                                                   .alpha = o.alpha}));
     results.push_back(per_concept);
     progress.update(c + 1);
   }
