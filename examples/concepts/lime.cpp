@@ -156,7 +156,7 @@ void lime_and_sharp_lime(Lesson& l, report::Report& r) {
               std::to_string(cases.size() - 1) + ".png</code>." + via_note);
 
   // Stability: mean pairwise Jaccard of the top-k (and top-1) features over seeds, by the number of samples.
-  const std::vector<std::int64_t> sample_counts{20, 50, 200, 1000};
+  const std::vector<std::int64_t>& sample_counts = o.stability_samples;
   const std::vector<Case> stable_cases = cases_of(l, std::max<std::int64_t>(1, o.stability_images / 2));
   const char* methods[2] = {"LIME (SLIC)", "Sharp-LIME (composite)"};
   const char* method_keys[2] = {"lime", "sharp_lime"};
@@ -204,7 +204,8 @@ void lime_and_sharp_lime(Lesson& l, report::Report& r) {
   r.paragraph("<b>Stability.</b> The same explanation with " + std::to_string(o.stability_seeds) +
               " seeds: the mean Jaccard index, over all pairs of seeds, of the " + top_k + " and of the top-1 "
               "features (by |coefficient|), averaged over " + std::to_string(stable_cases.size()) + " images (both "
-              "models), for 20 to 1000 perturbed samples; and the surrogate's weighted R² on its own samples. 1 means "
+              "models), for " + std::to_string(sample_counts.front()) + " to " + std::to_string(sample_counts.back()) +
+              " perturbed samples; and the surrogate's weighted R² on its own samples. 1 means "
               "every seed picks the same features. Read the " + top_k + " of Sharp-LIME with care: its composite has "
               "one region on the object and grid cells on the black background, which change nothing when switched "
               "off, so past its first feature the ranking is among coefficients that are sampling noise.");

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
       ->check(cli::integer(2, 100))->capture_default_str();
   app.add_option("--stability-images", o.stability_images, "LIME stability: images (half per model)")
       ->check(cli::integer(2, 100))->capture_default_str();
+  app.add_option("--stability-samples", o.stability_samples, "LIME stability: the numbers of perturbed samples compared")
+      ->check(cli::integer(10, 100000))->capture_default_str();
   app.add_option("--via", o.via_path, "Sharp-LIME also on the polygons of this VGG Image Annotator (VIA) JSON file, "
                  "drawn on the explained_<i>.png images a previous run wrote")
       ->check(CLI::ExistingFile);

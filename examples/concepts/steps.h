@@ -36,6 +36,7 @@ struct Options {
   std::int64_t rcv_images = 1000;
   // 5. LIME and Sharp-LIME
   std::int64_t lime_samples = 1000, lime_top_k = 5, stability_seeds = 10, stability_images = 4;
+  std::vector<std::int64_t> stability_samples{20, 50, 200, 1000};  // perturbed samples compared for stability
   std::string via_path;     // regions a user drew in the VGG Image Annotator on explained_<via_image>.png
   std::int64_t via_image = 0;
   // 6. localisation metrics

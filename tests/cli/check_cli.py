@@ -105,7 +105,7 @@ def main():
                    ("--lime-top-k", "0"), ("--stability-seeds", "1"), ("--stability-images", "0"),
                    ("--via-image", "4"), ("--metric-images", "2"),
                    ("--robustness-images", "1"), ("--fashion-test-images", "5"), ("--cav-epochs", "0"),
-                   ("--metric-ig-steps", "1"), ("--nt-samples", "0")],
+                   ("--metric-ig-steps", "1"), ("--nt-samples", "0"), ("--stability-samples", "5")],
     }
     for binary in [demo] + lessons:
         seeds = bad_seeds if binary == demo else bad_seeds[:3]  # the malformed ones once suffice
