@@ -20,28 +20,8 @@ using Catch = doctest::Contains;
 namespace {
 const TensorOptions f64{.dtype = DType::float64};
 
-// Linear(2→3) "a" → ReLU "relu" → Linear(3→2) "b", float64, with
-// W_a = [[1, 0], [0, 1], [1, 1]], b_a = (0, 0, −1), W_b = [[1, 2, 3], [−1, 0, 1]], b_b = 0:
-// ∂logit_k/∂a_j = W_b[k, j] · 1[a_j > 0] (as in test_concepts.cpp).
-std::shared_ptr<nn::Sequential> hand_model() {
-  auto a = std::make_shared<nn::Linear>(2, 3);
-  auto b = std::make_shared<nn::Linear>(3, 2);
-  auto net = std::make_shared<nn::Sequential>();
-  net->push_back("a", a);
-  net->push_back("relu", std::make_shared<nn::ReLU>());
-  net->push_back("b", b);
-  net->to(DType::float64);
-  autograd::NoGradGuard no_grad;
-  a->weight.copy_(tensor({1, 0, 0, 1, 1, 1}, {3, 2}, f64));
-  a->bias.copy_(tensor({0, 0, -1}, {3}, f64));
-  b->weight.copy_(tensor({1, 2, 3, -1, 0, 1}, {2, 3}, f64));
-  b->bias.copy_(tensor({0, 0}, {2}, f64));
-  net->eval();
-  return net;
-}
-
-// x1 = (1, 2): a = (1, 2, 2), all active; x2 = (−1, 0.5): a = (−1, 0.5, −1.5), only unit 1 active.
-Tensor hand_inputs() { return tensor({1, 2, -1, 0.5}, {2, 2}, f64); }
+using lumen::testing::hand_inputs;
+using lumen::testing::hand_model;
 
 void check_close(const Tensor& got, const std::vector<double>& want, double eps = 1e-12) {
   const std::vector<double> g = got.to_vector<double>();

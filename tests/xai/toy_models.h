@@ -108,4 +108,29 @@ inline std::shared_ptr<nn::Sequential> conv_maxpool_net(std::uint64_t seed, bool
   return net;
 }
 
+// Linear(2→3) "a" → ReLU "relu" → Linear(3→2) "b", float64, with
+// W_a = [[1, 0], [0, 1], [1, 1]], b_a = (0, 0, −1), W_b = [[1, 2, 3], [−1, 0, 1]], b_b = 0:
+// ∂logit_k/∂a_j = W_b[k, j] · 1[a_j > 0] (the concept tests' layer "relu" or "a").
+inline std::shared_ptr<nn::Sequential> hand_model() {
+  const TensorOptions f64{.dtype = DType::float64};
+  auto a = std::make_shared<nn::Linear>(2, 3);
+  auto b = std::make_shared<nn::Linear>(3, 2);
+  auto net = std::make_shared<nn::Sequential>();
+  net->push_back("a", a);
+  net->push_back("relu", std::make_shared<nn::ReLU>());
+  net->push_back("b", b);
+  net->to(DType::float64);
+  autograd::NoGradGuard no_grad;
+  a->weight.copy_(tensor({1, 0, 0, 1, 1, 1}, {3, 2}, f64));
+  a->bias.copy_(tensor({0, 0, -1}, {3}, f64));
+  b->weight.copy_(tensor({1, 2, 3, -1, 0, 1}, {2, 3}, f64));
+  b->bias.copy_(tensor({0, 0}, {2}, f64));
+  net->eval();
+  return net;
+}
+
+// Inputs of hand_model: x1 = (1, 2) gives a = (1, 2, 2), all active; x2 = (−1, 0.5) gives a = (−1, 0.5, −1.5),
+// only unit 1 active.
+inline Tensor hand_inputs() { return tensor({1, 2, -1, 0.5}, {2, 2}, {.dtype = DType::float64}); }
+
 }  // namespace lumen::testing
