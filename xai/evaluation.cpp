@@ -313,8 +313,11 @@ double trapezoid_auc(const std::vector<double>& fractions, const std::vector<dou
   LUMEN_CHECK(fractions.size() == values.size(), "trapezoid_auc", "got ", fractions.size(), " fractions and ",
               values.size(), " values");
   double area = 0;
-  for (std::size_t i = 1; i < values.size(); ++i)
+  for (std::size_t i = 1; i < values.size(); ++i) {
+    LUMEN_CHECK(fractions[i] >= fractions[i - 1], "trapezoid_auc", "expected non-decreasing x, but x[", i, "] = ",
+                fractions[i], " < x[", i - 1, "] = ", fractions[i - 1]);
     area += 0.5 * (fractions[i] - fractions[i - 1]) * (values[i] + values[i - 1]);
+  }
   return area;
 }
 

@@ -77,7 +77,9 @@ struct CurveResult {
   Curve mean;  // pointwise mean of the curves; its auc is the mean AUC
 };
 
-// The area under values(fractions) by the trapezoid rule (fractions increasing).
+// The area under values(fractions) by the trapezoid rule, in x's units times y's (fractions
+// non-decreasing; fewer than 2 points enclose no area). Also Atanasova et al.'s faithfulness AUC
+// (xai/diagnostics.h).
 double trapezoid_auc(const std::vector<double>& fractions, const std::vector<double>& values);
 
 CurveResult deletion_curve(const ForwardFn& f, const Tensor& inputs, const Tensor& attributions, const Target& target,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include <utility>
 
 #include "autograd/ops.h"
 #include "xai/segmentation.h"
@@ -59,25 +60,46 @@ LinearFit weighted_linear_fit(const std::vector<double>& x, const std::vector<do
   return {std::vector<double>(beta.data(), beta.data() + cols), y_mean - x_mean.dot(beta)};
 }
 
-double weighted_r2(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
-                   std::int64_t rows, std::int64_t cols, const LinearFit& fit) {
+namespace {
+
+// Σ w (y − ŷ)² and Σ w of a fit on its own data, after checking the sizes (errors name `op`).
+std::pair<double, double> weighted_residual(const std::vector<double>& x, const std::vector<double>& y,
+                                            const std::vector<double>& w, std::int64_t rows, std::int64_t cols,
+                                            const LinearFit& fit, const char* op) {
   LUMEN_CHECK(rows >= 1 && cols >= 1 && static_cast<std::int64_t>(x.size()) == rows * cols &&
                   static_cast<std::int64_t>(y.size()) == rows && static_cast<std::int64_t>(w.size()) == rows &&
                   static_cast<std::int64_t>(fit.coef.size()) == cols,
-              "weighted_r2", "expected x of ", rows, "x", cols, ", ", rows, " targets and weights and ", cols,
+              op, "expected x of ", rows, "x", cols, ", ", rows, " targets and weights and ", cols,
               " coefficients, got ", x.size(), ", ", y.size(), ", ", w.size(), " and ", fit.coef.size());
   const auto n = static_cast<std::size_t>(rows), d = static_cast<std::size_t>(cols);
-  double total = 0, y_mean = 0;
-  for (std::size_t r = 0; r < n; ++r) total += w[r], y_mean += w[r] * y[r];
-  LUMEN_CHECK(total > 0, "weighted_r2", "expected weights with a positive sum");
-  y_mean /= total;
-  double residual = 0, spread = 0;
+  double residual = 0, total = 0;
   for (std::size_t r = 0; r < n; ++r) {
     double pred = fit.intercept;
     for (std::size_t j = 0; j < d; ++j) pred += x[r * d + j] * fit.coef[j];
     residual += w[r] * (y[r] - pred) * (y[r] - pred);
-    spread += w[r] * (y[r] - y_mean) * (y[r] - y_mean);
+    total += w[r];
   }
+  LUMEN_CHECK(total > 0, op, "expected weights with a positive sum");
+  return {residual, total};
+}
+
+}  // namespace
+
+double weighted_mse(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
+                    std::int64_t rows, std::int64_t cols, const LinearFit& fit) {
+  const auto [residual, total] = weighted_residual(x, y, w, rows, cols, fit, "weighted_mse");
+  return residual / total;
+}
+
+double weighted_r2(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
+                   std::int64_t rows, std::int64_t cols, const LinearFit& fit) {
+  const auto [residual, total] = weighted_residual(x, y, w, rows, cols, fit, "weighted_r2");
+  const auto n = static_cast<std::size_t>(rows);
+  double y_mean = 0;
+  for (std::size_t r = 0; r < n; ++r) y_mean += w[r] * y[r];
+  y_mean /= total;
+  double spread = 0;
+  for (std::size_t r = 0; r < n; ++r) spread += w[r] * (y[r] - y_mean) * (y[r] - y_mean);
   if (spread == 0) return residual == 0 ? 1.0 : 0.0;
   return 1.0 - residual / spread;
 }
@@ -118,6 +140,12 @@ double mean_pairwise_jaccard(const std::vector<std::vector<std::int64_t>>& sets)
   return total / pairs;
 }
 
+double lime_count_similarity(std::int64_t on, std::int64_t n_features) {
+  LUMEN_CHECK(n_features >= 1 && on >= 0 && on <= n_features, "lime_count_similarity",
+              "expected 0 <= on <= n_features with n_features >= 1, got on = ", on, " of ", n_features);
+  return double(on);
+}
+
 double lime_similarity(std::int64_t on, std::int64_t n_features, double kernel_width) {
   // cos(1, z) = |z| / (√|z| √F) for a 0/1 vector z; the empty vector is as far as it gets.
   const double d = on > 0 ? 1 - std::sqrt(double(on) / double(n_features)) : 1.0;
@@ -134,11 +162,11 @@ LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& targ
   LUMEN_CHECK(opt.kernel_width > 0, op, "expected kernel_width > 0, got ", opt.kernel_width);
   if (is_empty_batch(inputs))  // no samples, so no features either: coefficients [0, 0]
     return {empty_attributions(inputs), empty_attributions(inputs, {0, 0}), empty_attributions(inputs, {0}),
-            empty_attributions(inputs, {0})};
+            empty_attributions(inputs, {0}), empty_attributions(inputs, {0})};
   const FeatureMap fm = expand_feature_mask(opt.feature_mask, inputs, op);
   const Tensor base = baselines.expand(inputs, op);
   const std::int64_t fmax = fm.max_count();
-  std::vector<double> coefs(static_cast<std::size_t>(fm.n * fmax), 0.0), intercepts, r2, attr(fm.ids.size());
+  std::vector<double> coefs(static_cast<std::size_t>(fm.n * fmax), 0.0), intercepts, r2, mse, attr(fm.ids.size());
   for (std::int64_t i = 0; i < fm.n; ++i) {
     const std::int64_t f = fm.counts[static_cast<std::size_t>(i)];
     const std::int64_t* ids = fm.ids.data() + i * fm.d;
@@ -156,17 +184,21 @@ LimeResult lime(const ForwardFn& model, const Tensor& inputs, const Target& targ
       y.push_back(s[static_cast<std::size_t>(p)][0]);
       std::int64_t on = 0;
       for (std::int64_t j = 0; j < f; ++j) on += z[static_cast<std::size_t>(p * f + j)] != 0;
-      w.push_back(lime_similarity(on, f, opt.kernel_width));
+      const double weight = opt.similarity ? opt.similarity(on, f) : lime_similarity(on, f, opt.kernel_width);
+      LUMEN_CHECK(std::isfinite(weight) && weight >= 0, op, "the similarity of a sample with ", on, " of ", f,
+                  " features kept is ", weight, "; expected a finite weight >= 0");
+      w.push_back(weight);
     }
     const LinearFit fit = weighted_linear_fit(z, y, w, opt.n_samples, f, opt.fit);
     std::copy(fit.coef.begin(), fit.coef.end(), coefs.begin() + i * fmax);
     intercepts.push_back(fit.intercept);
     r2.push_back(weighted_r2(z, y, w, opt.n_samples, f, fit));
+    mse.push_back(weighted_mse(z, y, w, opt.n_samples, f, fit));
     for (std::int64_t e = 0; e < fm.d; ++e) attr[static_cast<std::size_t>(i * fm.d + e)] = fit.coef[static_cast<std::size_t>(ids[e])];
   }
   TensorOptions o = options_of(inputs);
   return {tensor(attr, inputs.shape(), o), tensor(coefs, {fm.n, fmax}, o), tensor(intercepts, {fm.n}, o),
-          tensor(r2, {fm.n}, o)};
+          tensor(r2, {fm.n}, o), tensor(mse, {fm.n}, o)};
 }
 
 }  // namespace

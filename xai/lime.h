@@ -16,6 +16,7 @@
 // user-given regions (e.g. annotated by a domain expert) instead of automatic superpixels: fewer,
 // meaningful features make the surrogate both easier to read and far more stable across seeds.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,15 +54,31 @@ LinearFit weighted_linear_fit(const std::vector<double>& x, const std::vector<do
 double weighted_r2(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
                    std::int64_t rows, std::int64_t cols, const LinearFit& fit);
 
+// The weighted mean squared error of a fit on its own data, Σ w (y − ŷ)² / Σ w: the surrogate's
+// error in the model's own units (R² reads it relative to the spread of the scores).
+double weighted_mse(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
+                    std::int64_t rows, std::int64_t cols, const LinearFit& fit);
+
 // LIME's weight for a perturbed sample with `on` of its n_features features kept: exp(−d² / width²),
 // d = 1 − √(on / n_features) the cosine distance between the 0/1 vector and all ones (1 when on = 0).
 double lime_similarity(std::int64_t on, std::int64_t n_features, double kernel_width);
+
+// A similarity that is simply the number of features kept, `on` (n_features is only checked: 0 <= on
+// <= n_features): the weighting of text LIME labs that count unchanged tokens. Closer samples weigh
+// linearly more, and the sample with every feature off weighs 0.
+double lime_count_similarity(std::int64_t on, std::int64_t n_features);
+
+// The weight of a perturbed sample from (features kept, features in all).
+using SimilarityFn = std::function<double(std::int64_t on, std::int64_t n_features)>;
 
 struct LimeOptions {
   Tensor feature_mask{};  // see expand_feature_mask (e.g. grid_feature_mask, superpixel_mask); undefined = every element
   std::int64_t n_samples = 200;  // perturbed copies per sample
   std::int64_t perturbations_per_eval = 64;  // copies per forward pass (bounds memory only)
   double kernel_width = 0.75;  // of the similarity kernel on the cosine distance
+  // The weight of a sample with `on` of n_features kept; must be >= 0, with a positive total over the
+  // samples. Empty = lime_similarity(on, n_features, kernel_width).
+  SimilarityFn similarity{};
   LinearFitOptions fit{};
   Generator* generator = nullptr;  // default generator when null
 };
@@ -71,6 +88,7 @@ struct LimeResult {
   Tensor coefficients;  // [N, F] (0 past a sample's own feature count)
   Tensor intercepts;    // [N]
   Tensor r2;            // [N]: the surrogate's weighted R² on its perturbed samples (weighted_r2)
+  Tensor mse;           // [N]: its weighted mean squared error there, Σ w (y − ŷ)² / Σ w (weighted_mse)
 };
 
 // The indices of the k largest coefficients of one sample (coefficients_row [F], or [1, F]), largest

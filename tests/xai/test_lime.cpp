@@ -295,4 +295,69 @@ TEST_CASE("SharpLime: user regions (tensor or PNG) are the features") {
   CHECK_THROWS_WITH_AS(SharpLime(linear(w), tensor_from({0, 1, 2}, {3})).attribute(x, 0), Catch("SharpLime: feature mask of shape [3]"), Error);
 }
 
+TEST_CASE("weighted_mse: Σ w (y − ŷ)² / Σ w of a fit on its own data") {
+  // ŷ = 1 + 2x on x = 0, 1, 2; y misses by 0, 1, −2; weights 1, 2, 1: (0 + 2·1 + 1·4) / 4 = 1.5.
+  const LinearFit fit{{2}, 1};
+  CHECK(weighted_mse({0, 1, 2}, {1, 4, 3}, {1, 2, 1}, 3, 1, fit) == doctest::Approx(1.5).epsilon(1e-15));
+  CHECK(weighted_mse({0, 1, 2}, {1, 3, 5}, {1, 2, 1}, 3, 1, fit) == 0.0);
+  CHECK_THROWS_WITH_AS(weighted_mse({0, 1}, {1, 4, 3}, {1, 2, 1}, 3, 1, fit), Catch("weighted_mse"), Error);
+  CHECK_THROWS_WITH_AS(weighted_mse({0, 1, 2}, {1, 4, 3}, {0, 0, 0}, 3, 1, fit), Catch("positive sum"), Error);
+}
+
+TEST_CASE("Lime: the surrogate's mse is 0 on a linear model, with the default and the count kernel") {
+  Tensor w = f64({3, -2, 0.5, 1, -4, 2});
+  Tensor x = f64({1, 2, -1, 0.5, 1, 1, 2, 1, 1, -1, 0.5, 3}, {2, 6});
+  for (const bool count : {false, true}) {
+    Generator g(8);
+    LimeOptions opt{.n_samples = 100, .fit = {.alpha = 1e-9}, .generator = &g};
+    if (count) opt.similarity = lime_count_similarity;
+    LimeResult r = Lime(linear(w)).explain(x, Target({0, 1}), 0.5, opt);
+    CHECK(r.mse.shape() == Shape{2});
+    CHECK_VALUES(r.mse, {0, 0}, 1e-12);
+    CHECK_VALUES(r.coefficients.flatten(), ((x - 0.5) * w * f64({1, -1}, {2, 1})).flatten().to_vector<double>(), 1e-6);
+  }
+  // A nonlinear model leaves a residual: mse > 0, and R² < 1.
+  ForwardFn product = [](const Tensor& in) {
+    const std::vector<double> v = in.to_vector<double>();
+    return tensor({v[0] * v[1] * v[2], 0.0}, {1, 2}, {.dtype = DType::float64});
+  };
+  Generator g(9);
+  LimeResult r = Lime(product).explain(f64({1, 2, 3}, {1, 3}), 0, {}, {.n_samples = 60, .perturbations_per_eval = 1, .generator = &g});
+  CHECK(r.mse.item() > 0.1);
+  CHECK(r.r2.item() < 0.99);
+}
+
+TEST_CASE("Lime: a custom similarity kernel sets the weights; lime_count_similarity counts kept features") {
+  CHECK(lime_count_similarity(3, 5) == 3.0);
+  CHECK(lime_count_similarity(0, 5) == 0.0);
+  CHECK_THROWS_WITH_AS(lime_count_similarity(6, 5), Catch("lime_count_similarity"), Error);
+  // f = x0·x1 + x2 at x = (2, 3, 1), baseline 0: f(all) = 7, f(all but 0) = f(all but 1) = 1, f(all
+  // but 2) = 6. A kernel weighting only the all-on and one-off samples leaves 4 points for 4 unknowns,
+  // so the surrogate interpolates them: β_j = f(all) − f(all but j), the leave-one-out differences.
+  ForwardFn f = [](const Tensor& in) {
+    const std::int64_t n = in.size(0);
+    const std::vector<double> v = in.to_vector<double>();
+    std::vector<double> out;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double s = v[static_cast<std::size_t>(3 * i)] * v[static_cast<std::size_t>(3 * i + 1)] + v[static_cast<std::size_t>(3 * i + 2)];
+      out.insert(out.end(), {s, -s});
+    }
+    return tensor(out, {n, 2}, {.dtype = DType::float64});
+  };
+  Tensor x = f64({2, 3, 1}, {1, 3});
+  auto near_only = [](std::int64_t on, std::int64_t n) { return on >= n - 1 ? 1.0 : 0.0; };
+  Generator g(10);
+  LimeResult r = Lime(f).explain(x, 0, {}, {.n_samples = 200, .similarity = near_only, .fit = {.alpha = 0}, .generator = &g});
+  CHECK_VALUES(r.coefficients, {6, 6, 1}, 1e-9);
+  CHECK_VALUES(r.intercepts, {7 - 13}, 1e-9);
+  CHECK_VALUES(r.mse, {0}, 1e-12);
+  // The default kernel also weighs the far samples, where x0·x1 is not additive: other coefficients.
+  Generator g2(10);
+  LimeResult d = Lime(f).explain(x, 0, {}, {.n_samples = 200, .fit = {.alpha = 0}, .generator = &g2});
+  CHECK(std::abs(d.coefficients.to_vector<double>()[0] - 6) > 0.5);
+  // The kernel's weights are checked.
+  auto negative = [](std::int64_t, std::int64_t) { return -1.0; };
+  CHECK_THROWS_WITH_AS(Lime(f).explain(x, 0, {}, {.n_samples = 5, .similarity = negative}), Catch("finite weight >= 0"), Error);
+}
+
 }  // TEST_SUITE

@@ -34,6 +34,7 @@
 #include "xai/gradient.h"
 #include "xai/lime.h"
 #include "xai/perturbation.h"
+#include "xai/shapley.h"
 
 using namespace lumen;
 using namespace lumen::xai;
@@ -194,6 +195,13 @@ std::vector<MethodCase> method_table() {
          return KernelShap(fn(m)).attribute(
              x, t, 0.1,
              {.enumerate_up_to = 0, .n_samples = 10, .perturbations_per_eval = per_eval(batch, 64), .generator = &g});
+       },
+       true},
+      {"ShapleyValueSampling", mlp_fixture,
+       [](nn::Module& m, const Fixture&, const Tensor& x, const Target& t, std::int64_t batch) {
+         Generator g(8);
+         return ShapleyValueSampling(fn(m)).attribute(
+             x, t, 0.1, {.n_samples = 3, .perturbations_per_eval = per_eval(batch, 64), .generator = &g});
        },
        true},
       {"Lime", mlp_fixture,
