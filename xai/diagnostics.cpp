@@ -115,11 +115,11 @@ ConfidenceIndication confidence_indication(const std::vector<std::vector<std::ve
     }
   }
   for (std::int64_t j = 0; j < kFeatures; ++j) {  // MinMaxScaler: a constant column becomes 0
+    auto at = [&](std::int64_t i) -> double& { return x[static_cast<std::size_t>(i * kFeatures + j)]; };
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (std::int64_t i = 0; i < n; ++i) lo = std::min(lo, x[static_cast<std::size_t>(i * kFeatures + j)]),
-                                         hi = std::max(hi, x[static_cast<std::size_t>(i * kFeatures + j)]);
+    for (std::int64_t i = 0; i < n; ++i) lo = std::min(lo, at(i)), hi = std::max(hi, at(i));
     const double range = hi > lo ? hi - lo : 1.0;
-    for (std::int64_t i = 0; i < n; ++i) x[static_cast<std::size_t>(i * kFeatures + j)] = (x[static_cast<std::size_t>(i * kFeatures + j)] - lo) / range;
+    for (std::int64_t i = 0; i < n; ++i) at(i) = (at(i) - lo) / range;
   }
   Generator gen(seed);
   std::vector<double> maes, max_errors;
@@ -139,7 +139,7 @@ ConfidenceIndication confidence_indication(const std::vector<std::vector<std::ve
     for (std::int64_t r = 0; r < n_test; ++r) {
       const auto i = static_cast<std::size_t>(perm[static_cast<std::size_t>(r)]);
       double pred = fit.intercept;
-      for (std::int64_t j = 0; j < kFeatures; ++j) pred += fit.coef[static_cast<std::size_t>(j)] * x[i * kFeatures + static_cast<std::size_t>(j)];
+      for (std::size_t j = 0; j < kFeatures; ++j) pred += fit.coef[j] * x[i * kFeatures + j];
       const double err = std::abs(predicted_probability[i] - pred);
       abs_sum += err, worst = std::max(worst, err);
     }

@@ -7,7 +7,8 @@
 //   1. draw n_samples vectors z ∈ {0, 1}^F, each entry on with probability 1/2 (seeded Generator);
 //   2. evaluate y = f(x with every feature z_j = 0 set to the baseline), batched;
 //   3. weight each draw by its closeness to x, whose own vector is all ones: the exponential kernel
-//      π(z) = exp(−d² / width²) on the cosine distance d = 1 − |z| / (√|z| √F) (d = 1 for z = 0);
+//      π(z) = exp(−d² / width²) on the cosine distance d = 1 − |z| / (√|z| √F) (d = 1 for z = 0),
+//      or any LimeOptions::similarity of (|z|, F), e.g. lime_count_similarity's π(z) = |z| for text;
 //   4. fit y ≈ b + zᵀβ by weighted ridge (default) or lasso, intercept included.
 // The attribution of every element is the coefficient β_j of its feature. Cost per sample: n_samples
 // evaluations plus a solve with F unknowns.
