@@ -11,7 +11,8 @@
 //
 // (N = batch size, F = number of features in the feature mask; a forward pass evaluates
 // perturbations_per_eval perturbed copies of the batch at once, so the number of passes is the
-// count above divided by it.) Lime and SharpLime are in xai/lime.h. The model is always evaluated
+// count above divided by it.) Lime and SharpLime are in xai/lime.h, ShapleyValueSampling (Shapley
+// values by permutation sampling) and exact_shapley_values in xai/shapley.h. The model is always evaluated
 // under NoGradGuard and in the inputs' dtype; attributions are shaped like the inputs, same dtype.
 #include <cstdint>
 #include <functional>
