@@ -101,8 +101,9 @@ Tensor pad_batch(const std::vector<std::vector<std::int64_t>>& rows, std::int64_
   for (const auto& r : rows) longest = std::max(longest, static_cast<std::int64_t>(r.size()));
   const std::int64_t t = std::clamp(longest, min_len, max_len);
   const auto n = static_cast<std::int64_t>(rows.size());
-  LUMEN_CHECK(n <= std::numeric_limits<std::int64_t>::max() / t, "pad_batch", n, " rows of ", t,
-              " ids overflow int64");
+  // A batch beyond 2^31 ids (16 GiB) is a mistake in min_len or the rows, not a batch.
+  LUMEN_CHECK(n <= (std::int64_t{1} << 31) / t, "pad_batch", n, " rows of ", t,
+              " ids is more than the 2^31 ids a batch may hold");
   std::vector<std::int64_t> flat(static_cast<std::size_t>(n * t), Vocab::kPad);
   for (std::int64_t i = 0; i < n; ++i) {
     const auto& r = rows[static_cast<std::size_t>(i)];

@@ -93,7 +93,7 @@ class Vocab {
 
 // int64 [N, T] with T = clamp(longest row, min_len, max_len): shorter rows padded with Vocab::kPad at
 // the end, longer ones truncated (their first max_len ids kept). min_len lets a convolution of width k
-// see at least k positions. Throws on min_len < 1 or max_len < min_len.
+// see at least k positions. Throws on min_len < 1, max_len < min_len or more than 2^31 ids in all.
 Tensor pad_batch(const std::vector<std::vector<std::int64_t>>& rows, std::int64_t min_len, std::int64_t max_len);
 
 // Float32 [N, T] on the device of ids: 1 where ids != Vocab::kPad, else 0. ids: int64 [N, T].

@@ -70,8 +70,11 @@ SentimentFile load_sentiment_json(const std::string& path, const std::string& do
   const std::string text = read_small_file(op, path, kMaxFileBytes);
   // Depth 0: the array; 1: its entries; 2: an entry's members, which must be plain values.
   std::int64_t entries = 0;
+  bool top_is_array = false;
   Json doc = parse(op, path, text, [&](int depth, Json::parse_event_t event, Json&) {
     const bool starts = event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start;
+    if (depth == 0 && event == Json::parse_event_t::array_start) top_is_array = true;
+    if (depth >= 1 && starts && !top_is_array) fail(op, path, "", "expected a JSON array of entries, got an object");
     if (depth == 1 && (starts || event == Json::parse_event_t::value) && ++entries > kMaxEntries)
       fail(op, path, "", "more than 1,000,000 entries");
     if (depth >= 2 && starts) fail(op, path, entry_text(entries - 1), "expected plain values, got a nested array or object");

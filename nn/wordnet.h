@@ -21,10 +21,11 @@ namespace lumen::nn {
 
 class WordNet {
  public:
-  // Reads all twelve files into memory (about 30 MB of text, 15 MB of it data.noun). Each file is
+  // Reads and parses all twelve files (about 30 MB of text, 15 MB of it data.noun). Each file is
   // parsed strictly and bounds-checked: a file over 64 MiB, a malformed line, a count that does not
-  // match the fields present, an index entry naming a synset its data file lacks, or a synset listed
-  // twice throws lumen::Error naming the file and the line.
+  // match the fields present, a synset offset that is not its line's byte position (WordNet's own tools
+  // seek to it), an index entry naming a synset its data file lacks or a lemma listed twice throws
+  // lumen::Error naming the file and the line.
   static WordNet load(const std::string& dir);
 
   // The lemmas of word's base forms (ASCII lowercased first; spaces count as '_'), as WordNet's morphy
@@ -32,7 +33,8 @@ class WordNet {
   // is a lemma of that pos; then, when <pos>.exc lists the word, its base forms there that are lemmas;
   // otherwise the first of WordNet 3.0's detachment rules whose result is a lemma:
   //   noun  -s, -ses>-s, -xes>-x, -zes>-z, -ches>-ch, -shes>-sh, -men>-man, -ies>-y  (not on words
-  //         ending in "ss" or of 2 letters or less; "...sful" tries the rules on the part before "ful")
+  //         ending in "ss" or of 2 letters or less; a word ending in "ful" tries them on the part
+  //         before it: "spoonsful" -> "spoonful")
   //   verb  -s, -ies>-y, -es>-e, -es, -ed>-e, -ed, -ing>-e, -ing
   //   adj   -er, -est, -er>-e, -est>-e
   //   adv   the exception list only.

@@ -124,9 +124,11 @@ TEST_SUITE("text") {
     CHECK_ERROR(load(R"([{"text":7,"class":1}])"), "entry 0.text: expected a string, got number");
     CHECK_ERROR(load(R"([{"text":"a","class":0}, 3])"), "entry 1: expected an object, got number");
     CHECK_ERROR(load(R"({"text":"a","class":0})"), p, "expected a JSON array of entries, got object");
+    CHECK_ERROR(load(R"({"entries":[{"text":"a","class":0}]})"), "expected a JSON array of entries, got an object");
     CHECK_ERROR(load(R"([{"text":"a","class":0},{"text":["a"],"class":0}])"),
                 "entry 1: expected plain values, got a nested array or object");
-    CHECK_ERROR(load("[" + std::string(100000, '[') + std::string(100000, ']') + "]"), "entry 0: expected plain values");
+    const std::string deep = std::string(100001, '[') + std::string(100001, ']');
+    CHECK_ERROR(load(deep), "entry 0: expected plain values");
     CHECK_ERROR(load(R"([{"text":"a","class":0},)"), p, "not valid JSON");
     CHECK_ERROR(load("[{\"text\":\"\xff\",\"class\":0}]"), "not valid JSON");  // not UTF-8
     CHECK_ERROR(load("[{\"text\":\"" + std::string(100001, 'a') + "\",\"class\":0}]"),
@@ -245,6 +247,8 @@ TEST_SUITE("text") {
     CHECK(pad_batch({}, 3, 8).shape() == Shape{0, 3});
     CHECK_ERROR(pad_batch({{1}}, 0, 4), "pad_batch", "expected 1 <= min_len <= max_len, got min_len 0 and max_len 4");
     CHECK_ERROR(pad_batch({{1}}, 5, 4), "got min_len 5 and max_len 4");
+    CHECK_ERROR(pad_batch({{1}, {2}}, std::int64_t{1} << 31, std::int64_t{1} << 40),
+                "2 rows of 2147483648 ids is more than the 2^31 ids a batch may hold");
 
     const Tensor mask = token_mask(ids);
     CHECK(mask.dtype() == DType::float32);
@@ -331,7 +335,9 @@ TEST_SUITE("text") {
     CHECK_ERROR(load(R"(["good"])"), "expected a JSON object {word: valence}, got array");
     CHECK_ERROR(load(R"({"":1})"), "expected a word of 1 to 100,000 bytes, got 0");
     CHECK_ERROR(load(R"({"good":3)"), "not valid JSON");
-    CHECK_ERROR(load("{\"" + std::string(100, 'k') + "\":9}"), "\"" + std::string(64, 'k') + "...\"");
+    const std::string long_key(100, 'k');
+    CHECK_ERROR(load(std::string("{\"").append(long_key).append("\":9}")),
+                std::string("\"").append(long_key, 0, 64).append("...\""));
     CHECK(load("{}").empty());
   }
 
