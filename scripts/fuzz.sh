@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes every file format lumen reads with libFuzzer (clang, ASan+UBSan; the build of test.sh --sanitize).
-#   scripts/fuzz.sh [SECONDS] [TARGET...]   SECONDS per target (default 60); targets: idx safetensors mask via
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   SECONDS per target (default 60); targets: idx safetensors mask via sentiment wordnet
 # Starts from the committed seeds (tests/fuzz/corpus/<target>/) and keeps what it learns in fuzz-out/<target>/
 # (not committed). A finding stops the run with the input saved as fuzz-out/crash-*: fix the loader, then
 # add the input to the seed corpus, where every build's test suite replays it (test 'fuzz_corpus_<target>').
@@ -10,7 +10,7 @@ seconds=${1:-60}
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: SECONDS must be a positive integer, got '$seconds'" >&2; exit 2; }
 shift $(($# ? 1 : 0))
 targets=("$@")
-((${#targets[@]})) || targets=(idx safetensors mask via)
+((${#targets[@]})) || targets=(idx safetensors mask via sentiment wordnet)
 build=${BUILD_DIR:-build-sanitize}
 BUILD_DIR=$build scripts/setup.sh --sanitize
 ninja -C "$build" "${targets[@]/#/tests/fuzz/fuzz_}"

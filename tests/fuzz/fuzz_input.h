@@ -17,8 +17,8 @@
 
 namespace lumen::fuzz {
 
-// One file per process and suffix (".gz" makes a loader take the gzip branch where it looks at names).
-inline std::string write_input(const std::uint8_t* data, std::size_t size, const std::string& suffix) {
+// This process's private directory for inputs.
+inline const std::filesystem::path& input_dir() {
   static const std::filesystem::path dir = [] {
     const char* shm = "/dev/shm";
     auto d = std::filesystem::path(std::filesystem::exists(shm) ? shm : std::filesystem::temp_directory_path()) /
@@ -26,12 +26,21 @@ inline std::string write_input(const std::uint8_t* data, std::size_t size, const
     std::filesystem::create_directories(d);
     return d;
   }();
-  const std::string path = (dir / ("input" + suffix)).string();
+  return dir;
+}
+
+inline void write_file(const std::string& path, const std::uint8_t* data, std::size_t size) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f || (size && std::fwrite(data, 1, size, f) != size) || std::fclose(f) != 0) {
     std::perror(path.c_str());
     std::abort();  // the harness itself failed: not a finding about lumen
   }
+}
+
+// One file per process and suffix (".gz" makes a loader take the gzip branch where it looks at names).
+inline std::string write_input(const std::uint8_t* data, std::size_t size, const std::string& suffix) {
+  const std::string path = (input_dir() / ("input" + suffix)).string();
+  write_file(path, data, size);
   return path;
 }
 

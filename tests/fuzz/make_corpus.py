@@ -92,6 +92,26 @@ def main():
     put("via", "huge-coordinates", via([{"name": "circle", "cx": 1e300, "cy": -1e300, "r": 1e308}]))
     put("via", "truncated", (fixtures / "via_annotation.json").read_bytes()[:300])
     put("via", "deep-nesting", b'{"a":' + b"[" * 20000 + b"]" * 20000 + b"}")
+    # Sentences and AFINN (one target, both loaders): the fixtures, then damaged and hostile files.
+    put("sentiment", "fixture", (fixtures / "sentiment_tiny.json").read_bytes())
+    put("sentiment", "afinn", (fixtures / "afinn_tiny.json").read_bytes())
+    put("sentiment", "class-2", b'[{"text":"a","class":1},{"text":"b","class":2}]')
+    put("sentiment", "wrong-types", b'[{"text":["a"],"class":"1"},{"text":null},3,{"a":{"b":1}}]')
+    put("sentiment", "duplicate-keys", b'{"good":3,"good":-3,"bad":1.5,"x":[1]}')
+    put("sentiment", "deep-nesting", b"[" * 20000 + b"]" * 20000)
+    put("sentiment", "many-entries", b"[" + b"0," * 30000 + b"0]")
+    put("sentiment", "truncated", (fixtures / "sentiment_tiny.json").read_bytes()[:200])
+    put("sentiment", "not-utf8", b'[{"text":"\xff\xfe","class":0}]')
+    # WordNet: index.noun, data.noun and noun.exc of the tiny database joined by NULs, then damaged lines.
+    wn = fixtures / "wordnet_tiny"
+    noun = [(wn / f).read_bytes() for f in ("index.noun", "data.noun", "noun.exc")]
+    put("wordnet", "tiny-noun", b"\0".join(noun))
+    header = noun[1][:160]
+    put("wordnet", "huge-counts", b"\0".join([b"movie n 999999999 999999999 1 0 00000160\n",
+                                              header + b"00000160 10 n ff movie 0 999 @ 1 n 0000 | x\n", b""]))
+    put("wordnet", "wrong-offset", b"\0".join([b"movie n 1 0 1 0 00000160\n", header + b"00000161 10 n 01 movie 0 000 | x\n", b""]))
+    put("wordnet", "dangling-index", b"\0".join([b"movie n 1 0 1 0 00000999\n", noun[1], b""]))
+    put("wordnet", "short-lines", b"\0".join([b"movie\nn\n\n  \n", b"0\n00000000 1\n", b"men\n"]))
 
 
 if __name__ == "__main__":
