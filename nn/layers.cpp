@@ -164,13 +164,15 @@ Conv1d::Conv1d(std::int64_t in, std::int64_t out, std::int64_t k, Conv1dModuleOp
 }
 
 Tensor Conv1d::forward(const Tensor& x) {
-  return conv1d(x, weight, bias,
-                {.stride = options.stride, .padding = options.padding, .dilation = options.dilation, .groups = options.groups});
+  const Conv1dModuleOptions& o = options;
+  return conv1d(x, weight, bias, {.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups});
 }
 
-std::string Conv1d::extra_repr() const {  // PyTorch's: "4, 6, kernel_size=(3,), stride=(1,)" and the non-defaults
+// PyTorch's: "4, 6, kernel_size=(3,), stride=(1,)" and the options that differ from the defaults.
+std::string Conv1d::extra_repr() const {
   std::ostringstream s;
-  s << in_channels << ", " << out_channels << ", kernel_size=(" << kernel_size << ",), stride=(" << options.stride << ",)";
+  s << in_channels << ", " << out_channels << ", kernel_size=(" << kernel_size << ",), stride=(" << options.stride
+    << ",)";
   if (options.padding) s << ", padding=(" << options.padding << ",)";
   if (options.dilation != 1) s << ", dilation=(" << options.dilation << ",)";
   if (options.groups != 1) s << ", groups=" << options.groups;

@@ -86,6 +86,8 @@ TEST_SUITE("nn") {
                                                              "convs.1.weight", "convs.1.bias", "convs.2.weight",
                                                              "convs.2.bias", "fc.weight", "fc.bias"});
     CHECK(model.submodule("convs.2").type_name() == "Conv1d");
+    CHECK(model.convs->size() == 3);
+    CHECK_THROWS_WITH_AS((*model.convs)(zeros({1, 8, 5})), Catch("ModuleList: has no forward"), Error);
     CHECK(model.fc->in_features == 150);
     CHECK(model.activation_layers() ==
           std::vector<std::string>{"embedding", "convs.0", "convs.1", "convs.2", "fc"});
