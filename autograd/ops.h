@@ -100,6 +100,13 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
 Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
 Tensor embedding(const Tensor& weight, const Tensor& indices);  // [V, D] and int64 [...] -> [..., D]
 Tensor one_hot(const Tensor& indices, std::int64_t num_classes, DType dtype = DType::float32);
+// The k largest (largest=true) or smallest entries along dim and their int64 indices, as torch.topk.
+// sorted=true orders them largest first (smallest first when !largest); sorted=false keeps them in
+// the order of their indices. Ties go to the lower index; nan counts as larger than any number (as
+// PyTorch). values = gather(x, dim, indices), so the gradient flows to the chosen elements. The
+// selection runs on the host (the result is moved back to x's device).
+std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool largest = true,
+                               bool sorted = true);
 
 // ---- joining (ops_join.cpp)
 Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim = 0);
@@ -121,6 +128,14 @@ struct Conv2dOptions {
 };
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& opt = {});
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& opt = {});
+
+// x [N, C, L] (or unbatched [C, L]), weight [O, C/groups, k], bias [O] -> [N, O, L_out], as
+// torch.nn.functional.conv1d. A composite over conv2d on [N, C, 1, L], so its gradients of any order
+// are conv2d's.
+struct Conv1dOptions {
+  std::int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
+};
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv1dOptions& opt = {});
 
 struct Pool2dOptions {
   std::pair<std::int64_t, std::int64_t> kernel{2, 2};

@@ -150,3 +150,37 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& w, const Tensor& b, co
 }
 
 }  // namespace lumen
+
+namespace lumen {
+
+// conv1d is conv2d on a height-1 image: [N, C, L] -> [N, C, 1, L] with a [O, C/g, 1, k] kernel. The
+// checks are repeated here so that an error names conv1d and the 3-D shapes the caller passed.
+Tensor conv1d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv1dOptions& opt) {
+  const char* op = "conv1d";
+  LUMEN_CHECK(x_in.defined() && w.defined(), op, "got an undefined tensor");
+  if (x_in.dim() == 2) return squeeze(conv1d(unsqueeze(x_in, 0), w, b, opt), 0);  // one unbatched sequence
+  const Tensor& x = x_in;
+  LUMEN_CHECK(x.dim() == 3, op, "expected a 3-D input [N, C, L] (or 2-D [C, L]), got shape ", x.shape());
+  LUMEN_CHECK(w.dim() == 3, op, "expected a 3-D weight [O, C/groups, k], got shape ", w.shape());
+  LUMEN_CHECK(opt.stride > 0, op, "expected a positive stride, got ", opt.stride);
+  LUMEN_CHECK(opt.dilation > 0, op, "expected a positive dilation, got ", opt.dilation);
+  LUMEN_CHECK(opt.padding >= 0, op, "expected a non-negative padding, got ", opt.padding);
+  LUMEN_CHECK(opt.groups > 0, op, "expected groups > 0, got ", opt.groups);
+  const std::int64_t C = x.size(1), O = w.size(0), k = w.size(2);
+  LUMEN_CHECK(w.size(1) * opt.groups == C, op, "input ", x.shape(), " has ", C, " channels but weight ", w.shape(),
+              " with groups=", opt.groups, " expects ", w.size(1) * opt.groups);
+  LUMEN_CHECK(O % opt.groups == 0, op, "weight ", w.shape(), " has ", O, " output channels, not divisible by groups=",
+              opt.groups);
+  check_bias(op, b, O);
+  LUMEN_CHECK(k > 0 && x.size(2) > 0, op, "expected a non-empty kernel and sequence, got input ", x.shape(),
+              " and weight ", w.shape());
+  const std::int64_t span = checked_add(x.size(2), checked_mul(2, opt.padding, op, "padding"), op, "padded input") -
+                            checked_mul(opt.dilation, k - 1, op, "dilated kernel");
+  LUMEN_CHECK(span > 0, op, "input ", x.shape(), " with padding ", opt.padding, " is shorter than the kernel ",
+              w.shape(), " with dilation ", opt.dilation, ": the output would be empty");
+  const Conv2dOptions o2{.stride = {1, opt.stride}, .padding = {0, opt.padding}, .dilation = {1, opt.dilation},
+                         .groups = opt.groups};
+  return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(w, 2), b, o2), 2);
+}
+
+}  // namespace lumen

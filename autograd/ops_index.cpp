@@ -1,6 +1,8 @@
 // Indexing ops. Each pair is adjoint: gather's backward is scatter_add, scatter_add's (for src) is
 // gather; index_select's backward is index_add and back. So gradients of gradients come for free.
 #include <algorithm>
+#include <cmath>
+#include <numeric>
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
@@ -143,6 +145,64 @@ Tensor one_hot(const Tensor& indices, std::int64_t num_classes, DType dtype) {
     for (std::size_t i = 0; i < idx.size(); ++i) p[static_cast<std::int64_t>(i) * num_classes + idx[i]] = T(1);
   });
   return out.to(indices.device());
+}
+
+namespace {
+
+// "a comes before b" in topk's order: the larger (or smaller) value first, nan beyond every number as
+// PyTorch, and on a tie the lower index.
+template <class T> bool ranks_before(T a, std::int64_t ia, T b, std::int64_t ib, bool largest) {
+  if constexpr (std::is_floating_point_v<T>) {
+    const bool na = std::isnan(a), nb = std::isnan(b);
+    if (na || nb) {
+      if (na && nb) return ia < ib;
+      return largest ? na : nb;  // nan is the largest
+    }
+  }
+  if (a != b) return largest ? a > b : a < b;
+  return ia < ib;
+}
+
+// The indices topk picks, computed on the host: for each line along dim, the k first in rank order.
+Tensor topk_indices(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool sorted) {
+  const Tensor c = x.detach().cpu().contiguous();
+  const std::int64_t n = c.size(dim);
+  std::int64_t outer = 1, inner = 1;  // products of sizes of an existing tensor: no overflow
+  for (std::int64_t d = 0; d < dim; ++d) outer *= c.size(d);
+  for (std::int64_t d = dim + 1; d < c.dim(); ++d) inner *= c.size(d);
+  Shape s = c.shape();
+  s[dim] = k;
+  Tensor idx = empty(s, {DType::int64, kCPU});
+  std::int64_t* out = idx.data<std::int64_t>();
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  visit_any(c.dtype(), [&]<class T>() {
+    const T* p = c.data<T>();
+    for (std::int64_t o = 0; o < outer; ++o)
+      for (std::int64_t i = 0; i < inner; ++i) {
+        const T* line = p + o * n * inner + i;
+        auto before = [&](std::int64_t a, std::int64_t b) {
+          return ranks_before(line[a * inner], a, line[b * inner], b, largest);
+        };
+        std::iota(order.begin(), order.end(), std::int64_t{0});
+        std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+        if (!sorted) std::sort(order.begin(), order.begin() + k);
+        std::int64_t* dst = out + o * k * inner + i;
+        for (std::int64_t j = 0; j < k; ++j) dst[j * inner] = order[static_cast<std::size_t>(j)];
+      }
+  });
+  return idx.to(x.device());
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim_in, bool largest, bool sorted) {
+  LUMEN_CHECK(x.defined(), "topk", "got an undefined tensor");
+  LUMEN_CHECK(x.dim() >= 1, "topk", "expected a tensor with at least one dim, got shape ", x.shape());
+  const std::int64_t dim = wrap_dim(dim_in, x.dim(), "topk");
+  LUMEN_CHECK(k >= 0 && k <= x.size(dim), "topk", "k = ", k, " is out of range [0, ", x.size(dim), "] for dim ", dim,
+              " of shape ", x.shape());
+  Tensor indices = topk_indices(x, k, dim, largest, sorted);
+  return {gather(x, dim, indices), indices};
 }
 
 }  // namespace lumen

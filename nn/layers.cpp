@@ -152,6 +152,43 @@ std::string ConvTranspose2d::extra_repr() const {
   return conv_repr(in_channels, out_channels, kernel_size, options, true);
 }
 
+Conv1d::Conv1d(std::int64_t in, std::int64_t out, std::int64_t k, Conv1dModuleOptions opt)
+    : in_channels(in), out_channels(out), kernel_size(k), options(opt) {
+  LUMEN_CHECK(in > 0 && out > 0 && k > 0, "Conv1d", "expected positive channels and kernel size, got ", in, " -> ", out,
+              ", kernel_size=", k);
+  LUMEN_CHECK(opt.groups > 0 && in % opt.groups == 0 && out % opt.groups == 0, "Conv1d", "channels ", in, " -> ", out,
+              " must both be divisible by groups = ", opt.groups);
+  weight = register_parameter("weight", empty({out, in / opt.groups, k}));
+  if (opt.bias) bias = register_parameter("bias", empty({out}));
+  default_init(weight, bias);
+}
+
+Tensor Conv1d::forward(const Tensor& x) {
+  const Conv1dModuleOptions& o = options;
+  return conv1d(x, weight, bias, {.stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups});
+}
+
+// PyTorch's: "4, 6, kernel_size=(3,), stride=(1,)" and the options that differ from the defaults.
+std::string Conv1d::extra_repr() const {
+  std::ostringstream s;
+  s << in_channels << ", " << out_channels << ", kernel_size=(" << kernel_size << ",), stride=(" << options.stride
+    << ",)";
+  if (options.padding) s << ", padding=(" << options.padding << ",)";
+  if (options.dilation != 1) s << ", dilation=(" << options.dilation << ",)";
+  if (options.groups != 1) s << ", groups=" << options.groups;
+  if (!options.bias) s << ", bias=false";
+  return s.str();
+}
+
+// topk with sorted=false already returns the chosen indices in increasing order, so the gather keeps
+// the sequence order.
+Tensor kmax_pool1d(const Tensor& x, std::int64_t k, std::int64_t dim) {
+  LUMEN_CHECK(x.defined() && x.dim() >= 1, "kmax_pool1d", "expected a tensor with at least one dim");
+  LUMEN_CHECK(k >= 1 && k <= x.size(dim), "kmax_pool1d", "k = ", k, " is out of range [1, ", x.size(dim),
+              "] for dim ", dim, " of shape ", x.shape());
+  return topk(x, k, dim, true, false).first;
+}
+
 // ---- pooling, reshaping
 
 MaxPool2d::MaxPool2d(Size2 k, PoolOptions opt) : options(pool_options(k, opt)) {}
@@ -320,6 +357,16 @@ Tensor Sequential::forward(const Tensor& x) {
 
 ModulePtr Sequential::operator[](std::size_t i) const {
   LUMEN_CHECK(i < size(), "Sequential", "index ", i, " out of range for ", size(), " modules");
+  return named_children()[i].second;
+}
+
+Tensor ModuleList::forward(const Tensor&) {
+  LUMEN_CHECK(false, "ModuleList", "has no forward: call its children (", size(), " modules) one by one");
+  return {};
+}
+
+ModulePtr ModuleList::operator[](std::size_t i) const {
+  LUMEN_CHECK(i < size(), "ModuleList", "index ", i, " out of range for ", size(), " modules");
   return named_children()[i].second;
 }
 

@@ -77,6 +77,28 @@ class ConvTranspose2d : public Module {
   Tensor weight, bias;
 };
 
+struct Conv1dModuleOptions {
+  std::int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
+  bool bias = true;
+};
+
+// Conv1d over [N, C, L]: weight [out, in/groups, k], bias [out]; U(-1/√fan_in, 1/√fan_in), fan_in = in/groups·k.
+class Conv1d : public Module {
+ public:
+  Conv1d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size, Conv1dModuleOptions opt = {});
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Conv1d"; }
+  std::string extra_repr() const override;
+  std::int64_t in_channels, out_channels, kernel_size;
+  Conv1dModuleOptions options;
+  Tensor weight, bias;
+};
+
+// k-max pooling (Kalchbrenner et al. 2014): the k largest values along dim, kept in their original
+// order (so the pooled sequence still reads left to right). k = 1 is max over time. Ties go to the
+// lower index; the gradient flows to the chosen elements.
+Tensor kmax_pool1d(const Tensor& x, std::int64_t k, std::int64_t dim = -1);
+
 struct PoolOptions {
   std::optional<Size2> stride = std::nullopt;  // defaults to the kernel size
   Size2 padding = 0;
@@ -273,6 +295,20 @@ class Sequential : public Module {
   ModulePtr operator[](std::size_t i) const;
   std::size_t size() const { return named_children().size(); }
   std::string type_name() const override { return "Sequential"; }
+};
+
+// Holds modules under the names "0", "1", ... (PyTorch's nn.ModuleList), so that their parameters
+// and hooks have paths like "convs.1", without a forward of its own: its owner decides how the
+// children are called (in parallel branches, say), and calling the list itself is an error.
+class ModuleList : public Module {
+ public:
+  template <class M> std::shared_ptr<M> push_back(std::shared_ptr<M> m) {
+    return register_module(std::to_string(named_children().size()), std::move(m));
+  }
+  Tensor forward(const Tensor& x) override;  // throws: a list has no forward
+  ModulePtr operator[](std::size_t i) const;
+  std::size_t size() const { return named_children().size(); }
+  std::string type_name() const override { return "ModuleList"; }
 };
 
 }  // namespace lumen::nn

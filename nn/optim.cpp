@@ -3,6 +3,7 @@
 // on the parameter's device like every other kernel.
 #include "nn/optim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <string>
@@ -230,6 +231,43 @@ void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
   autograd::NoGradGuard no_grad;
   for (const Tensor& p : params)
     if (Tensor g = p.grad(); g.defined()) g.copy_(clamp(g, -clip_value, clip_value));
+}
+
+// ---- ReduceLROnPlateau
+
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& opt, ReduceLROnPlateauOptions o)
+    : options(o), opt_(opt), best_(o.mode_max ? -std::numeric_limits<double>::infinity()
+                                              : std::numeric_limits<double>::infinity()) {
+  LUMEN_CHECK(o.factor < 1.0 && o.factor >= 0.0, "ReduceLROnPlateau", "factor must be in [0, 1), got ", o.factor);
+  LUMEN_CHECK(o.patience >= 0 && o.cooldown >= 0, "ReduceLROnPlateau", "patience and cooldown must be >= 0, got ",
+              o.patience, " and ", o.cooldown);
+  LUMEN_CHECK(o.threshold >= 0 && o.min_lr >= 0 && o.eps >= 0, "ReduceLROnPlateau",
+              "threshold, min_lr and eps must be >= 0, got ", o.threshold, ", ", o.min_lr, ", ", o.eps);
+}
+
+bool ReduceLROnPlateau::is_better(double a) const {
+  const double t = options.threshold;
+  if (options.mode_max) return options.threshold_rel ? a > best_ * (1.0 + t) : a > best_ + t;
+  return options.threshold_rel ? a < best_ * (1.0 - t) : a < best_ - t;
+}
+
+void ReduceLROnPlateau::step(double metric) {
+  if (is_better(metric)) {
+    best_ = metric;
+    num_bad_epochs_ = 0;
+  } else {
+    ++num_bad_epochs_;
+  }
+  if (cooldown_counter_ > 0) {  // bad epochs right after a reduction do not count
+    --cooldown_counter_;
+    num_bad_epochs_ = 0;
+  }
+  if (num_bad_epochs_ > options.patience) {
+    const double old_lr = opt_.lr(), new_lr = std::max(old_lr * options.factor, options.min_lr);
+    if (old_lr - new_lr > options.eps) opt_.set_lr(new_lr);
+    cooldown_counter_ = options.cooldown;
+    num_bad_epochs_ = 0;
+  }
 }
 
 }  // namespace lumen::nn

@@ -137,6 +137,38 @@ class CosineAnnealingLR : public LRScheduler {
   double eta_min;
 };
 
+// Lowers the lr when a metric has stopped improving, as torch.optim.lr_scheduler.ReduceLROnPlateau:
+// call step(metric) once per epoch. An epoch improves when the metric beats the best so far by the
+// threshold (relative: best·(1 ∓ threshold), or absolute: best ∓ threshold; minus for mode min).
+// After more than `patience` epochs without improvement, lr ← max(lr·factor, min_lr) (skipped when
+// that changes it by no more than eps), then `cooldown` epochs in which bad epochs are not counted.
+struct ReduceLROnPlateauOptions {
+  bool mode_max = false;  // false: lower is better (a loss); true: higher is better (an accuracy)
+  double factor = 0.1;
+  std::int64_t patience = 10;
+  double threshold = 1e-4;
+  bool threshold_rel = true;
+  std::int64_t cooldown = 0;
+  double min_lr = 0;
+  double eps = 1e-8;
+};
+
+class ReduceLROnPlateau {
+ public:
+  ReduceLROnPlateau(Optimizer& opt, ReduceLROnPlateauOptions o = {});
+  void step(double metric);
+  double last_lr() const { return opt_.lr(); }
+  std::int64_t num_bad_epochs() const { return num_bad_epochs_; }
+  double best() const { return best_; }
+  ReduceLROnPlateauOptions options;
+
+ private:
+  bool is_better(double metric) const;
+  Optimizer& opt_;
+  double best_;
+  std::int64_t num_bad_epochs_ = 0, cooldown_counter_ = 0;
+};
+
 // ---- gradient clipping (parameters without a gradient are skipped)
 
 // Scales all gradients together so that their joint norm is at most max_norm; returns the norm before

@@ -1,4 +1,4 @@
-// Op table rows: conv2d, conv_transpose2d, pooling and upsampling (CPU-only kernel families so far).
+// Op table rows: conv2d, conv1d, conv_transpose2d, pooling and upsampling (CPU-only kernel families so far).
 // The rows on the bigger shapes check first derivatives over the options; small "second order" rows
 // check the double backward.
 #include "autograd/ops.h"
@@ -50,6 +50,16 @@ std::vector<OpRow> conv_rows() {
       {.name = "conv2d groups 2, second order", .fn = conv(opts(1, 0, 1, 2)), .inputs = {in({1, 4, 3, 3}), in({2, 2, 2, 2})}},
       {.name = "tanh of a conv2d (curvature)", .fn = [](const V& v) { return tanh(conv2d(v[0], v[1])); },
        .inputs = {in({2, 2, 4, 4}), in({3, 2, 3, 3})}},
+
+      // conv1d: a composite over conv2d on [N, C, 1, L]
+      {.name = "conv1d stride 2 padding 1 groups 2",
+       .fn = [](const V& v) { return conv1d(v[0], v[1], v[2], {.stride = 2, .padding = 1, .groups = 2}); },
+       .inputs = {in({2, 4, 7}), in({6, 2, 3}), in({6})}, .derivative = first},
+      {.name = "conv1d of an NLC input (transposed), padding 2 dilation 2",
+       .fn = [](const V& v) { return conv1d(v[0].transpose(1, 2), v[1], {}, {.padding = 2, .dilation = 2}); },
+       .inputs = {in({2, 6, 3}), in({4, 3, 2})}, .derivative = first},
+      {.name = "conv1d, second order", .fn = [](const V& v) { return conv1d(v[0], v[1], v[2], {.padding = 1}); },
+       .inputs = {in({2, 2, 5}), in({3, 2, 3}), in({3})}},
 
       {.name = "conv_transpose2d", .fn = tconv(opts(1, 0)), .inputs = {in({2, 4, 3, 3}), in(w), in({3})}, .derivative = first},
       {.name = "conv_transpose2d stride 2 padding 1 output_padding 1", .fn = tconv(opts(2, 1, 1, 1, 1)),

@@ -1,4 +1,4 @@
-// Op table rows: gather/scatter_add, index_select/index_add, embedding. Index tensors are row inputs
+// Op table rows: gather/scatter_add, index_select/index_add, embedding, topk. Index tensors are row inputs
 // (constants to the checks), so the runner lays them out strided and moves them to the device too.
 // The index kernels are CPU-only so far; each pair is the other's adjoint, hence the second-order rows.
 #include "autograd/ops.h"
@@ -61,6 +61,18 @@ std::vector<OpRow> index_rows() {
     r.derivative = Derivative::second_of_square;  // linear in x and src
     r.cuda = Cuda::none;
   }
+  // topk: a gather at indices chosen on the host, so linear in x for fixed indices (kAny draws no ties)
+  rows.push_back({.name = "topk k 2 along the last dim", .fn = [](const V& v) { return topk(v[0], 2).first; },
+                  .inputs = {in({3, 5})}, .derivative = Derivative::second_of_square, .cuda = Cuda::none});
+  rows.push_back({.name = "topk smallest k 2 along dim 0, in index order",
+                  .fn = [](const V& v) { return topk(v[0], 2, 0, false, false).first; }, .inputs = {in({4, 3})},
+                  .empty = EmptyCase{.shapes = {{4, 0}}, .output = {2, 0}},
+                  .derivative = Derivative::second_of_square, .cuda = Cuda::none});
+  rows.push_back({.name = "topk of a transpose, k 3 along the middle dim of [2, 4, 3]",
+                  .fn = [](const V& v) { return topk(v[0].transpose(1, 2), 3, 1).first; }, .inputs = {in({2, 3, 4})},
+                  .derivative = Derivative::second_of_square, .cuda = Cuda::none});
+  rows.push_back({.name = "topk indices", .fn = [](const V& v) { return topk(v[0], 3, -1).second.to(DType::float64); },
+                  .inputs = {in({3, 5})}, .derivative = Derivative::none, .cuda = Cuda::none});
   // built on the host and moved to the indices' device: runs anywhere, not differentiable
   rows.push_back({.name = "one_hot", .fn = [](const V& v) { return one_hot(v[0], 3, DType::float64); },
                   .inputs = {indices({0, 2, 1, 2}, {2, 2})}, .derivative = Derivative::none});

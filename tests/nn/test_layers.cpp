@@ -85,6 +85,24 @@ TEST_SUITE("nn") {
     check_layer("conv_dilated", b);
   }
 
+  TEST_CASE("Conv1d matches PyTorch (stride, padding, groups; dilation without bias); PyTorch's repr and init") {
+    Conv1d a(4, 6, 3, {.stride = 2, .padding = 1, .groups = 2});
+    check_layer("conv1d", a);
+    Conv1d b(3, 5, 2, {.padding = 2, .dilation = 2, .bias = false});
+    check_layer("conv1d_dilated", b);
+    CHECK(a.str() == "Conv1d(4, 6, kernel_size=(3,), stride=(2,), padding=(1,), groups=2)");
+    CHECK(b.str() == "Conv1d(3, 5, kernel_size=(2,), stride=(1,), padding=(2,), dilation=(2,), bias=false)");
+    manual_seed(4);
+    Conv1d big(64, 32, 5);  // fan_in 320: the weight spans ±1/√320
+    const double bound = 1.0 / std::sqrt(320.0);
+    const Tensor w = big.weight;
+    CHECK(amax(abs(w)).item() <= bound);
+    CHECK(amax(abs(w)).item() > 0.95 * bound);
+    CHECK(amax(abs(big.bias)).item() <= bound);
+    CHECK_THROWS_WITH_AS(Conv1d(3, 4, 3, {.groups = 2}), Catch("Conv1d: channels 3 -> 4 must both be divisible"), Error);
+    CHECK_THROWS_WITH_AS(a(zeros({2, 3, 9})), Catch("conv1d: input [2, 3, 9] has 3 channels"), Error);
+  }
+
   TEST_CASE("ConvTranspose2d matches PyTorch (stride, padding, output_padding, groups)") {
     ConvTranspose2d m(4, 6, 3, {.stride = 2, .padding = 1, .groups = 2, .output_padding = 1});
     check_layer("convT", m);

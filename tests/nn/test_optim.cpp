@@ -86,6 +86,34 @@ TEST_SUITE("optim") {
                 1e-15);
   }
 
+  TEST_CASE("ReduceLROnPlateau gives PyTorch's lr and bad-epoch sequences (min/rel with cooldown and min_lr, max/abs, "
+            "defaults)") {
+    const auto metrics = ref().at("plateau.metrics").to_vector<double>();
+    auto run = [&](const std::string& name, ReduceLROnPlateauOptions o, double sign) {
+      INFO(name);
+      Tensor p = zeros({1}).requires_grad_();
+      SGD opt({p}, {.lr = 0.1});
+      ReduceLROnPlateau sched(opt, o);
+      std::vector<double> lrs, bad;
+      for (double m : metrics) {
+        sched.step(sign * m);
+        lrs.push_back(sched.last_lr());
+        bad.push_back(static_cast<double>(sched.num_bad_epochs()));
+      }
+      CHECK_CLOSE(tensor(lrs, {}, {.dtype = DType::float64}), ref().at(name + ".lrs"), 1e-12, 1e-15);
+      CHECK_CLOSE(tensor(bad, {}, {.dtype = DType::float64}), ref().at(name + ".bad"), 0, 0);
+      return opt.lr();
+    };
+    CHECK(run("plateau_min", {.factor = 0.5, .patience = 2, .cooldown = 1, .min_lr = 0.02}, 1.0) == 0.02);
+    CHECK(run("plateau_max_abs", {.mode_max = true, .factor = 0.3, .patience = 1, .threshold = 0.05,
+                                  .threshold_rel = false}, -1.0) < 1e-5);
+    CHECK(run("plateau_default", {}, 1.0) == doctest::Approx(0.01));
+    Tensor p = zeros({1}).requires_grad_();
+    SGD opt({p}, {.lr = 0.1});
+    CHECK_THROWS_WITH_AS(ReduceLROnPlateau(opt, {.factor = 1.0}), Catch("ReduceLROnPlateau: factor must be in [0, 1)"),
+                         Error);
+  }
+
   TEST_CASE("clip_grad_norm_ matches PyTorch (2-norm and inf-norm); clip_grad_value_ clamps") {
     for (auto [name, max_norm, norm_type] : {std::tuple{"clip2", 1.5, 2.0},
                                              std::tuple{"clipinf", 0.5, std::numeric_limits<double>::infinity()}}) {

@@ -127,8 +127,42 @@ def make_layers():
     loss_case("mse_sum", lambda p, q: F.mse_loss(p, q, reduction="sum"), a, b)
     loss_case("l1", F.l1_loss, a, b)
     loss_case("l1_none", lambda p, q: F.l1_loss(p, q, reduction="none"), a, b, reduction_none=True)
+    make_text_layers()
     write_safetensors(os.path.join(HERE, "nn_layers.safetensors"), out, {"generator": "make_nn_reference.py",
                                                                           "torch": torch.__version__})
+
+
+def lstm_case(name, lstm, x, lengths=None):
+    """An LSTM (batch_first) with upstream gradients on output, h_n and c_n. With lengths, x's rows are
+    padded at the end and the reference is PyTorch's packed-sequence run: output re-padded with zeros,
+    h_n/c_n at each row's last real step; <name>.mask is the 1/0 mask lumen gets instead."""
+    for k, v in lstm.state_dict().items():
+        out[f"{name}.state.{k}"] = v.clone()
+    x = x.clone().requires_grad_()
+    if lengths is None:
+        y, (h, c) = lstm(x)
+    else:
+        packed = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+        yp, (h, c) = lstm(packed)
+        y, _ = nn.utils.rnn.pad_packed_sequence(yp, batch_first=True, total_length=x.shape[1])
+        out[f"{name}.mask"] = (torch.arange(x.shape[1])[None, :] < torch.tensor(lengths)[:, None]).float()
+    gy, gh, gc = torch.randn_like(y), torch.randn_like(h), torch.randn_like(c)
+    ((y * gy).sum() + (h * gh).sum() + (c * gc).sum()).backward()
+    out[f"{name}.x"], out[f"{name}.y"], out[f"{name}.h_n"], out[f"{name}.c_n"] = x.detach(), y.detach(), h.detach(), c.detach()
+    out[f"{name}.gy"], out[f"{name}.gh"], out[f"{name}.gc"], out[f"{name}.gx"] = gy, gh, gc, x.grad
+    for k, p in lstm.named_parameters():
+        out[f"{name}.grad.{k}"] = p.grad
+
+
+def make_text_layers():
+    """Conv1d and LSTM (seeded on their own, so the cases above keep their values)."""
+    torch.manual_seed(3)
+    layer_case("conv1d", nn.Conv1d(4, 6, 3, stride=2, padding=1, groups=2), rnd(2, 4, 9))
+    layer_case("conv1d_dilated", nn.Conv1d(3, 5, 2, padding=2, dilation=2, bias=False), rnd(2, 3, 7))
+    lstm_case("lstm_2layers", nn.LSTM(3, 4, num_layers=2, batch_first=True), rnd(2, 5, 3))
+    lstm_case("lstm_bi", nn.LSTM(3, 4, bidirectional=True, batch_first=True), rnd(2, 5, 3))
+    lstm_case("lstm_masked", nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True), rnd(3, 6, 3),
+              lengths=[6, 2, 4])
 
 
 # ---- optimizers: a tiny linear least-squares problem, 5 steps each.
@@ -170,6 +204,28 @@ def make_optim():
 
     res["steplr.lrs"] = lrs(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5))
     res["cosine.lrs"] = lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01))
+
+    # ReduceLROnPlateau on a fixed metric sequence: lr and num_bad_epochs after each step.
+    metrics = [1.0, 0.9, 0.95, 0.9, 0.91, 0.89995, 0.8, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.7, 0.75, 0.75, 0.75,
+               0.75, 0.75, 0.75, 0.75, 0.75] + [0.75] * 8  # 13 bad epochs after 0.7: the default patience 10 runs out
+    plateau = {
+        "plateau_min": dict(mode="min", factor=0.5, patience=2, cooldown=1, min_lr=0.02),
+        "plateau_max_abs": dict(mode="max", factor=0.3, patience=1, threshold=0.05, threshold_mode="abs"),
+        "plateau_default": dict(),
+    }
+    for name, kw in plateau.items():
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kw)
+        seq, bad = [], []
+        for m in (metrics if kw.get("mode") != "max" else [-v for v in metrics]):
+            opt.step()
+            sched.step(m)
+            seq.append(opt.param_groups[0]["lr"])
+            bad.append(sched.num_bad_epochs)
+        res[f"{name}.lrs"] = torch.tensor(seq, dtype=torch.float64)
+        res[f"{name}.bad"] = torch.tensor(bad, dtype=torch.float64)
+    res["plateau.metrics"] = torch.tensor(metrics, dtype=torch.float64)
 
     # clip_grad_norm_: two gradients, clipped to 1.5 (2-norm) and to 0.5 (inf-norm).
     for name, max_norm, norm_type in (("clip2", 1.5, 2.0), ("clipinf", 0.5, math.inf)):
