@@ -9,7 +9,8 @@
 // float32. Then attribution (IG, occlusion), the course's GAN step, and examples/global_local's
 // methods on its small VGG: MC dropout (T = 100 passes over 100 images, images/s) and class model
 // visualisation (10 classes, 20 steps, steps/s); the TCAV pass (gradients of 1,000 images at one
-// layer of ConvModel times 20 CAVs, images/s). The command line, the timing protocol and the JSON
+// layer of ConvModel times 20 CAVs, images/s); examples/explain_text's text CNN: a training step
+// (text_cnn_step) and IG over 16 sentences' embeddings (ig_text). The command line, the timing protocol and the JSON
 // lines are bench/harness.h's.
 //
 // Usage: bench_nn [--threads N] [--min-time S] [--repeats R] [--warmup W] [--only a,b]
@@ -23,6 +24,7 @@
 #include "nn/losses.h"
 #include "nn/models.h"
 #include "nn/optim.h"
+#include "nn/text_models.h"
 #include "nn/vgg.h"
 #include "gan/training.h"
 #include "xai/class_visualisation.h"
@@ -183,6 +185,56 @@ void bench_tcav(const std::string& bench_name, const Args& args) {
        {{"checksum", s.abs().sum().item()}, {"positive", gt(s, 0.0).to(DType::float64).mean().item()}});
 }
 
+// examples/explain_text's text CNN (nn::TextCNN, widths 2, 3, 4 × 50) on a vocabulary of 5,000 with
+// embeddings of 64, sentences of 40 token ids drawn from 2..4999 (no padding).
+constexpr std::int64_t kTextVocab = 5000, kTextDim = 64, kTextLen = 40;
+
+std::shared_ptr<nn::TextCNN> text_cnn() {
+  manual_seed(3);
+  return std::make_shared<nn::TextCNN>(nn::TextCNNOptions{.vocab_size = kTextVocab, .embedding_dim = kTextDim});
+}
+
+// One training step: batch 64, cross-entropy, AdamW (lr 1e-3), dropout on. steps/s.
+void bench_text_cnn_step(const std::string& bench_name, const Args& args) {
+  auto model = text_cnn();
+  model->train();
+  nn::AdamW opt(model->parameters(), {.lr = 1e-3});
+  Generator g(4);
+  const Tensor ids = randint(2, kTextVocab, {64, kTextLen}, kCPU, &g);
+  const Tensor y = randint(0, 2, {64}, kCPU, &g);
+  const Result r = measure([&] {
+    opt.zero_grad();
+    nn::cross_entropy((*model)(ids), y).backward();
+    opt.step();
+  }, args);
+  model->eval();
+  autograd::NoGradGuard ng;
+  emit(bench_name, "throughput", 1.0 / r.median_s, "steps/s", true, r, args,
+       {{"loss_end", nn::cross_entropy((*model)(ids), y).item()}});
+}
+
+// IG of the class-1 logit w.r.t. the embeddings of 16 sentences: 50 Gauss–Legendre steps, the <pad>
+// embedding as baseline, all 800 rows in one pass. sentences/s.
+void bench_ig_text(const std::string& bench_name, const Args& args) {
+  auto model = text_cnn();
+  model->eval();
+  Generator g(4);
+  const Tensor ids = randint(2, kTextVocab, {16, kTextLen}, kCPU, &g);
+  const xai::ForwardFn f = [&](const Tensor& e) { return model->classify(e, {}); };
+  Tensor attr;
+  const Result r = measure([&] {
+    Tensor x, baseline;
+    {
+      autograd::NoGradGuard ng;
+      x = model->embed(ids);
+      baseline = select(model->embedding->weight, 0, 0).detach();  // [D]: broadcast to every token
+      baseline = expand(reshape(baseline, {1, kTextDim}), {kTextLen, kTextDim}).clone();
+    }
+    attr = xai::IntegratedGradients(f).attribute(x, 1, baseline, {.n_steps = 50});
+  }, args);
+  emit(bench_name, "throughput", 16.0 / r.median_s, "sentences/s", true, r, args, {{"checksum", attr.abs().sum().item()}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -203,6 +255,8 @@ int main(int argc, char** argv) {
       {"mc_dropout", [](const Args& args) { bench_mc_dropout("mc_dropout", args); }},
       {"class_vis", [](const Args& args) { bench_class_vis("class_vis", args); }},
       {"tcav", [](const Args& args) { bench_tcav("tcav", args); }},
+      {"text_cnn_step", [](const Args& args) { bench_text_cnn_step("text_cnn_step", args); }},
+      {"ig_text", [](const Args& args) { bench_ig_text("ig_text", args); }},
   };
   return bench::run("bench_nn", bench::parse_args(argc, argv, "bench_nn", benchmarks), benchmarks);
 }

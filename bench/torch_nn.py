@@ -356,6 +356,84 @@ def bench_tcav(bench_name, args, n=1000, n_cavs=20, batch=256):
          checksum=float(out["s"].abs().sum()), positive=float((out["s"] > 0).double().mean()))
 
 
+# examples/explain_text's text CNN (nn::TextCNN): embedding, dropout 0.05, Conv1d widths 2, 3, 4 x 50 over
+# [N, D, T], ReLU, max over the windows that start at a real token, dropout, Linear. Vocabulary 5,000,
+# embeddings 64, sentences of 40 token ids drawn from 2..4999 (no padding; lumen computes the same mask).
+TEXT_VOCAB, TEXT_DIM, TEXT_LEN, TEXT_FILTERS = 5000, 64, 40, ((2, 50), (3, 50), (4, 50))
+
+
+class TextCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(TEXT_VOCAB, TEXT_DIM)
+        self.embedding_dropout = nn.Dropout(0.05)
+        self.convs = nn.ModuleList([nn.Conv1d(TEXT_DIM, c, w) for w, c in TEXT_FILTERS])
+        self.dropout = nn.Dropout(0.05)
+        self.fc = nn.Linear(sum(c for _, c in TEXT_FILTERS), 2)
+
+    def classify(self, e, mask):
+        x = self.embedding_dropout(e)
+        lengths = torch.full((e.shape[0],), e.shape[1])
+        if mask is not None:
+            x = x * mask.unsqueeze(2)
+            lengths = mask.sum(1)
+        xt = x.transpose(1, 2)
+        pooled = []
+        for conv, (w, _) in zip(self.convs, TEXT_FILTERS):
+            y = torch.relu(conv(xt))
+            valid = torch.arange(y.shape[2]) < (lengths - w + 1).clamp(min=1).unsqueeze(1)
+            pooled.append((y * valid.unsqueeze(1).to(y.dtype)).amax(2))
+        return self.fc(self.dropout(torch.cat(pooled, 1)))
+
+    def forward(self, ids):
+        return self.classify(self.embedding(ids), (ids != 0).to(torch.float32))
+
+
+def bench_text_cnn_step(bench_name, args, batch=64):
+    """One training step of the text CNN: batch 64 of 40 tokens, cross-entropy, AdamW (lr 1e-3)."""
+    torch.manual_seed(3)
+    model = TextCNN().train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(4)
+    ids = torch.randint(2, TEXT_VOCAB, (batch, TEXT_LEN), generator=g)
+    y = torch.randint(0, 2, (batch,), generator=g)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(ids), y).backward()
+        opt.step()
+
+    timing = measure(step, args)
+    model.eval()
+    with torch.no_grad():
+        loss_end = F.cross_entropy(model(ids), y).item()
+    emit(bench_name, "throughput", 1.0 / timing[0], "steps/s", True, timing, args, loss_end=loss_end)
+
+
+def bench_ig_text(bench_name, args, n=16, n_steps=50):
+    """IG of the class-1 logit w.r.t. the embeddings of 16 sentences, 50 Gauss-Legendre steps, the <pad>
+    embedding as baseline, all 800 rows in one pass (as xai::IntegratedGradients); sentences/s."""
+    torch.manual_seed(3)
+    model = TextCNN().eval()
+    g = torch.Generator().manual_seed(4)
+    ids = torch.randint(2, TEXT_VOCAB, (n, TEXT_LEN), generator=g)
+    out = {}
+
+    def step():
+        with torch.no_grad():
+            x = model.embedding(ids)
+            baseline = model.embedding.weight[0].expand_as(x)
+        alphas, weights = leggauss01(n_steps)
+        a = torch.tensor(alphas).repeat_interleave(n).view(-1, 1, 1)
+        path = (baseline.repeat(n_steps, 1, 1) + a * (x - baseline).repeat(n_steps, 1, 1)).requires_grad_()
+        (grad,) = torch.autograd.grad(model.classify(path, None)[:, 1].sum(), path)
+        w = torch.tensor(weights).repeat_interleave(n).view(-1, 1, 1)
+        out["a"] = (x - baseline) * (grad * w).view(n_steps, n, TEXT_LEN, TEXT_DIM).sum(0)
+
+    timing = measure(step, args)
+    emit(bench_name, "throughput", n / timing[0], "sentences/s", True, timing, args, checksum=float(out["a"].abs().sum()))
+
+
 def train(name, model):
     return name, lambda args: bench_train_step(name, model, args)
 
@@ -370,7 +448,9 @@ BENCHMARKS = [train("dense_train_step", "dense"), train("conv_train_step", "cnn"
               ("gan_step", lambda args: bench_gan_step("gan_step", args)),
               ("mc_dropout", lambda args: bench_mc_dropout("mc_dropout", args)),
               ("class_vis", lambda args: bench_class_vis("class_vis", args)),
-              ("tcav", lambda args: bench_tcav("tcav", args))]
+              ("tcav", lambda args: bench_tcav("tcav", args)),
+              ("text_cnn_step", lambda args: bench_text_cnn_step("text_cnn_step", args)),
+              ("ig_text", lambda args: bench_ig_text("ig_text", args))]
 
 if __name__ == "__main__":
     run(parse_args(__doc__, [name for name, _ in BENCHMARKS]), BENCHMARKS)

@@ -12,7 +12,9 @@
 # on 8 images, against the same algorithms written natively in PyTorch; gan_step (the course's GAN,
 # UNet depth 2, 64 feature maps, batch 32); mc_dropout (examples/global_local's VGG, T = 100 passes
 # over 100 images) and class_vis (class model visualisation of it, 10 classes, 20 steps); tcav (the
-# TCAV pass: 1,000 images' class-0 gradients at the ConvModel's features.4 times 20 CAVs). Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
+# TCAV pass: 1,000 images' class-0 gradients at the ConvModel's features.4 times 20 CAVs); text_cnn_step
+# and ig_text (examples/explain_text's text CNN: a training step on 64 sentences of 40 tokens, AdamW; IG
+# over 16 sentences' embeddings, 50 steps, <pad> baseline). Builds lumen in build-bench (or $LUMEN_BUILD_DIR) where needed. PyTorch runs twice,
 # as in scripts/bench.sh: default environment, and OMP_WAIT_POLICY=PASSIVE (see bench/README.md).
 # Raw JSON lines are kept in <build>/bench/nn_*.jsonl.
 set -euo pipefail
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.."
 me=bench_nn.sh
 source scripts/bench_lib.sh
 bench_parse_args "$@"
-names=(dense_train_step conv_train_step ig_dense ig_conv occlusion_dense occlusion_conv gan_step mc_dropout class_vis tcav)
+names=(dense_train_step conv_train_step ig_dense ig_conv occlusion_dense occlusion_conv gan_step mc_dropout class_vis tcav text_cnn_step ig_text)
 bench_check_only "${names[@]}"
 
 build=${LUMEN_BUILD_DIR:-build-bench}

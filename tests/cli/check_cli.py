@@ -3,7 +3,7 @@
 and a checkpoint with bad metadata are refused at once, with a non-zero exit and a message naming the
 option (the folder, the file and field); --help works everywhere, demo_mlp's included.
 
-  tests/cli/check_cli.py DEMO_MLP TRAIN_CLASSIFIER EXPLAIN KNOWLEDGE_EXTRACTION GLOBAL_LOCAL   (meson test cli)
+  tests/cli/check_cli.py DEMO_MLP TRAIN_CLASSIFIER EXPLAIN KNOWLEDGE_EXTRACTION GLOBAL_LOCAL CONCEPTS EXPLAIN_TEXT   (meson test cli)
 
 Every run is given a missing --data folder, so that an option wrongly accepted ends in a data error
 (which does not name the option) instead of minutes of training. The checks that need a finished
@@ -70,8 +70,8 @@ def safetensors_without_tensors(path, metadata):
 
 
 def main():
-    demo, train, explain, flagship, global_local, concepts = sys.argv[1:7]
-    lessons = [train, explain, flagship, global_local, concepts]
+    demo, train, explain, flagship, global_local, concepts, explain_text = sys.argv[1:8]
+    lessons = [train, explain, flagship, global_local, concepts, explain_text]
     missing = ["--data", "/nonexistent-lumen-data"]
     bad_seeds = ["-1", "18446744073709551616", "100000000000000000000000", "12abc", "0x10"]
 
@@ -106,6 +106,12 @@ def main():
                    ("--via-image", "4"), ("--metric-images", "2"),
                    ("--robustness-images", "1"), ("--fashion-test-images", "5"), ("--cav-epochs", "0"),
                    ("--metric-ig-steps", "1"), ("--nt-samples", "0"), ("--stability-samples", "5")],
+        explain_text: [("--embedding-dim", "1"), ("--embedding-std", "0"), ("--embedding-std", "nan"), ("--min-count", "0"), ("--lstm-hidden", "0"), ("--batch-size", "0"), ("--max-len", "3"),
+                       ("--cnn-epochs", "0"), ("--lstm-epochs", "-2"), ("--bow-steps", "0"), ("--lr", "nan"),
+                       ("--lr", "0"), ("--model-seeds", "0"), ("--random-models", "0"), ("--eval-sentences", "9"),
+                       ("--eval-sentences", "601"), ("--ig-steps", "0"), ("--shapley-samples", "0"),
+                       ("--lime-samples", "9"), ("--heatmap-sentences", "0"), ("--faithfulness-k", "0"),
+                       ("--adversarial-sentences", "0"), ("--txray-epochs", "0"), ("--finetune-epochs", "0")],
     }
     for binary in [demo] + lessons:
         seeds = bad_seeds if binary == demo else bad_seeds[:3]  # the malformed ones once suffice

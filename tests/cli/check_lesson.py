@@ -2,10 +2,11 @@
 """A lesson binary run end to end on tiny settings: it must exit 0 and write an index.html whose every
 image exists and is a PNG, whose tables are well formed, and a summary.json with the given keys.
 
-  tests/cli/check_lesson.py BINARY DATA_DIR KEY[,KEY...] -- ARGS...   (meson test global_local_smoke)
+  tests/cli/check_lesson.py BINARY DATA_DIR KEY[,KEY...] [--requires DIR,DIR] -- ARGS...   (meson test global_local_smoke)
 
 KEY is a dotted path into summary.json (e.g. models.member0.accuracy) that must hold a number. Exits
-77 (meson's "skipped") when DATA_DIR lacks the data (scripts/get_data.sh makes it).
+77 (meson's "skipped") when DATA_DIR lacks the data (scripts/get_data.sh makes it): the folders named
+by --requires (default: mnist,fashion-mnist).
 """
 import html.parser
 import json
@@ -44,9 +45,13 @@ class Page(html.parser.HTMLParser):
 
 def main():
     binary, data_dir, keys = sys.argv[1:4]
-    args = sys.argv[sys.argv.index("--") + 1:]
-    if not os.path.isdir(os.path.join(data_dir, "fashion-mnist")) or not os.path.isdir(os.path.join(data_dir, "mnist")):
-        print(f"no data in {data_dir} (scripts/get_data.sh): skipped")
+    dash = sys.argv.index("--")
+    args = sys.argv[dash + 1:]
+    options = sys.argv[4:dash]
+    required = options[options.index("--requires") + 1].split(",") if "--requires" in options else ["mnist", "fashion-mnist"]
+    missing = [d for d in required if not os.path.isdir(os.path.join(data_dir, d))]
+    if missing:
+        print(f"no {', '.join(missing)} in {data_dir} (scripts/get_data.sh): skipped")
         return 77
     problems = []
     with tempfile.TemporaryDirectory(prefix="lumen-lesson-") as out:

@@ -3,6 +3,8 @@
 // whose label is "token 5 appears", both reach 100% train accuracy. Also k-max pooling.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
@@ -102,6 +104,20 @@ TEST_SUITE("nn") {
       CHECK_CLOSE(logits, model.classify(model.embed(ids), model.token_mask(ids)), 0, 0);
     }
     CHECK(seen == Shape{2, 50, 6});
+    // The max over time sees only windows starting at a real token: however far a row is padded, its
+    // logits are the same (5 real tokens: alone, padded to 7, padded to 12; 2 real tokens padded to 4 and 9).
+    const Tensor alone = model(tensor_from({3, 4, 5, 6, 7}, {1, 5}));
+    CHECK_CLOSE(narrow(model(ids), 0, 0, 1), alone, 1e-6, 1e-7);
+    CHECK_CLOSE(model(tensor_from({3, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0}, {1, 12})), alone, 1e-6, 1e-7);
+    CHECK_CLOSE(model(tensor_from({9, 8, 0, 0}, {1, 4})), model(tensor_from({9, 8, 0, 0, 0, 0, 0, 0, 0}, {1, 9})), 1e-6, 1e-7);
+    CHECK(model.relu->type_name() == "ReLU");
+    // embedding_std scales the N(0, 1) draw; the <pad> row is zero either way.
+    TextCNN small_init({.vocab_size = 2000, .embedding_dim = 8, .embedding_std = 0.1});
+    const Tensor rest = narrow(small_init.embedding->weight, 0, 1, 1999);
+    CHECK(std::sqrt(rest.pow(2.0).mean().item()) == doctest::Approx(0.1).epsilon(0.05));
+    CHECK(narrow(small_init.embedding->weight, 0, 0, 1).abs().sum().item() == 0.0);
+    CHECK_THROWS_WITH_AS(TextCNN({.vocab_size = 5, .embedding_dim = 2, .embedding_std = 0}),
+                         Catch("expected a positive finite embedding_std"), Error);
     CHECK_VALUES(model.token_mask(ids), {1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1});
     CHECK(model.embed(ids).shape() == Shape{2, 7, 8});
     CHECK_THROWS_WITH_AS(model(tensor_from({1, 2, 3}, {1, 3})),
@@ -146,5 +162,9 @@ TEST_SUITE("nn") {
     const int lstm_steps = steps_to_fit(lstm, d, 300);
     INFO("BiLSTM steps " << lstm_steps);
     CHECK(lstm_steps > 0);
+    // The <pad> row (padding_idx's) starts at zero and training never moves it: padded steps get no gradient.
+    CHECK_CLOSE(narrow(cnn.embedding->weight, 0, 0, 1), zeros({1, 16}), 0, 0);
+    CHECK_CLOSE(narrow(lstm.embedding->weight, 0, 0, 1), zeros({1, 16}), 0, 0);
+    CHECK(narrow(cnn.embedding->weight, 0, 1, 1).abs().sum().item() > 0);
   }
 }
