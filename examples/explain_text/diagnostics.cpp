@@ -260,7 +260,7 @@ void diagnostic_properties(Lesson& l, report::Report& r) {
 
     std::vector<figures::Series> curves;
     for (std::size_t k = 0; k < shown.size(); ++k)
-      curves.push_back({.name = methods()[shown[k]].name, .xs = thresholds, .ys = props[shown[k]].f_curve});
+      curves.push_back({.name = ascii_label(methods()[shown[k]].name), .xs = thresholds, .ys = props[shown[k]].f_curve});
     r.figure(std::string("faithfulness_") + akey + ".png",
              figures::plot_lines(curves, {.title = std::string(arch_name(arch)) + ": macro-F1 as top tokens are masked",
                                           .xlabel = "% of tokens set to <pad>", .ylabel = "macro-F1", .width = 640, .height = 420}),

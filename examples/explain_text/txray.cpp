@@ -207,8 +207,8 @@ void txray(Lesson& l, report::Report& r) {
   r.number({"txray", "mean_hellinger_transfer"}, nan_mean(h_transfer), "%.4f");
   r.table(table);
   r.figure("txray_hellinger.png",
-           figures::grouped_bar_chart(names, {{.name = "epoch 1 → end (amazon)", .values = h_train},
-                                              {.name = "amazon → fine-tuned on yelp (yelp)", .values = h_transfer}},
+           figures::grouped_bar_chart(names, {{.name = ascii_label("epoch 1 → end (amazon)"), .values = h_train},
+                                              {.name = ascii_label("amazon → fine-tuned on yelp (yelp)"), .values = h_transfer}},
                                       {.title = "Hellinger distance of each filter's token distribution",
                                        .ylabel = "H", .width = 760, .height = 380}),
            "Bar chart: per filter, the Hellinger distance between its token distributions after epoch 1 and at the end, "
@@ -249,7 +249,7 @@ void txray(Lesson& l, report::Report& r) {
     const std::vector<double> curve = pruning_curve(*model, a_test, orders[k].second);
     std::vector<double> xs(curve.size());
     std::iota(xs.begin(), xs.end(), 0.0);
-    curves.push_back({.name = orders[k].first, .xs = xs, .ys = curve});
+    curves.push_back({.name = ascii_label(orders[k].first), .xs = xs, .ys = curve});
     auto at = [&](std::size_t i) { return report::format("%.3f", curve[std::min(i, curve.size() - 1)]); };
     prune.row({orders[k].first, at(5), at(10), at(15),
                r.number({"txray", "pruning", keys[k], "mean_accuracy"},
