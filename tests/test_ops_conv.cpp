@@ -155,6 +155,20 @@ TEST_SUITE("conv") {
         {{3, 4, 9, 8}, {6, 4, 5, 3}, opts(1, 2, 1)},              {{1, 3, 6, 5}, {4, 3, 5, 5}, opts(3, 2)},
         {{2, 4, 5, 5}, {6, 4, 5, 5}, opts(1, 0)},        {{3, 16, 15, 14}, {24, 8, 3, 3}, opts(1, 1, 1, 2)},
     };
+    // Convolutions along a row (H = 1, 1×k kernels: conv1d), which the packed float path computes tap by
+    // tap straight from the input, channels-first or channels-last (kernels/cpu/conv.cpp: row_taps).
+    auto along_w = [](std::int64_t pad, std::int64_t dil, std::int64_t groups) {
+      Conv2dOptions o;
+      o.padding = {0, pad};
+      o.dilation = {1, dil};
+      o.groups = groups;
+      return o;
+    };
+    cases.push_back({{3, 8, 1, 20}, {6, 8, 1, 3}, along_w(0, 1, 1)});
+    cases.push_back({{3, 8, 1, 20}, {5, 8, 1, 4}, along_w(2, 1, 1)});
+    cases.push_back({{2, 8, 1, 17}, {6, 4, 1, 3}, along_w(1, 2, 2)});
+    cases.push_back({{4, 64, 1, 40}, {50, 64, 1, 2}, along_w(0, 1, 1)});
+    cases.push_back({{2, 3, 1, 5}, {4, 3, 1, 5}, along_w(4, 1, 1)});
     for (const Case& c : cases) {
       Tensor x = randn(c.x, {.dtype = DType::float64}, &gen), w = randn(c.w, {.dtype = DType::float64}, &gen);
       Tensor b = randn({c.w[0]}, {.dtype = DType::float64}, &gen);
@@ -162,9 +176,10 @@ TEST_SUITE("conv") {
       std::vector<double> want = naive_conv2d(x, w, b, c.o);
       CHECK(allclose(conv2d(x, w, b, c.o), want, 1e-12));
       CHECK(allclose(conv2d(x.to(DType::float32), w.to(DType::float32), b.to(DType::float32), c.o), want, 1e-4));
-      // the same convolution read through a transposed (non-contiguous) input layout
-      Tensor xt = x.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
-      CHECK(allclose(conv2d(xt, w, b, c.o), want, 1e-12));
+      // the same convolution read through a transposed (non-contiguous, channels-last) input layout
+      auto channels_last = [](const Tensor& t) { return t.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2}); };
+      CHECK(allclose(conv2d(channels_last(x), w, b, c.o), want, 1e-12));
+      CHECK(allclose(conv2d(channels_last(x.to(DType::float32)), w.to(DType::float32), b.to(DType::float32), c.o), want, 1e-4));
     }
   }
 
@@ -199,6 +214,30 @@ TEST_SUITE("conv") {
         }
         CHECK(allclose(g[1], dw.to_vector<double>(), dt == DType::float64 ? 1e-12 : 1e-4));
       }
+  }
+
+  TEST_CASE("float32 along a row (conv1d's form), channels-first and channels-last: gradients as float64") {
+    // The packed float path convolves a 1×k kernel along a row tap by tap, from the input in place; the
+    // input gradient runs the same path with padding (the flipped kernel), the weight gradient tap by tap.
+    Generator gen(13);
+    for (bool channels_last : {false, true}) {
+      Tensor x = randn({5, 64, 1, 37}, {.dtype = DType::float64}, &gen), w = mul(randn({50, 64, 1, 4}, {.dtype = DType::float64}, &gen), 0.1);
+      Tensor b = randn({50}, {.dtype = DType::float64}, &gen), gy = randn({5, 50, 1, 34}, {.dtype = DType::float64}, &gen);
+      auto run = [&](DType dt) {
+        Tensor xd = x.to(dt), wd = w.to(dt).detach().requires_grad_();
+        if (channels_last) xd = xd.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
+        xd = xd.detach().requires_grad_();
+        CHECK(xd.is_contiguous() != channels_last);
+        Tensor y = conv2d(xd, wd, b.to(dt), {});
+        std::vector<Tensor> g = autograd::grad({y}, {xd, wd}, {gy.to(dt)});
+        return std::vector<Tensor>{y, g[0], g[1]};
+      };
+      const std::vector<Tensor> want = run(DType::float64), got = run(DType::float32);
+      for (int i = 0; i < 3; ++i) {
+        INFO("output " << i << (channels_last ? " channels-last" : " channels-first"));
+        CHECK(allclose(got[i], want[i].to_vector<double>(), 1e-4));
+      }
+    }
   }
 
   TEST_CASE("float32 through the packed GEMM, im2col in several chunks: same as float64") {

@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
+
+#include <cmath>
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
@@ -51,6 +54,32 @@ TEST_SUITE("reduce") {
     CHECK(argmax(t, 0).item() == 1);
     amax(t).backward();
     CHECK_VALUES(t.grad(), {0, 0.5, 0.5});
+  }
+
+  TEST_CASE("max/min with indices on long rows: first of ties, first NaN wins, float32 and float64") {
+    // Rows longer than a vector register, as a max over time's: the kernel reduces them vectorised and
+    // then looks for the first index holding the result.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (DType dt : {DType::float32, DType::float64}) {
+      std::vector<double> rows(3 * 40);
+      for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 40; ++c) rows[r * 40 + c] = std::sin(1.0 + r * 40 + c);  // distinct, in [-1, 1]
+      rows[0 * 40 + 7] = rows[0 * 40 + 31] = 5;      // row 0: a tie for the max at 7 and 31
+      rows[0 * 40 + 12] = rows[0 * 40 + 35] = -5;    // ... and for the min at 12 and 35
+      rows[1 * 40 + 20] = nan, rows[1 * 40 + 33] = nan;  // row 1: NaNs at 20 and 33 win both
+      rows[2 * 40 + 39] = 9, rows[2 * 40 + 0] = -9;   // row 2: extremes at the ends
+      const Tensor x = tensor(rows, {3, 40}, {.dtype = dt});
+      INFO(dtype_name(dt));
+      auto [mv, mi] = max(x, 1);
+      CHECK(mi.to_vector<std::int64_t>() == std::vector<std::int64_t>{7, 20, 39});
+      const auto vmax = mv.to(DType::float64).to_vector<double>();
+      CHECK(vmax[0] == 5);
+      CHECK(std::isnan(vmax[1]));
+      CHECK(vmax[2] == 9);
+      auto [nv, ni] = min(x, 1);
+      CHECK(ni.to_vector<std::int64_t>() == std::vector<std::int64_t>{12, 20, 0});
+      CHECK(std::isnan(nv.to(DType::float64).to_vector<double>()[1]));
+    }
   }
 
   TEST_CASE("logsumexp and softmax: known values and stability") {

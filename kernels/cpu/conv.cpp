@@ -142,6 +142,30 @@ bool pointwise(const Conv2dGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.OH == g.H && g.OW == g.W;
 }
 
+// A convolution along rows only (H = 1, a 1×k kernel, stride 1: conv1d, as text models use it). Then
+// tap j of every channel reads the input row shifted by j·dw: Xᵀ shifted [P, Cg] is the input itself
+// (rows 1 apart, channels W apart), which packed_sgemm reads in place, so each tap is one GEMM with no
+// im2col copy and no packing of the input. The weights are laid out tap by tap once per call
+// (tap_major), so that their operand is read in place too.
+bool row_taps(const Conv2dGeometry& g) {
+  return g.H == 1 && g.OH == 1 && g.kh == 1 && g.ph == 0 && g.sh == 1 && g.sw == 1 && g.W % 256 != 0;
+}
+
+// The output columns [lo, hi) whose tap j reads inside the row, for a row_taps geometry.
+std::pair<std::int64_t, std::int64_t> tap_columns(const Conv2dGeometry& g, std::int64_t j) {
+  const std::int64_t shift = j * g.dw - g.pw;  // output column p reads input column p + shift
+  return {std::max<std::int64_t>(0, -shift), std::min<std::int64_t>(g.OW, g.W - shift)};
+}
+
+// w [O, Cg, 1, kw] as [kw, O, Cg]: tap j's [Cg, O] block has unit stride along Cg.
+template <class T> std::vector<T> tap_major(const T* w, const Conv2dGeometry& g, std::int64_t Cg) {
+  std::vector<T> wt(static_cast<std::size_t>(g.kw * g.O * Cg));
+  for (std::int64_t j = 0; j < g.kw; ++j)
+    for (std::int64_t o = 0; o < g.O; ++o)
+      for (std::int64_t c = 0; c < Cg; ++c) wt[static_cast<std::size_t>((j * g.O + o) * Cg + c)] = w[(o * Cg + c) * g.kw + j];
+  return wt;
+}
+
 // How many threads split the batch: one per image at most, one inside an outer parallel region, and one
 // for small convolutions (`macs` multiply-adds in all), where waking threads costs more than it saves.
 int image_threads(std::int64_t N, std::int64_t macs) {
@@ -201,8 +225,61 @@ struct Sizes {
         macs(g.N * g.O * K * P) {}
 };
 
+// A row_taps input x [N, C, 1, W] that is a transposed channels-last [N, W, C] (text embeddings):
+// read in place, without the copy dense() would make.
+bool channels_last_rows(const TensorBase& x, const Conv2dGeometry& g) {
+  return x.stride(1) == 1 && x.stride(3) == g.C && x.stride(0) == g.W * g.C;
+}
+
+// w [O, Cg, 1, kw] as [kw, Cg, O]: tap j's [O, Cg] block has unit stride along O.
+template <class T> std::vector<T> tap_major_by_channel(const T* w, const Conv2dGeometry& g, std::int64_t Cg) {
+  std::vector<T> wt(static_cast<std::size_t>(g.kw * Cg * g.O));
+  for (std::int64_t j = 0; j < g.kw; ++j)
+    for (std::int64_t c = 0; c < Cg; ++c)
+      for (std::int64_t o = 0; o < g.O; ++o) wt[static_cast<std::size_t>((j * Cg + c) * g.O + o)] = w[(o * Cg + c) * g.kw + j];
+  return wt;
+}
+
+// forward_typed on a channels-last input: Y [On, P] = bias + Σ_j W_j [On, Cg] · (X shifted by j) [Cg, P],
+// both operands read in place (the weights laid out by tap_major_by_channel, the input as it is).
+template <class T>
+void forward_channels_last(const TensorBase& x, const TensorBase& w, const TensorBase& b, const TensorBase& out,
+                           const Conv2dGeometry& g) {
+  const Sizes s(g);
+  const T* px = x.data<T>();
+  const T* pb = b.defined() ? b.data<T>() : nullptr;
+  T* po = out.data<T>();
+  const std::vector<T> wt = tap_major_by_channel(w.data<T>(), g, s.Cg);
+  const int threads = image_threads(g.N, s.macs);
+  // Without padding, dilation or groups, the window of output column p is the kw·C consecutive numbers
+  // from row p: all taps are one GEMM of depth kw·C over overlapping windows read in place.
+  const bool windows = g.pw == 0 && g.dw == 1 && g.groups == 1;
+  for_each_image<T>(g.N, threads, 0, [&](std::int64_t n, T*, int) {
+    if (windows) {
+      const T* xn = px + n * g.W * g.C;
+      T* y = po + n * g.O * s.P;
+      for (std::int64_t o = 0; o < g.O; ++o) std::fill(y + o * s.P, y + (o + 1) * s.P, pb ? pb[o] : T(0));
+      packed_product(g.O, s.P, g.kw * g.C, wt.data(), 1, g.O, xn, 1, g.C, y, s.P, 1, true);
+      return;
+    }
+    for (std::int64_t gi = 0; gi < g.groups; ++gi) {
+      const T* xn = px + n * g.W * g.C + gi * s.Cg;
+      T* y = po + (n * g.O + gi * s.Og) * s.P;
+      for (std::int64_t o = 0; o < s.Og; ++o) std::fill(y + o * s.P, y + (o + 1) * s.P, pb ? pb[gi * s.Og + o] : T(0));
+      for (std::int64_t j = 0; j < g.kw; ++j) {
+        const auto [lo, hi] = tap_columns(g, j);
+        if (lo < hi)
+          packed_product(s.Og, hi - lo, s.Cg, wt.data() + j * s.Cg * g.O + gi * s.Og, 1, g.O,
+                         xn + (lo + j * g.dw - g.pw) * g.C, 1, g.C, y + lo, s.P, 1, true);
+      }
+    }
+  });
+}
+
 template <class T>
 void forward_typed(const TensorBase& x_in, const TensorBase& w_in, const TensorBase& b_in, const TensorBase& out, const Conv2dGeometry& g) {
+  if (use_packed<T>() && !pointwise(g) && row_taps(g) && channels_last_rows(x_in, g) && g.O % 256 != 0)
+    return forward_channels_last<T>(x_in, dense(w_in), dense(b_in), out, g);
   const TensorBase x = dense(x_in), w = dense(w_in), b = dense(b_in);
   const Sizes s(g);
   const bool direct = pointwise(g);
@@ -213,7 +290,9 @@ void forward_typed(const TensorBase& x_in, const TensorBase& w_in, const TensorB
   const std::int64_t blocks = channel_blocks(g.N, s.Og, s.macs);  // work item = (image, block of Og)
   const int threads = image_threads(g.N * blocks, s.macs);
   const bool packed = use_packed<T>();
-  for_each_image<T>(g.N * blocks, threads, direct ? 0 : s.K * s.P, [&](std::int64_t item, T* col, int) {
+  const bool taps = packed && !direct && row_taps(g);
+  const std::vector<T> wt = taps ? tap_major(pw, g, s.Cg) : std::vector<T>();
+  for_each_image<T>(g.N * blocks, threads, direct || taps ? 0 : s.K * s.P, [&](std::int64_t item, T* col, int) {
     const std::int64_t n = item / blocks, b = item % blocks;
     const std::int64_t o0 = b * s.Og / blocks, On = (b + 1) * s.Og / blocks - o0;  // this item's channels
     for (std::int64_t gi = 0; gi < g.groups; ++gi) {
@@ -221,6 +300,16 @@ void forward_typed(const TensorBase& x_in, const TensorBase& w_in, const TensorB
       const T* wg = pw + (gi * s.Og + o0) * s.K;
       const T* bg = pb ? pb + gi * s.Og + o0 : nullptr;
       T* y = po + (n * g.O + gi * s.Og + o0) * s.P;
+      if (taps) {  // Yᵀ [P, On] = bias + Σ_j (Xᵀ shifted by j) [P, Cg] · W_jᵀ [Cg, On]
+        for (std::int64_t o = 0; o < On; ++o) std::fill(y + o * s.P, y + (o + 1) * s.P, bg ? bg[o] : T(0));
+        for (std::int64_t j = 0; j < g.kw; ++j) {
+          const auto [lo, hi] = tap_columns(g, j);
+          if (lo < hi)
+            packed_product(hi - lo, On, s.Cg, xg + lo + j * g.dw - g.pw, 1, s.HW,
+                           wt.data() + (j * g.O + gi * s.Og + o0) * s.Cg, 1, s.Cg, y + lo, 1, s.P, true);
+        }
+        continue;
+      }
       if (packed) {  // Yᵀ [P, On] (+)= Xᵀ [P, K] · Wgᵀ [K, On], chunk by chunk of K, onto the bias if any
         if (bg)
           for (std::int64_t o = 0; o < On; ++o) std::fill(y + o * s.P, y + (o + 1) * s.P, bg[o]);
@@ -298,8 +387,37 @@ void input_grad_typed(const TensorBase& g_in, const TensorBase& w_in, const Tens
 // that the rounding does not depend on the thread count; enough for 4 threads.
 constexpr std::int64_t kWeightGradChunks = 4;
 
+// weight_grad_typed on a channels-last input without padding, dilation or groups: per image,
+// dW [O, (tap, channel)] += G [O, P] · windows [P, kw·C], the windows read in place as in
+// forward_channels_last. Chunks of images and their order are weight_grad_typed's.
+template <class T>
+void weight_grad_channels_last(const TensorBase& x, const TensorBase& go, const TensorBase& dw, const Conv2dGeometry& g,
+                               std::int64_t chunks) {
+  const Sizes s(g);
+  const std::int64_t K = g.kw * g.C, wsize = g.O * K;
+  const T* px = x.data<T>();
+  const T* pg = go.data<T>();
+  std::vector<T> partial(static_cast<std::size_t>(chunks * wsize), T(0));  // each chunk's [O, (j, c)], column-major
+  for_each_image<T>(chunks, image_threads(chunks, s.macs), 0, [&](std::int64_t chunk, T*, int) {
+    for (std::int64_t n = chunk * g.N / chunks; n < (chunk + 1) * g.N / chunks; ++n)
+      packed_product(g.O, K, s.P, pg + n * g.O * s.P, s.P, 1, px + n * g.W * g.C, g.C, 1,
+                     partial.data() + chunk * wsize, 1, g.O, true);
+  });
+  T* pdw = dw.data<T>();
+  for (std::int64_t o = 0; o < g.O; ++o)
+    for (std::int64_t c = 0; c < g.C; ++c)
+      for (std::int64_t j = 0; j < g.kw; ++j) {
+        T sum = 0;
+        for (std::int64_t ch = 0; ch < chunks; ++ch) sum += partial[static_cast<std::size_t>(ch * wsize + (j * g.C + c) * g.O + o)];
+        pdw[(o * g.C + c) * g.kw + j] = sum;
+      }
+}
+
 template <class T>
 void weight_grad_typed(const TensorBase& x_in, const TensorBase& g_in, const TensorBase& dw, const Conv2dGeometry& g) {
+  if (use_packed<T>() && !pointwise(g) && row_taps(g) && channels_last_rows(x_in, g) && g.pw == 0 && g.dw == 1 &&
+      g.groups == 1)
+    return weight_grad_channels_last<T>(x_in, dense(g_in), dw, g, std::min(g.N, kWeightGradChunks));
   const TensorBase x = dense(x_in), go = dense(g_in);
   const Sizes s(g);
   const bool direct = pointwise(g);
@@ -315,13 +433,23 @@ void weight_grad_typed(const TensorBase& x_in, const TensorBase& g_in, const Ten
   const std::int64_t chunks = std::min(g.N, kWeightGradChunks);
   const int threads = image_threads(chunks, s.macs);
   const bool packed = use_packed<T>();
+  const bool taps = packed && !direct && row_taps(g);
   std::vector<T> partial(chunks * wsize, T(0));
-  for_each_image<T>(chunks, threads, direct ? 0 : s.K * s.P, [&](std::int64_t chunk, T* col, int) {
+  for_each_image<T>(chunks, threads, direct || taps ? 0 : s.K * s.P, [&](std::int64_t chunk, T* col, int) {
     for (std::int64_t n = chunk * g.N / chunks; n < (chunk + 1) * g.N / chunks; ++n)
       for (std::int64_t gi = 0; gi < g.groups; ++gi) {
         const T* xg = px + (n * g.C + gi * s.Cg) * s.HW;
         const T* gn = pg + (n * g.O + gi * s.Og) * s.P;
         T* dwg = partial.data() + chunk * wsize + gi * s.Og * s.K;
+        if (taps) {  // tap j's columns of dWg [Og, K] (column-major) += G [Og, P] · (X shifted by j) [P, Cg]
+          for (std::int64_t j = 0; j < g.kw; ++j) {
+            const auto [lo, hi] = tap_columns(g, j);
+            if (lo < hi)
+              packed_product(s.Og, s.Cg, hi - lo, gn + lo, s.P, 1, xg + lo + j * g.dw - g.pw, 1, s.HW, dwg + j * s.Og, 1,
+                             g.kw * s.Og, true);
+          }
+          continue;
+        }
         if (packed) {  // dWg [Og, K] (column-major) += G [Og, P] · Xᵀ [P, K], chunk by chunk of K's columns
           const std::int64_t taps = direct ? s.K : tap_chunk(s.P);
           for (std::int64_t k0 = 0; k0 < s.K; k0 += taps) {

@@ -137,15 +137,16 @@ void arg_reduce(ReduceOp op, const TensorBase& x, std::int64_t dim, const Tensor
     parallel_for(M, std::max<std::int64_t>(1, kParallelGrain / R), [&](std::int64_t b, std::int64_t e) {
       for (std::int64_t m = b; m < e; ++m) {
         const T* row = px + m * R;
-        // The extreme by a vectorised reduction, then the first index holding it: the same answer as a
-        // scan keeping the first strict improvement (ties go to the first), several times faster on the
-        // short rows of a max over time. A NaN wins, the first one (found by a scan, as it is rare).
+        // The extreme by a vectorised reduction (NaN if the row has one), then the first index holding it:
+        // the same answer as a scan keeping the first strict improvement (ties go to the first), several
+        // times faster on the short rows of a max over time. A NaN wins, the first one.
         const RowMap<T> v(row, R);
+        const T extreme = op == ReduceOp::max ? v.template maxCoeff<Eigen::PropagateNaN>()
+                                              : v.template minCoeff<Eigen::PropagateNaN>();
         std::int64_t best = 0;
-        if (v.hasNaN()) {
+        if (extreme != extreme) {
           while (row[best] == row[best]) ++best;
         } else {
-          const T extreme = op == ReduceOp::max ? v.maxCoeff() : v.minCoeff();
           while (row[best] != extreme) ++best;
         }
         pv[m] = row[best];
