@@ -6,6 +6,8 @@
 // Gradients are summed with the differentiable add, so with create_graph the whole pass is recorded.
 #include "autograd/engine.h"
 
+#include <algorithm>
+
 #include <unordered_map>
 #include <unordered_set>
 
@@ -25,12 +27,16 @@ struct NodeState {
 
 // Adds g into a leaf's .grad(). Without create_graph the sum is done in place into a buffer we own;
 // with it, out of place so the sum stays differentiable.
+// Whether t's buffer is ours alone: no other tensor, view or saved copy can see it change.
+bool exclusive(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && t.is_contiguous();
+}
+
 void accumulate_into(std::shared_ptr<TensorImpl> leaf_impl, Tensor g, bool create_graph) {
   if (!create_graph) g = g.detach();
   AutogradMeta& leaf = Tensor(std::move(leaf_impl)).mutable_autograd_meta();
   if (!leaf.grad) {
-    const bool exclusive = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1 && g.is_contiguous();
-    leaf.grad = (create_graph || exclusive ? g : g.clone()).impl_ptr();
+    leaf.grad = (create_graph || exclusive(g) ? g : g.clone()).impl_ptr();
     return;
   }
   Tensor old(leaf.grad);
@@ -39,6 +45,36 @@ void accumulate_into(std::shared_ptr<TensorImpl> leaf_impl, Tensor g, bool creat
   } else {
     NoGradGuard no_grad;
     old.add_(g);
+  }
+}
+
+// Whether t is its whole buffer, each element once, in some order of its dims: contiguous, or a
+// permutation of a contiguous tensor (as a convolution's channels-last input gradient is).
+bool whole_buffer(const Tensor& t) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> dims;  // (stride, size) of the dims that move
+  for (std::int64_t d = 0; d < t.dim(); ++d)
+    if (t.size(d) > 1) dims.emplace_back(t.stride(d), t.size(d));
+  std::sort(dims.begin(), dims.end());
+  std::int64_t dense = 1;
+  for (auto [stride, size] : dims) {
+    if (stride != dense) return false;
+    dense *= size;
+  }
+  return t.offset() == 0 && t.impl()->storage->nbytes() == static_cast<std::size_t>(dense) * itemsize(t.dtype());
+}
+
+// Adds a gradient arriving at a node to those arrived before. Without create_graph, in place when
+// the sum so far is a buffer nothing else holds: a tensor read by several ops (a text CNN's embeddings,
+// by three convolutions) then costs no new buffer per extra reader, and keeps its first layout.
+void add_gradient(Tensor& sum, Tensor g, bool create_graph) {
+  if (!sum.defined()) {
+    sum = std::move(g);
+  } else if (!create_graph && sum.impl_ptr().use_count() == 1 && sum.impl()->storage.use_count() == 1 &&
+             whole_buffer(sum) && sum.shape() == g.shape() && sum.dtype() == g.dtype() && sum.device() == g.device()) {
+    NoGradGuard no_grad;
+    sum.add_(g);
+  } else {
+    sum = add(sum, g);
   }
 }
 
@@ -157,7 +193,7 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
       if (!child) continue;
       NodeState& cs = state[child];
       if (!in_grads.empty() && in_grads[i].defined())
-        cs.grad = cs.grad.defined() ? add(cs.grad, in_grads[i]) : std::move(in_grads[i]);
+        add_gradient(cs.grad, std::move(in_grads[i]), opt.create_graph);
       if (--cs.dependencies == 0) ready.push_back(child);
     }
   }

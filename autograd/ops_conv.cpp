@@ -20,20 +20,30 @@ namespace {
 using Geometry = kernels::Conv2dGeometry;
 
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& b, const Geometry& G);
-Tensor input_grad(const Tensor& g, const Tensor& w, const Geometry& G);
+Tensor input_grad(const Tensor& g, const Tensor& w, const Geometry& G, bool channels_last = false);
 Tensor weight_grad(const Tensor& x, const Tensor& g, const Geometry& G);
+
+// A one-row CPU input [N, C, 1, W] that is a transposed [N, W, C] (a text model's embeddings): its
+// gradient is made in that layout too, which the CPU kernel writes fastest and which the transpose
+// back to [N, W, C] then finds contiguous.
+bool channels_last_row(const Tensor& x) {
+  return x.device().is_cpu() && x.size(2) == 1 && x.size(1) > 1 && x.stride(1) == 1 &&
+         x.stride(3) == x.size(1) && x.stride(0) == x.size(1) * x.size(3);
+}
 
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& b, const Geometry& G) {
   Tensor y = empty({G.N, G.O, G.OH, G.OW}, options_of(x));
   kernels::conv2d_forward(x, w, b, y, G);
-  return record("conv2d", y, {x, w, b}, {x, w}, [G](const Tensor& g, const BackwardArgs& s) {
-    return grads(s.needs(0) ? input_grad(g, s[1], G) : Tensor(), s.needs(1) ? weight_grad(s[0], g, G) : Tensor(),
-                 s.needs(2) ? sum(g, {0, 2, 3}) : Tensor());
+  const bool channels_last = channels_last_row(x);
+  return record("conv2d", y, {x, w, b}, {x, w}, [G, channels_last](const Tensor& g, const BackwardArgs& s) {
+    return grads(s.needs(0) ? input_grad(g, s[1], G, channels_last) : Tensor(),
+                 s.needs(1) ? weight_grad(s[0], g, G) : Tensor(), s.needs(2) ? sum(g, {0, 2, 3}) : Tensor());
   });
 }
 
-Tensor input_grad(const Tensor& g, const Tensor& w, const Geometry& G) {
-  Tensor dx = empty({G.N, G.C, G.H, G.W}, options_of(g));
+Tensor input_grad(const Tensor& g, const Tensor& w, const Geometry& G, bool channels_last) {
+  Tensor dx = channels_last ? permute(empty({G.N, G.H, G.W, G.C}, options_of(g)), {0, 3, 1, 2})
+                            : empty({G.N, G.C, G.H, G.W}, options_of(g));
   kernels::conv2d_input_grad(g, w, dx, G);
   return record("conv2d_input_grad", dx, {g, w}, {g, w}, [G](const Tensor& gg, const BackwardArgs& s) {
     return grads(s.needs(0) ? conv(gg, s[1], {}, G) : Tensor(), s.needs(1) ? weight_grad(gg, s[0], G) : Tensor());

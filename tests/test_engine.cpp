@@ -112,6 +112,28 @@ TEST_SUITE("engine") {
     CHECK(val(x.grad()) == std::vector<double>{26});
   }
 
+  TEST_CASE("gradients are summed in place only into buffers nobody else holds") {
+    // The engine adds a node's later gradients into its first one in place when that buffer is its
+    // own (autograd/engine.cpp: add_gradient). Here u's first gradient is the very tensor v's hook keeps
+    // and retain_grad stores (the add passes it through unchanged): it must stay as it was.
+    Tensor x = vec({1, 2});
+    Tensor u = x * 3.0;
+    Tensor v = u + 1.0;
+    Tensor kept;
+    v.register_hook([&](const Tensor& g) {
+      kept = g;
+      return Tensor();
+    });
+    v.retain_grad();
+    Tensor y = (u * u).sum() + (u * 5.0).sum() + (v * 2.0).sum();  // three gradients reach u
+    auto g = autograd::grad({y}, {x}, {}, {.retain_graph = true});
+    CHECK(val(g[0]) == std::vector<double>{3 * (2 + 6 + 5), 3 * (2 + 12 + 5)});
+    CHECK(val(kept) == std::vector<double>{2, 2});
+    y.backward();
+    CHECK(val(v.grad()) == std::vector<double>{2, 2});
+    CHECK(val(x.grad()) == val(g[0]));
+  }
+
   TEST_CASE("hooks see the gradient and can replace it") {
     Tensor x = vec({1, 2});
     std::vector<double> seen;

@@ -219,25 +219,39 @@ TEST_SUITE("conv") {
   TEST_CASE("float32 along a row (conv1d's form), channels-first and channels-last: gradients as float64") {
     // The packed float path convolves a 1×k kernel along a row tap by tap, from the input in place; the
     // input gradient runs the same path with padding (the flipped kernel), the weight gradient tap by tap.
+    // A channels-last input without padding is batched across images instead, 13 images of 37 a block
+    // (kernels/cpu/conv.cpp: batched_rows): 5 images are one block; 60 are five, the last ragged, and the
+    // weight gradient's 4 chunks of 15 images two blocks each. With padding, the channels-last input
+    // gradient is computed dense and copied into its layout.
     Generator gen(13);
-    for (bool channels_last : {false, true}) {
-      Tensor x = randn({5, 64, 1, 37}, {.dtype = DType::float64}, &gen), w = mul(randn({50, 64, 1, 4}, {.dtype = DType::float64}, &gen), 0.1);
-      Tensor b = randn({50}, {.dtype = DType::float64}, &gen), gy = randn({5, 50, 1, 34}, {.dtype = DType::float64}, &gen);
-      auto run = [&](DType dt) {
-        Tensor xd = x.to(dt), wd = w.to(dt).detach().requires_grad_();
-        if (channels_last) xd = xd.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
-        xd = xd.detach().requires_grad_();
-        CHECK(xd.is_contiguous() != channels_last);
-        Tensor y = conv2d(xd, wd, b.to(dt), {});
-        std::vector<Tensor> g = autograd::grad({y}, {xd, wd}, {gy.to(dt)});
-        return std::vector<Tensor>{y, g[0], g[1]};
-      };
-      const std::vector<Tensor> want = run(DType::float64), got = run(DType::float32);
-      for (int i = 0; i < 3; ++i) {
-        INFO("output " << i << (channels_last ? " channels-last" : " channels-first"));
-        CHECK(allclose(got[i], want[i].to_vector<double>(), 1e-4));
-      }
-    }
+    for (std::int64_t N : {5, 60})
+      for (std::int64_t pad : {0, 1})
+        for (bool channels_last : {false, true}) {
+          Conv2dOptions o;
+          o.padding = {0, pad};
+          Tensor x = randn({N, 64, 1, 37}, {.dtype = DType::float64}, &gen);
+          Tensor w = mul(randn({50, 64, 1, 4}, {.dtype = DType::float64}, &gen), 0.1);
+          Tensor b = randn({50}, {.dtype = DType::float64}, &gen);
+          Tensor gy = randn({N, 50, 1, 34 + 2 * pad}, {.dtype = DType::float64}, &gen);
+          auto run = [&](DType dt) {
+            Tensor xd = x.to(dt), wd = w.to(dt).detach().requires_grad_();
+            if (channels_last) xd = xd.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2});
+            xd = xd.detach().requires_grad_();
+            CHECK(xd.is_contiguous() != channels_last);
+            Tensor y = conv2d(xd, wd, b.to(dt), o);
+            std::vector<Tensor> g = autograd::grad({y}, {xd, wd}, {gy.to(dt)});
+            // the input gradient comes in the input's layout (channels-last: what the transpose back finds contiguous)
+            CHECK(g[0].stride(1) == (channels_last ? 1 : 37));
+            return std::vector<Tensor>{y, g[0], g[1]};
+          };
+          const std::vector<Tensor> want = run(DType::float64), got = run(DType::float32);
+          for (int i = 0; i < 3; ++i) {
+            INFO("output " << i << " N " << N << " padding " << pad << (channels_last ? " channels-last" : " channels-first"));
+            CHECK(allclose(got[i], want[i].to_vector<double>(), 1e-4));
+            // float64 against the direct loops too: the float64 kernels share none of the float path
+            if (i == 0) CHECK(allclose(want[0], naive_conv2d(x, w, b, o), 1e-12));
+          }
+        }
   }
 
   TEST_CASE("float32 through the packed GEMM, im2col in several chunks: same as float64") {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "autograd/ops.h"
+#include "autograd/random.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
@@ -60,6 +61,29 @@ TEST_SUITE("elementwise") {
     CHECK_THROWS_WITH_AS(exp(tensor_from({1, 2})), Catch("exp: expected a floating tensor (float32 or float64), got int64"),
                          Error);
     CHECK_THROWS_WITH_AS(clamp(ones({1}), 1, 0), Catch("clamp: expected lo <= hi"), Error);
+  }
+
+  TEST_CASE("permuted layouts: the loops follow the output's memory order, every element right") {
+    // kernels/cpu/loops.h visits dims in the order of the output's strides when no operand disagrees:
+    // two channels-last tensors then add as one run. Mixed layouts, broadcasting and an in-place add
+    // (the engine's gradient sum) must give the contiguous answer all the same.
+    Generator gen(3);
+    Tensor a = randn({3, 4, 5, 6}, {.dtype = DType::float64}, &gen), b = randn({3, 4, 5, 6}, {.dtype = DType::float64}, &gen);
+    auto channels_last = [](const Tensor& t) { return t.permute({0, 2, 3, 1}).contiguous().permute({0, 3, 1, 2}); };
+    const std::vector<double> sum_ab = (a + b).to_vector<double>(), prod_ab = (a * b).to_vector<double>();
+    const Tensor al = channels_last(a), bl = channels_last(b);
+    CHECK_FALSE(al.is_contiguous());
+    CHECK((al + bl).to_vector<double>() == sum_ab);
+    CHECK((al * b).to_vector<double>() == prod_ab);
+    CHECK((a + bl).to_vector<double>() == sum_ab);
+    const Tensor bias = randn({1, 4, 1, 1}, {.dtype = DType::float64}, &gen);
+    CHECK((al + bias).to_vector<double>() == (a + bias).to_vector<double>());
+    // (exp is a polynomial in the vector body, std::exp at a run's ends: equal to rounding)
+    CHECK(allclose(exp(al), exp(a).to_vector<double>(), 1e-14));
+    Tensor acc = channels_last(a);
+    acc.add_(bl);
+    CHECK(acc.to_vector<double>() == sum_ab);
+    CHECK(acc.stride(1) == 1);  // in place: still channels-last
   }
 
   TEST_CASE("large tensors take the parallel path and stay exact") {

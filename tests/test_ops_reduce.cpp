@@ -82,6 +82,33 @@ TEST_SUITE("reduce") {
     }
   }
 
+  TEST_CASE("max/min with indices: every row length around the vector width, ties, infinities, as a scan") {
+    // float32 rows are reduced 16 lanes at a time with the tail masked (kernels/cpu/reduce.cpp): lengths
+    // 1..40 cross every tail size. Values from a few levels, so that ties are common; -inf and +inf rows.
+    Generator gen(5);
+    const double inf = std::numeric_limits<double>::infinity();
+    for (std::int64_t R = 1; R <= 40; ++R) {
+      std::vector<double> v = rand({6, R}, {}, &gen).to_vector<double>();
+      for (double& e : v) e = std::floor(4 * e);
+      for (std::int64_t c = 0; c < R; ++c) v[4 * R + c] = -inf, v[5 * R + c] = inf;
+      const Tensor x = tensor(v, {6, R}, {.dtype = DType::float32});
+      auto [mv, mi] = max(x, 1);
+      auto [nv, ni] = min(x, 1);
+      for (std::int64_t r = 0; r < 6; ++r) {
+        std::int64_t want_max = 0, want_min = 0;
+        for (std::int64_t c = 1; c < R; ++c) {
+          if (v[r * R + c] > v[r * R + want_max]) want_max = c;
+          if (v[r * R + c] < v[r * R + want_min]) want_min = c;
+        }
+        INFO("R " << R << " row " << r);
+        CHECK(mi.to_vector<std::int64_t>()[r] == want_max);
+        CHECK(ni.to_vector<std::int64_t>()[r] == want_min);
+        CHECK(mv.to_vector<double>()[r] == v[r * R + want_max]);
+        CHECK(nv.to_vector<double>()[r] == v[r * R + want_min]);
+      }
+    }
+  }
+
   TEST_CASE("logsumexp and softmax: known values and stability") {
     Tensor a = f64({1, 2, 3, 1000, 1000, 1000}, {2, 3});
     CHECK_VALUES(logsumexp(a, {1}), {3.40760596444, 1000 + std::log(3.0)}, 1e-9);

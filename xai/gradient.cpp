@@ -139,19 +139,46 @@ Tensor sum_path_gradients(const ForwardFn& f, const Tensor& x, const Target& tar
 
 // ---- Integrated Gradients
 
-AttributionAndDelta IntegratedGradients::attribute_with_delta(const Tensor& inputs, const Target& target,
-                                                              const Baseline& baselines, const IGOptions& opt) const {
+Tensor IntegratedGradients::attribute(const Tensor& inputs, const Target& target, const Baseline& baselines,
+                                      const IGOptions& opt) const {
   check_target(target, inputs, "IntegratedGradients");
   LUMEN_CHECK(opt.internal_batch_size >= 0, "IntegratedGradients", "expected internal_batch_size >= 0, got ",
               opt.internal_batch_size);
   const auto [alphas, weights] = integration_points(opt.method, opt.n_steps);
-  if (is_empty_batch(inputs)) return {empty_attributions(inputs), empty_attributions(inputs, {0})};
+  if (is_empty_batch(inputs)) return empty_attributions(inputs);
   const Tensor x = inputs.detach();
   const Tensor b = baselines.expand(x, "IntegratedGradients");
-  const std::int64_t n = x.size(0);
+  const Tensor d = x - b;
+  const std::int64_t n = x.size(0), pass = rows_per_pass(opt.internal_batch_size, opt.n_steps * n);
 
-  // The path integral as one expanded batch: row r = k·N + i is sample i at α_k, its gradient
-  // weighted by w_k, so each sample collects Σ_k w_k ∇f(x' + α_k (x − x')).
+  if (pass % n == 0) {
+    // Whole steps per pass (always, unless internal_batch_size cuts a step): steps [k0, k0 + S) are
+    // one broadcast interpolation over [S, N, ...], one autograd::grad, and one weighted sum over the
+    // steps, the product w [1, S] · ∇f [S, N·F].
+    const std::int64_t per_pass = pass / n;
+    std::vector<std::int64_t> classes;
+    for (std::int64_t r = 0; r < pass; ++r) classes.push_back(target.at(r % n));
+    Shape points_shape = x.shape(), column(static_cast<std::size_t>(x.dim() + 1), 1);
+    Tensor grad_sum;
+    for (std::int64_t k0 = 0; k0 < opt.n_steps; k0 += per_pass) {
+      const std::int64_t S = std::min(per_pass, opt.n_steps - k0);
+      const auto at = [&](const std::vector<double>& v) {
+        return std::vector<double>(v.begin() + k0, v.begin() + k0 + S);
+      };
+      points_shape[0] = S * n;
+      column[0] = S;
+      const Tensor alpha = tensor(at(alphas), column, {.dtype = x.dtype(), .device = x.device()});
+      const Tensor points = reshape(unsqueeze(b, 0) + alpha * unsqueeze(d, 0), points_shape);  // the interpolation
+      const Tensor g = target_gradient(f_, points, Target(std::vector<std::int64_t>(classes.begin(), classes.begin() + S * n)));
+      const Tensor w = tensor(at(weights), {1, S}, {.dtype = x.dtype(), .device = x.device()});
+      const Tensor part = reshape(matmul(w, reshape(g, {S, -1})), x.shape());  // Σ_k w_k ∇f(x' + α_k (x − x'))
+      grad_sum = grad_sum.defined() ? grad_sum + part : part;
+    }
+    return d * grad_sum;
+  }
+
+  // A pass that ends inside a step: the rows of the expanded batch (row r = k·N + i is sample i at α_k)
+  // gathered pass by pass, each gradient weighted by its w_k and added into its sample.
   auto step = [&](std::int64_t start, std::int64_t rows, const Tensor& idx) {
     std::vector<double> alpha, weight;
     for (std::int64_t r = start; r < start + rows; ++r) {
@@ -161,20 +188,22 @@ AttributionAndDelta IntegratedGradients::attribute_with_delta(const Tensor& inpu
     const Tensor xs = index_select(x, 0, idx), bs = index_select(b, 0, idx);
     return PathChunk{bs + per_row(alpha, xs) * (xs - bs), per_row(weight, xs)};  // the interpolation
   };
-  const Tensor grad_sum = sum_path_gradients(f_, x, target, opt.n_steps * n, opt.internal_batch_size, step);
-  Tensor attr = (x - b) * grad_sum;
+  return d * sum_path_gradients(f_, x, target, opt.n_steps * n, opt.internal_batch_size, step);
+}
 
+AttributionAndDelta IntegratedGradients::attribute_with_delta(const Tensor& inputs, const Target& target,
+                                                              const Baseline& baselines, const IGOptions& opt) const {
+  Tensor attr = attribute(inputs, target, baselines, opt);
+  if (is_empty_batch(inputs)) return {attr, empty_attributions(inputs, {0})};
   // Completeness: Σ attr should equal F(x) − F(x'); the difference is the integration error.
   // (Rows N..2N−1 are the baselines; Target::select maps row r to sample r mod N.)
+  const Tensor x = inputs.detach();
+  const Tensor b = baselines.expand(x, "IntegratedGradients");
+  const std::int64_t n = x.size(0);
   const Tensor ends = target_scores(f_, cat({x, b}, 0), target);
   const Tensor gap = ends.narrow(0, 0, n) - ends.narrow(0, n, n);
   const Tensor delta = attr.flatten(1).sum({1}) - gap.to(attr.dtype());
   return {attr, delta};
-}
-
-Tensor IntegratedGradients::attribute(const Tensor& inputs, const Target& target, const Baseline& baselines,
-                                      const IGOptions& opt) const {
-  return attribute_with_delta(inputs, target, baselines, opt).attributions;
 }
 
 // ---- NoiseTunnel

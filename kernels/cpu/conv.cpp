@@ -240,8 +240,9 @@ template <class T> std::vector<T> tap_major_by_channel(const T* w, const Conv2dG
   return wt;
 }
 
-// forward_typed on a channels-last input: Y [On, P] = bias + Σ_j W_j [On, Cg] · (X shifted by j) [Cg, P],
-// both operands read in place (the weights laid out by tap_major_by_channel, the input as it is).
+// forward_typed on a channels-last input with padding, dilation or groups (batched_rows takes the rest):
+// Y [On, P] = bias + Σ_j W_j [On, Cg] · (X shifted by j) [Cg, P], both operands read in place (the
+// weights laid out by tap_major_by_channel, the input as it is).
 template <class T>
 void forward_channels_last(const TensorBase& x, const TensorBase& w, const TensorBase& b, const TensorBase& out,
                            const Conv2dGeometry& g) {
@@ -251,17 +252,7 @@ void forward_channels_last(const TensorBase& x, const TensorBase& w, const Tenso
   T* po = out.data<T>();
   const std::vector<T> wt = tap_major_by_channel(w.data<T>(), g, s.Cg);
   const int threads = image_threads(g.N, s.macs);
-  // Without padding, dilation or groups, the window of output column p is the kw·C consecutive numbers
-  // from row p: all taps are one GEMM of depth kw·C over overlapping windows read in place.
-  const bool windows = g.pw == 0 && g.dw == 1 && g.groups == 1;
   for_each_image<T>(g.N, threads, 0, [&](std::int64_t n, T*, int) {
-    if (windows) {
-      const T* xn = px + n * g.W * g.C;
-      T* y = po + n * g.O * s.P;
-      for (std::int64_t o = 0; o < g.O; ++o) std::fill(y + o * s.P, y + (o + 1) * s.P, pb ? pb[o] : T(0));
-      packed_product(g.O, s.P, g.kw * g.C, wt.data(), 1, g.O, xn, 1, g.C, y, s.P, 1, true);
-      return;
-    }
     for (std::int64_t gi = 0; gi < g.groups; ++gi) {
       const T* xn = px + n * g.W * g.C + gi * s.Cg;
       T* y = po + (n * g.O + gi * s.Og) * s.P;
@@ -276,8 +267,61 @@ void forward_channels_last(const TensorBase& x, const TensorBase& w, const Tenso
   });
 }
 
+// Text convolutions (a row_taps geometry on a channels-last input, without padding, dilation or groups)
+// are batched across images: the batch is one long sequence of N·W rows of C numbers, output column p
+// of image n is the window of kw·C consecutive numbers from row n·W + p, and a block of images is one
+// GEMM whose m or n is hundreds of rows, instead of one small GEMM per image (~40 rows, packed anew
+// each time). The kw − 1 windows of each image that straddle the next are computed and dropped.
+bool batched_rows(const TensorBase& x, const Conv2dGeometry& g) {
+  return !pointwise(g) && row_taps(g) && channels_last_rows(x, g) && g.pw == 0 && g.dw == 1 && g.groups == 1;
+}
+
+// Images per GEMM of the batched path: ~512 rows, so that the block's scratch stays in L2.
+std::int64_t images_per_block(const Conv2dGeometry& g) { return std::max<std::int64_t>(1, 512 / g.W); }
+
+// How forward_rows and input_grad_rows cut the batch: into `count` blocks of at most images_per_block
+// images, block b the images [b·N/count, (b+1)·N/count), count a multiple of the thread count so that
+// the threads get equal shares. (Each of their outputs is one dot product summed in an order fixed by
+// the shapes, so the cut changes no bit.)
+struct RowBlocks {
+  int threads;
+  std::int64_t count;
+  RowBlocks(const Conv2dGeometry& g, std::int64_t macs) : threads(image_threads(g.N, macs)) {
+    const std::int64_t fewest = (g.N + images_per_block(g) - 1) / images_per_block(g);
+    count = std::min(g.N, (fewest + threads - 1) / threads * threads);
+  }
+  std::int64_t first(std::int64_t b, const Conv2dGeometry& g) const { return b * g.N / count; }
+};
+
+// The forward of a batched_rows convolution: per block of images, Yᵀ [rows, O] = windows [rows, kw·C] ·
+// W [kw·C, O] (the windows packed by packed_sgemm, the weights read in place as tap_major_by_channel lays
+// them out) into a scratch, then each image's valid columns, plus the bias, into out [N, O, 1, P].
+// Every output is one dot product summed in the same order whatever the blocks or threads.
+template <class T>
+void forward_rows(const TensorBase& x, const TensorBase& w, const TensorBase& b, const TensorBase& out,
+                  const Conv2dGeometry& g) {
+  const std::int64_t K = g.kw * g.C, P = g.OW;
+  const T* px = x.data<T>();
+  const T* pb = b.defined() ? b.data<T>() : nullptr;
+  T* po = out.data<T>();
+  const std::vector<T> wt = tap_major_by_channel(w.data<T>(), g, g.C);
+  const RowBlocks blocks(g, Sizes(g).macs);
+  for_each_image<T>(blocks.count, blocks.threads, images_per_block(g) * g.W * g.O, [&](std::int64_t blk, T* yt, int) {
+    const std::int64_t n0 = blocks.first(blk, g), n1 = blocks.first(blk + 1, g), rows = (n1 - n0) * g.W - (g.kw - 1);
+    packed_product(rows, g.O, K, px + n0 * g.W * g.C, g.C, 1, wt.data(), g.O, 1, yt, 1, rows, false);
+    for (std::int64_t n = n0; n < n1; ++n)
+      for (std::int64_t o = 0; o < g.O; ++o) {
+        const T* src = yt + o * rows + (n - n0) * g.W;
+        T* dst = po + (n * g.O + o) * P;
+        const T bias = pb ? pb[o] : T(0);
+        for (std::int64_t p = 0; p < P; ++p) dst[p] = src[p] + bias;
+      }
+  });
+}
+
 template <class T>
 void forward_typed(const TensorBase& x_in, const TensorBase& w_in, const TensorBase& b_in, const TensorBase& out, const Conv2dGeometry& g) {
+  if (use_packed<T>() && batched_rows(x_in, g)) return forward_rows<T>(x_in, dense(w_in), dense(b_in), out, g);
   if (use_packed<T>() && !pointwise(g) && row_taps(g) && channels_last_rows(x_in, g) && g.O % 256 != 0)
     return forward_channels_last<T>(x_in, dense(w_in), dense(b_in), out, g);
   const TensorBase x = dense(x_in), w = dense(w_in), b = dense(b_in);
@@ -355,9 +399,40 @@ bool input_grad_as_conv(const TensorBase& go, const TensorBase& w, const TensorB
   return true;
 }
 
+// The input gradient of a batched_rows convolution into a channels-last dx [N, W, C] (seen as [N, C, 1, W]):
+// dx[n, t, c] = Σ_j Σ_o G[n, o, t − j] · W[o, c, j]. G is laid out as rows of O numbers, image after image,
+// W rows each (the kw − 1 past P zero) after kw − 1 leading zero rows; then the window of kw·O numbers
+// from row r holds G at t = r − j for every tap (reversed), and per block of images
+//   dxᵀ [C, rows] = Wf [C, kw·O] · windowsᵀ [kw·O, rows],   Wf(c, (i, o)) = W[o, c, kw − 1 − i],
+// with all three operands read and written in place by packed_sgemm (the windows of a tap straddling
+// two images read the zero rows between them).
 template <class T>
-void input_grad_typed(const TensorBase& g_in, const TensorBase& w_in, const TensorBase& dx, const Conv2dGeometry& g) {
-  const TensorBase go = dense(g_in), w = dense(w_in);
+void input_grad_rows(const TensorBase& go, const TensorBase& w, const TensorBase& dx, const Conv2dGeometry& g) {
+  const std::int64_t K = g.kw * g.O, P = g.OW, lead = g.kw - 1;
+  const RowBlocks blocks(g, Sizes(g).macs);
+  const T* pg = go.data<T>();
+  const T* pw = w.data<T>();
+  T* pdx = dx.data<T>();
+  std::vector<T> wf(static_cast<std::size_t>(K * g.C));  // Wf(c, q) at wf[q * C + c]
+  for (std::int64_t i = 0; i < g.kw; ++i)
+    for (std::int64_t o = 0; o < g.O; ++o)
+      for (std::int64_t c = 0; c < g.C; ++c)
+        wf[static_cast<std::size_t>((i * g.O + o) * g.C + c)] = pw[(o * g.C + c) * g.kw + g.kw - 1 - i];
+  for_each_image<T>(blocks.count, blocks.threads, (lead + images_per_block(g) * g.W) * g.O, [&](std::int64_t blk, T* gp, int) {
+    const std::int64_t n0 = blocks.first(blk, g), n1 = blocks.first(blk + 1, g), rows = (n1 - n0) * g.W;
+    std::fill(gp, gp + (lead + rows) * g.O, T(0));
+    for (std::int64_t n = n0; n < n1; ++n)
+      for (std::int64_t o = 0; o < g.O; ++o) {
+        const T* src = pg + (n * g.O + o) * P;
+        T* dst = gp + (lead + (n - n0) * g.W) * g.O + o;
+        for (std::int64_t p = 0; p < P; ++p) dst[p * g.O] = src[p];
+      }
+    packed_product(g.C, rows, K, wf.data(), 1, g.C, gp, 1, g.O, pdx + n0 * g.W * g.C, 1, g.C, false);
+  });
+}
+
+template <class T>
+void input_grad_dense(const TensorBase& go, const TensorBase& w, const TensorBase& dx, const Conv2dGeometry& g) {
   if (input_grad_as_conv<T>(go, w, dx, g)) return;
   const Sizes s(g);
   const T* pg = go.data<T>();
@@ -383,25 +458,46 @@ void input_grad_typed(const TensorBase& g_in, const TensorBase& w_in, const Tens
   });
 }
 
+template <class T>
+void input_grad_typed(const TensorBase& g_in, const TensorBase& w_in, const TensorBase& dx_out, const Conv2dGeometry& g) {
+  const TensorBase go = dense(g_in), w = dense(w_in);
+  if (use_packed<T>() && batched_rows(dx_out, g)) return input_grad_rows<T>(go, w, dx_out, g);
+  // Any other layout of dx is computed dense, then copied into it.
+  const TensorBase dx = dx_out.is_contiguous() ? dx_out : allocate(dx_out.shape(), dx_out.dtype(), dx_out.device());
+  input_grad_dense<T>(go, w, dx, g);
+  if (dx.data<T>() != dx_out.data<T>()) copy(dx, dx_out);
+}
+
 // How many partial sums the weight gradient splits a batch into (fewer for a smaller batch): fixed, so
 // that the rounding does not depend on the thread count; enough for 4 threads.
 constexpr std::int64_t kWeightGradChunks = 4;
 
-// weight_grad_typed on a channels-last input without padding, dilation or groups: per image,
-// dW [O, (tap, channel)] += G [O, P] · windows [P, kw·C], the windows read in place as in
-// forward_channels_last. Chunks of images and their order are weight_grad_typed's.
+// The weight gradient of a batched_rows convolution: dW [O, (tap, channel)] = Σ_rows G [O, rows] ·
+// windows [rows, kw·C], G laid out as in input_grad_rows (rows of O numbers, zero past P in each image,
+// so the windows that straddle two images count for nothing) and read in place, as are the windows. The
+// batch's images are cut into `chunks` fixed chunks as in weight_grad_typed, each summed block by block
+// of images_per_block in order into its own partial dW: the same bits whatever the thread count.
 template <class T>
-void weight_grad_channels_last(const TensorBase& x, const TensorBase& go, const TensorBase& dw, const Conv2dGeometry& g,
-                               std::int64_t chunks) {
-  const Sizes s(g);
-  const std::int64_t K = g.kw * g.C, wsize = g.O * K;
+void weight_grad_rows(const TensorBase& x, const TensorBase& go, const TensorBase& dw, const Conv2dGeometry& g,
+                      std::int64_t chunks) {
+  const std::int64_t K = g.kw * g.C, P = g.OW, wsize = g.O * K, per = images_per_block(g);
   const T* px = x.data<T>();
   const T* pg = go.data<T>();
-  std::vector<T> partial(static_cast<std::size_t>(chunks * wsize), T(0));  // each chunk's [O, (j, c)], column-major
-  for_each_image<T>(chunks, image_threads(chunks, s.macs), 0, [&](std::int64_t chunk, T*, int) {
-    for (std::int64_t n = chunk * g.N / chunks; n < (chunk + 1) * g.N / chunks; ++n)
-      packed_product(g.O, K, s.P, pg + n * g.O * s.P, s.P, 1, px + n * g.W * g.C, g.C, 1,
-                     partial.data() + chunk * wsize, 1, g.O, true);
+  std::vector<T> partial(static_cast<std::size_t>(chunks * wsize));  // each chunk's [O, (j, c)], column-major
+  for_each_image<T>(chunks, image_threads(chunks, Sizes(g).macs), per * g.W * g.O, [&](std::int64_t chunk, T* gp, int) {
+    const std::int64_t first = chunk * g.N / chunks, last = (chunk + 1) * g.N / chunks;
+    for (std::int64_t n0 = first; n0 < last; n0 += per) {
+      const std::int64_t n1 = std::min(last, n0 + per), rows = (n1 - n0) * g.W - (g.kw - 1);
+      std::fill(gp, gp + (n1 - n0) * g.W * g.O, T(0));
+      for (std::int64_t n = n0; n < n1; ++n)
+        for (std::int64_t o = 0; o < g.O; ++o) {
+          const T* src = pg + (n * g.O + o) * P;
+          T* dst = gp + (n - n0) * g.W * g.O + o;
+          for (std::int64_t p = 0; p < P; ++p) dst[p * g.O] = src[p];
+        }
+      packed_product(g.O, K, rows, gp, 1, g.O, px + n0 * g.W * g.C, g.C, 1, partial.data() + chunk * wsize, 1, g.O,
+                     n0 > first);
+    }
   });
   T* pdw = dw.data<T>();
   for (std::int64_t o = 0; o < g.O; ++o)
@@ -415,9 +511,8 @@ void weight_grad_channels_last(const TensorBase& x, const TensorBase& go, const 
 
 template <class T>
 void weight_grad_typed(const TensorBase& x_in, const TensorBase& g_in, const TensorBase& dw, const Conv2dGeometry& g) {
-  if (use_packed<T>() && !pointwise(g) && row_taps(g) && channels_last_rows(x_in, g) && g.pw == 0 && g.dw == 1 &&
-      g.groups == 1)
-    return weight_grad_channels_last<T>(x_in, dense(g_in), dw, g, std::min(g.N, kWeightGradChunks));
+  if (use_packed<T>() && batched_rows(x_in, g))
+    return weight_grad_rows<T>(x_in, dense(g_in), dw, g, std::min(g.N, kWeightGradChunks));
   const TensorBase x = dense(x_in), go = dense(g_in);
   const Sizes s(g);
   const bool direct = pointwise(g);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <numeric>
 #include <vector>
 
 #include "kernels/core/tensor_base.h"
@@ -71,6 +72,27 @@ void strided_loop(const Shape& shape, const std::array<Shape, N>& strides, Body&
     for (std::size_t k = 0; k < N; ++k) s[k] = strides[k][d];
     sz.push_back(shape[d]);
     st.push_back(s);
+  }
+  // Visit the dims in the order of the first operand's strides, largest first, when it broadcasts
+  // nothing and no operand disagrees with that order: tensors in the same permuted layout (a
+  // convolution's channels-last gradients) then merge into one contiguous run. Each element is
+  // computed alone, so the order changes no result.
+  std::vector<std::size_t> order(sz.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return st[a][0] > st[b][0]; });
+  bool agree = std::none_of(st.begin(), st.end(), [](const auto& s) { return s[0] == 0; });
+  for (std::size_t i = 1; i < order.size(); ++i)
+    for (std::size_t k = 0; k < N; ++k)
+      agree &= st[order[i]][k] <= st[order[i - 1]][k] || st[order[i]][k] == 0 || st[order[i - 1]][k] == 0;
+  if (agree && !std::is_sorted(order.begin(), order.end())) {
+    std::vector<std::int64_t> sz2;
+    std::vector<std::array<std::int64_t, N>> st2;
+    for (std::size_t d : order) {
+      sz2.push_back(sz[d]);
+      st2.push_back(st[d]);
+    }
+    sz.swap(sz2);
+    st.swap(st2);
   }
   for (std::int64_t d = static_cast<std::int64_t>(sz.size()) - 2; d >= 0; --d) {
     bool mergeable = true;

@@ -10,6 +10,10 @@
 #include "kernels/cpu/loops.h"
 #include "kernels/kernels.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace lumen::kernels::cpu {
 namespace {
 
@@ -127,6 +131,56 @@ void reduce(ReduceOp op, const TensorBase& x, const Shape& dims, const TensorBas
   visit_floating(x.dtype(), "reduce", [&]<class T>() { reduce_typed<T>(op, x, dims, out); });
 }
 
+namespace {
+
+// The index arg_reduce picks in a row: the first extreme, or the first NaN if the row has one.
+template <class T> std::int64_t arg_extreme(ReduceOp op, const T* row, std::int64_t R) {
+  // The extreme by a vectorised reduction (NaN if the row has one), then the first index holding it:
+  // the same answer as a scan keeping the first strict improvement (ties go to the first), several
+  // times faster on the short rows of a max over time.
+  const RowMap<T> v(row, R);
+  const T extreme = op == ReduceOp::max ? v.template maxCoeff<Eigen::PropagateNaN>()
+                                        : v.template minCoeff<Eigen::PropagateNaN>();
+  std::int64_t best = 0;
+  if (extreme != extreme) {
+    while (row[best] == row[best]) ++best;
+  } else {
+    while (row[best] != extreme) ++best;
+  }
+  return best;
+}
+
+#if defined(__AVX512F__)
+// The same for float rows, 16 lanes at a time with the tail masked: the max over time of a text CNN
+// (rows of ~40) spent most of its time in Eigen's NaN-propagating reduction and the scalar scan.
+template <> std::int64_t arg_extreme<float>(ReduceOp op, const float* row, std::int64_t R) {
+  const bool is_max = op == ReduceOp::max;
+  const __m512 neutral = _mm512_set1_ps(is_max ? -std::numeric_limits<float>::infinity()
+                                               : std::numeric_limits<float>::infinity());
+  auto lanes = [R](std::int64_t i) {
+    return static_cast<__mmask16>(i + 16 <= R ? 0xFFFF : (1u << (R - i)) - 1);
+  };
+  __m512 acc = neutral;
+  __mmask16 nan = 0;
+  for (std::int64_t i = 0; i < R; i += 16) {
+    const __m512 x = _mm512_mask_loadu_ps(neutral, lanes(i), row + i);
+    nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    acc = is_max ? _mm512_max_ps(acc, x) : _mm512_min_ps(acc, x);
+  }
+  if (nan) {
+    std::int64_t best = 0;
+    while (row[best] == row[best]) ++best;
+    return best;
+  }
+  const __m512 extreme = _mm512_set1_ps(is_max ? _mm512_reduce_max_ps(acc) : _mm512_reduce_min_ps(acc));
+  for (std::int64_t i = 0;; i += 16)
+    if (const __mmask16 hit = _mm512_mask_cmp_ps_mask(lanes(i), _mm512_maskz_loadu_ps(lanes(i), row + i), extreme, _CMP_EQ_OQ))
+      return i + __builtin_ctz(hit);
+}
+#endif
+
+}  // namespace
+
 void arg_reduce(ReduceOp op, const TensorBase& x, std::int64_t dim, const TensorBase& values, const TensorBase& indices) {
   visit_floating(x.dtype(), "arg_reduce", [&]<class T>() {
     TensorBase xc = with_dims_last(x, {dim});
@@ -137,18 +191,7 @@ void arg_reduce(ReduceOp op, const TensorBase& x, std::int64_t dim, const Tensor
     parallel_for(M, std::max<std::int64_t>(1, kParallelGrain / R), [&](std::int64_t b, std::int64_t e) {
       for (std::int64_t m = b; m < e; ++m) {
         const T* row = px + m * R;
-        // The extreme by a vectorised reduction (NaN if the row has one), then the first index holding it:
-        // the same answer as a scan keeping the first strict improvement (ties go to the first), several
-        // times faster on the short rows of a max over time. A NaN wins, the first one.
-        const RowMap<T> v(row, R);
-        const T extreme = op == ReduceOp::max ? v.template maxCoeff<Eigen::PropagateNaN>()
-                                              : v.template minCoeff<Eigen::PropagateNaN>();
-        std::int64_t best = 0;
-        if (extreme != extreme) {
-          while (row[best] == row[best]) ++best;
-        } else {
-          while (row[best] != extreme) ++best;
-        }
+        const std::int64_t best = arg_extreme(op, row, R);
         pv[m] = row[best];
         pi[m] = best;
       }

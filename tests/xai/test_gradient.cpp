@@ -108,7 +108,9 @@ TEST_CASE("IG: internal_batch_size does not change the result; shapes and target
   Tensor x = normal({3, 4}, 0, 1, {.dtype = DType::float64}, &g);
   IntegratedGradients ig(f);
   Tensor all = ig.attribute(x, Target({0, 1, 2}), {}, {.n_steps = 20});
-  for (std::int64_t batch : {1, 7, 20, 59})
+  // Multiples of the 3 samples take the whole-step path (1, 2, 7 steps a pass, the last pass shorter),
+  // the others the row-by-row one.
+  for (std::int64_t batch : {1, 3, 6, 7, 20, 21, 59})
     CHECK_VALUES(ig.attribute(x, Target({0, 1, 2}), {}, {.n_steps = 20, .internal_batch_size = batch}).flatten(),
                  all.flatten().to_vector<double>(), 1e-12);
   CHECK_THROWS_WITH_AS(ig.attribute(x, Target({0, 1})), Catch("IntegratedGradients: got 2 targets for 3 inputs"), Error);
