@@ -15,6 +15,10 @@
 // Eigen otherwise. Transposes are never materialised: a row-major [K, P] buffer is a column-major
 // [P, K], and packed_sgemm takes any strides.
 //
+// Text convolutions (conv1d over a sentence's transposed embeddings: one row, channels-last, no
+// padding) skip im2col altogether: a window of k tokens is k·C consecutive numbers of the input, so
+// all three products are GEMMs over windows read in place, many sentences per GEMM (batched_rows).
+//
 // Bitwise reproducible whatever the thread count: every output is summed by one thread in an order
 // fixed by the shapes alone (the weight gradient's partial sums too, see weight_grad_typed), and
 // Eigen's own parallel GEMM, whose split and blocking follow the thread count, is not used.
@@ -399,6 +403,14 @@ bool input_grad_as_conv(const TensorBase& go, const TensorBase& w, const TensorB
   return true;
 }
 
+// One image's output gradient G [O, P] written as P rows of O numbers from dst (the layout the batched
+// gradients read their windows from).
+// (Bound by memory, not by these scalar loops: an 8×8-block transpose measured no faster.)
+template <class T> void as_rows(const T* g, std::int64_t O, std::int64_t P, T* dst) {
+  for (std::int64_t o = 0; o < O; ++o)
+    for (std::int64_t p = 0; p < P; ++p) dst[p * O + o] = g[o * P + p];
+}
+
 // The input gradient of a batched_rows convolution into a channels-last dx [N, W, C] (seen as [N, C, 1, W]):
 // dx[n, t, c] = Σ_j Σ_o G[n, o, t − j] · W[o, c, j]. G is laid out as rows of O numbers, image after image,
 // W rows each (the kw − 1 past P zero) after kw − 1 leading zero rows; then the window of kw·O numbers
@@ -421,12 +433,7 @@ void input_grad_rows(const TensorBase& go, const TensorBase& w, const TensorBase
   for_each_image<T>(blocks.count, blocks.threads, (lead + images_per_block(g) * g.W) * g.O, [&](std::int64_t blk, T* gp, int) {
     const std::int64_t n0 = blocks.first(blk, g), n1 = blocks.first(blk + 1, g), rows = (n1 - n0) * g.W;
     std::fill(gp, gp + (lead + rows) * g.O, T(0));
-    for (std::int64_t n = n0; n < n1; ++n)
-      for (std::int64_t o = 0; o < g.O; ++o) {
-        const T* src = pg + (n * g.O + o) * P;
-        T* dst = gp + (lead + (n - n0) * g.W) * g.O + o;
-        for (std::int64_t p = 0; p < P; ++p) dst[p * g.O] = src[p];
-      }
+    for (std::int64_t n = n0; n < n1; ++n) as_rows(pg + n * g.O * P, g.O, P, gp + (lead + (n - n0) * g.W) * g.O);
     packed_product(g.C, rows, K, wf.data(), 1, g.C, gp, 1, g.O, pdx + n0 * g.W * g.C, 1, g.C, false);
   });
 }
@@ -489,12 +496,7 @@ void weight_grad_rows(const TensorBase& x, const TensorBase& go, const TensorBas
     for (std::int64_t n0 = first; n0 < last; n0 += per) {
       const std::int64_t n1 = std::min(last, n0 + per), rows = (n1 - n0) * g.W - (g.kw - 1);
       std::fill(gp, gp + (n1 - n0) * g.W * g.O, T(0));
-      for (std::int64_t n = n0; n < n1; ++n)
-        for (std::int64_t o = 0; o < g.O; ++o) {
-          const T* src = pg + (n * g.O + o) * P;
-          T* dst = gp + (n - n0) * g.W * g.O + o;
-          for (std::int64_t p = 0; p < P; ++p) dst[p * g.O] = src[p];
-        }
+      for (std::int64_t n = n0; n < n1; ++n) as_rows(pg + n * g.O * P, g.O, P, gp + (n - n0) * g.W * g.O);
       packed_product(g.O, K, rows, gp, 1, g.O, px + n0 * g.W * g.C, g.C, 1, partial.data() + chunk * wsize, 1, g.O,
                      n0 > first);
     }
