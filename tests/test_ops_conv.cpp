@@ -304,6 +304,13 @@ TEST_SUITE("conv") {
     CHECK(y.shape() == Shape{0, 4, 3, 3});
     y.sum().backward();
     CHECK(w.grad().to_vector<float>() == std::vector<float>(108, 0.f));
+    // an empty batch of channels-last sentences (the batched text path), gradients included
+    Tensor e = zeros({0, 7, 3}, {.requires_grad = true}), wt = ones({4, 3, 2}, {.requires_grad = true});
+    Tensor yt = conv1d(transpose(e, 1, 2), wt, ones({4}));
+    CHECK(yt.shape() == Shape{0, 4, 6});
+    yt.sum().backward();
+    CHECK(wt.grad().to_vector<float>() == std::vector<float>(24, 0.f));
+    CHECK(e.grad().shape() == Shape{0, 7, 3});
     CHECK(conv_transpose2d(zeros({0, 4, 3, 3}), ones({4, 2, 3, 3})).shape() == Shape{0, 2, 5, 5});
     CHECK_THROWS_WITH_AS(conv_transpose2d(zeros({1, 1, 0, 3}), ones({1, 1, 3, 3})),
                          Catch("conv_transpose2d: expected non-zero channels, height and width (only the batch may be 0), "

@@ -13,6 +13,7 @@
 
 #include "autograd/ops.h"
 #include "autograd/random.h"
+#include "kernels/philox.h"
 #include "tests/test_util.h"
 
 using namespace lumen;
@@ -87,6 +88,29 @@ TEST_SUITE("random") {
     g.manual_seed(11);
     CHECK(g.offset() == 0);
     CHECK(rand({100}, {.dtype = DType::float64}, &g).to_vector<double>() == whole);
+  }
+
+  TEST_CASE("fills are element i = philox4x32(offset + i, seed), at every length and stream offset") {
+    // The contract kernels/philox.h states, which CUDA and the CPU share: checked word for word here,
+    // across the parallel split (4096 elements a piece) and from a stream already advanced.
+    for (std::int64_t n : {1, 15, 16, 17, 40, 4096 + 33}) {
+      Generator g(0x123456789abcdefULL);
+      g.advance(5);  // blocks that start mid-stream
+      const std::uint64_t seed = g.seed(), offset = g.offset();
+      const std::vector<float> u = rand({n}, {}, &g).to_vector<float>();
+      const std::vector<double> u64 = rand({n}, {.dtype = DType::float64}, &g).to_vector<double>();
+      const std::vector<std::int64_t> k = randint(0, 1000, {n}, kCPU, &g).to_vector<std::int64_t>();
+      bool same = true;
+      for (std::int64_t i = 0; i < n; ++i) {
+        const auto at = [&](std::int64_t start) { return philox4x32(offset + std::uint64_t(start + i), seed); };
+        const Philox4 a = at(0), b = at(n), c = at(2 * n);
+        same &= u[std::size_t(i)] == uniform_float(a.v[0]);
+        same &= u64[std::size_t(i)] == uniform_double(b.v[0], b.v[1]);
+        same &= k[std::size_t(i)] == std::int64_t(((std::uint64_t(c.v[0]) << 32) | c.v[1]) % 1000);
+      }
+      INFO("n " << n);
+      CHECK(same);
+    }
   }
 
   TEST_CASE("rand: U[0, 1) moments") {

@@ -490,7 +490,8 @@ void weight_grad_rows(const TensorBase& x, const TensorBase& go, const TensorBas
   const std::int64_t K = g.kw * g.C, P = g.OW, wsize = g.O * K, per = images_per_block(g);
   const T* px = x.data<T>();
   const T* pg = go.data<T>();
-  std::vector<T> partial(static_cast<std::size_t>(chunks * wsize));  // each chunk's [O, (j, c)], column-major
+  // each chunk's [O, (j, c)], column-major (one of zeros for an empty batch)
+  std::vector<T> partial(static_cast<std::size_t>(std::max<std::int64_t>(chunks, 1) * wsize));
   for_each_image<T>(chunks, image_threads(chunks, Sizes(g).macs), per * g.W * g.O, [&](std::int64_t chunk, T* gp, int) {
     const std::int64_t first = chunk * g.N / chunks, last = (chunk + 1) * g.N / chunks;
     for (std::int64_t n0 = first; n0 < last; n0 += per) {
@@ -502,13 +503,13 @@ void weight_grad_rows(const TensorBase& x, const TensorBase& go, const TensorBas
     }
   });
   T* pdw = dw.data<T>();
-  for (std::int64_t o = 0; o < g.O; ++o)
+  // The chunks' partial sums added in chunk order, then laid out as dw [O, C, 1, kw]: two passes in
+  // memory order (summing each weight across the chunks' strided copies was a cache miss per add).
+  for (std::int64_t ch = 1; ch < chunks; ++ch)
+    for (std::int64_t i = 0; i < wsize; ++i) partial[static_cast<std::size_t>(i)] += partial[static_cast<std::size_t>(ch * wsize + i)];
+  for (std::int64_t j = 0; j < g.kw; ++j)
     for (std::int64_t c = 0; c < g.C; ++c)
-      for (std::int64_t j = 0; j < g.kw; ++j) {
-        T sum = 0;
-        for (std::int64_t ch = 0; ch < chunks; ++ch) sum += partial[static_cast<std::size_t>(ch * wsize + (j * g.C + c) * g.O + o)];
-        pdw[(o * g.C + c) * g.kw + j] = sum;
-      }
+      for (std::int64_t o = 0; o < g.O; ++o) pdw[(o * g.C + c) * g.kw + j] = partial[static_cast<std::size_t>((j * g.C + c) * g.O + o)];
 }
 
 template <class T>
