@@ -98,6 +98,11 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);
 // x with src's slices added at rows `index` of dim (out-of-place); the adjoint of index_select.
 Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+// The backwards of gather (and of max/min along a dim) and of index_select: g added at `index` into
+// zeros of the input's shape. scatter_add / index_add into zeros, without their copy of the zeros; the
+// backward of each is gather / index_select again.
+Tensor gather_backward(const Tensor& g, std::int64_t dim, const Tensor& index, const Shape& input_shape);
+Tensor index_select_backward(const Tensor& g, std::int64_t dim, const Tensor& index, const Shape& input_shape);
 Tensor embedding(const Tensor& weight, const Tensor& indices);  // [V, D] and int64 [...] -> [..., D]
 Tensor one_hot(const Tensor& indices, std::int64_t num_classes, DType dtype = DType::float32);
 // The k largest (largest=true) or smallest entries along dim and their int64 indices, as torch.topk.

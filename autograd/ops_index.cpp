@@ -61,7 +61,21 @@ Tensor gather(const Tensor& x, std::int64_t dim_in, const Tensor& index) {
   kernels::gather(x, dim, index, out);
   if (!is_floating(x.dtype())) return out;
   return record("gather", out, {x}, {index}, [dim, xs = x.shape()](const Tensor& g, const BackwardArgs& s) {
-    return grads(scatter_add(zeros(xs, options_of(g)), dim, s[0], g));
+    return grads(gather_backward(g, dim, s[0], xs));
+  });
+}
+
+Tensor gather_backward(const Tensor& g, std::int64_t dim_in, const Tensor& index, const Shape& input_shape) {
+  check_index_tensor("gather_backward", g, index);
+  Tensor out = zeros(input_shape, options_of(g));
+  const std::int64_t dim = wrap_dim(dim_in, out.dim(), "gather_backward");
+  check_gather_shapes("gather_backward", out, dim, index, "input");
+  LUMEN_CHECK(g.shape() == index.shape(), "gather_backward", "gradient has shape ", g.shape(),
+              ", expected the index's shape ", index.shape());
+  check_range("gather_backward", index, dim, out.dim() ? out.size(dim) : 1);
+  kernels::scatter_add(out, dim, index, g);
+  return record("gather_backward", out, {g}, {index}, [dim](const Tensor& gg, const BackwardArgs& s) {
+    return grads(gather(gg, dim, s[0]));
   });
 }
 
@@ -87,6 +101,7 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim_in, const Tensor& index, co
                 });
 }
 
+
 Tensor index_select(const Tensor& x, std::int64_t dim_in, const Tensor& index) {
   check_index_tensor("index_select", x, index);
   LUMEN_CHECK(index.dim() <= 1, "index_select", "expected a 1-D index, got shape ", index.shape());
@@ -99,7 +114,23 @@ Tensor index_select(const Tensor& x, std::int64_t dim_in, const Tensor& index) {
   kernels::index_select(x, dim, index, out);
   if (!is_floating(x.dtype())) return out;
   return record("index_select", out, {x}, {index}, [dim, xs = x.shape()](const Tensor& g, const BackwardArgs& s) {
-    return grads(index_add(zeros(xs, options_of(g)), dim, s[0], g));
+    return grads(index_select_backward(g, dim, s[0], xs));
+  });
+}
+
+Tensor index_select_backward(const Tensor& g, std::int64_t dim_in, const Tensor& index, const Shape& input_shape) {
+  check_index_tensor("index_select_backward", g, index);
+  LUMEN_CHECK(index.dim() <= 1, "index_select_backward", "expected a 1-D index, got shape ", index.shape());
+  Tensor out = zeros(input_shape, options_of(g));
+  LUMEN_CHECK(out.dim() >= 1, "index_select_backward", "cannot index a 0-dim tensor");
+  const std::int64_t dim = wrap_dim(dim_in, out.dim(), "index_select_backward");
+  Shape want = input_shape;
+  want[static_cast<std::size_t>(dim)] = index.numel();
+  LUMEN_CHECK(g.shape() == want, "index_select_backward", "gradient has shape ", g.shape(), ", expected ", want);
+  check_range("index_select_backward", index, dim, out.size(dim));
+  kernels::index_add(out, dim, index, g);
+  return record("index_select_backward", out, {g}, {index}, [dim](const Tensor& gg, const BackwardArgs& s) {
+    return grads(index_select(gg, dim, s[0]));
   });
 }
 

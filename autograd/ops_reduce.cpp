@@ -91,7 +91,7 @@ std::pair<Tensor, Tensor> arg_extreme(kernels::ReduceOp op, const char* name, co
   Tensor i = drop_dims(indices, x, dims, keepdim);
   v = record(name, v, {x}, {indices}, [dim, ks, xs = x.shape()](const Tensor& g, const BackwardArgs& s) {
     if (xs.empty()) return grads(g.reshape(xs));
-    return grads(scatter_add(zeros(xs, options_of(g)), dim, s[0], restore_dims(g, ks)));
+    return grads(gather_backward(restore_dims(g, ks), dim, s[0], xs));
   });
   return {v, i};
 }

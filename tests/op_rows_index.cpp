@@ -1,4 +1,4 @@
-// Op table rows: gather/scatter_add, index_select/index_add, embedding, topk. Index tensors are row inputs
+// Op table rows: gather/scatter_add/gather_backward, index_select/index_add/index_select_backward, embedding, topk. Index tensors are row inputs
 // (constants to the checks), so the runner lays them out strided and moves them to the device too.
 // The index kernels are CPU-only so far; each pair is the other's adjoint, hence the second-order rows.
 #include "autograd/ops.h"
@@ -36,6 +36,22 @@ std::vector<OpRow> index_rows() {
       {.name = "scatter_add, every index the same", .fn = [](const V& v) { return scatter_add(v[0], 1, v[2], v[1].t()); },
        .inputs = {in({2, 3}), in({3, 2}), indices({0, 0, 0}, {1, 3})},
        .empty = EmptyCase{.shapes = {{2, 3}, {3, 2}, {0, 3}}, .output = {2, 3}}},
+      {.name = "gather_backward dim 1, repeated indices",
+       .fn = [](const V& v) { return gather_backward(v[0], 1, v[1], {3, 4}); },
+       .inputs = {in({2, 4}), indices(i1, {2, 4})},
+       .empty = EmptyCase{.shapes = {{0, 4}, {0, 4}}, .output = {3, 4}}},
+      {.name = "gather_backward dim 0 of a transposed gradient, an index longer than the input",
+       .fn = [](const V& v) { return gather_backward(v[0].t(), 0, v[1], {3, 3}); },
+       .inputs = {in({3, 5}), indices(i0, {5, 3})},
+       .empty = EmptyCase{.shapes = {{3, 0}, {0, 3}}, .output = {3, 3}}},
+      {.name = "index_select_backward dim 0, repeated",
+       .fn = [](const V& v) { return index_select_backward(v[0], 0, v[1], {3, 4}); },
+       .inputs = {in({5, 4}), indices(rep, {5})},
+       .empty = EmptyCase{.shapes = {{0, 4}, {0}}, .output = {3, 4}}},
+      {.name = "index_select_backward dim 1 of a transposed gradient",
+       .fn = [](const V& v) { return index_select_backward(v[0].t(), 1, v[1], {4, 3}); },
+       .inputs = {in({3, 4}), indices({2, 2, 0}, {3})},
+       .empty = EmptyCase{.shapes = {{0, 4}, {0}}, .output = {4, 3}}},
       {.name = "index_select dim 0, repeated", .fn = [](const V& v) { return index_select(v[0], 0, v[1].narrow(0, 0, 3)); },
        .inputs = {in({3, 4}), indices(rep, {5})},
        .empty = EmptyCase{.shapes = {{3, 4}, {0}}, .output = {0, 4}, .fn = [](const V& v) { return index_select(v[0], 0, v[1]); }}},

@@ -172,6 +172,23 @@ TEST_SUITE("index") {
     CHECK_VALUES(w.grad(), {0, 0, 3, 30});
   }
 
+  TEST_CASE("gather_backward and index_select_backward: the adjoints, as scatter_add / index_add into zeros") {
+    const Tensor g = f64({1, 2, 3, 4}, {2, 2}), i2 = idx({0, 0, 2, 1}, {2, 2});
+    CHECK_VALUES(gather_backward(g, 1, i2, {2, 3}), scatter_add(zeros({2, 3}, {.dtype = DType::float64}), 1, i2, g).to_vector<double>());
+    CHECK_VALUES(gather_backward(g, 1, i2, {2, 3}), {3, 0, 0, 0, 4, 3});
+    CHECK_VALUES(index_select_backward(g, 0, idx({2, 2}), {3, 2}), {0, 0, 0, 0, 4, 6});
+    CHECK_THROWS_WITH_AS(gather_backward(g, 1, idx({0, 3, 0, 0}, {2, 2}), {2, 3}),
+                         Catch("gather_backward: index 3 is out of bounds for dim 1 with size 3"), Error);
+    CHECK_THROWS_WITH_AS(gather_backward(g, 0, idx({0, 0, 0}, {3, 1}), {2, 3}),
+                         Catch("gather_backward: gradient has shape [2, 2], expected the index's shape [3, 1]"), Error);
+    CHECK_THROWS_WITH_AS(gather_backward(ones({1, 4}), 0, idx({0, 0, 0, 0}, {1, 4}), {2, 3}),
+                         Catch("gather_backward: index [1, 4] is larger than the input [2, 3] in dim 1"), Error);
+    CHECK_THROWS_WITH_AS(index_select_backward(g, 0, idx({0, 1, 1}), {3, 2}),
+                         Catch("index_select_backward: gradient has shape [2, 2], expected [3, 2]"), Error);
+    CHECK_THROWS_WITH_AS(index_select_backward(g, 0, idx({0, 4}), {3, 2}),
+                         Catch("index_select_backward: index 4 is out of bounds for dim 0 with size 3"), Error);
+  }
+
   TEST_CASE("errors") {
     Tensor x = zeros({2, 5});
     CHECK_THROWS_WITH_AS(gather(x, 1, idx({0, 7}, {1, 2})), Catch("gather: index 7 is out of bounds for dim 1 with size 5"),

@@ -479,9 +479,10 @@ void input_grad_typed(const TensorBase& g_in, const TensorBase& w_in, const Tens
 // that the rounding does not depend on the thread count; enough for 4 threads.
 constexpr std::int64_t kWeightGradChunks = 4;
 
-// The weight gradient of a batched_rows convolution: dW [O, (tap, channel)] = Σ_rows G [O, rows] ·
-// windows [rows, kw·C], G laid out as in input_grad_rows (rows of O numbers, zero past P in each image,
-// so the windows that straddle two images count for nothing) and read in place, as are the windows. The
+// The weight gradient of a batched_rows convolution: dWᵀ [(tap, channel), O] = Σ_rows windowsᵀ [kw·C, rows] ·
+// G [rows, O], G laid out as in input_grad_rows (rows of O numbers, zero past P in each image, so the
+// windows that straddle two images count for nothing); both read in place, and the kw·C side (a multiple
+// of 32 for text embeddings) is the one the micro-kernel's 32-row tiles cover without waste. The
 // batch's images are cut into `chunks` fixed chunks as in weight_grad_typed, each summed block by block
 // of images_per_block in order into its own partial dW: the same bits whatever the thread count.
 template <class T>
@@ -490,7 +491,7 @@ void weight_grad_rows(const TensorBase& x, const TensorBase& go, const TensorBas
   const std::int64_t K = g.kw * g.C, P = g.OW, wsize = g.O * K, per = images_per_block(g);
   const T* px = x.data<T>();
   const T* pg = go.data<T>();
-  // each chunk's [O, (j, c)], column-major (one of zeros for an empty batch)
+  // each chunk's dWᵀ [(j, c), O], column-major (one of zeros for an empty batch)
   std::vector<T> partial(static_cast<std::size_t>(std::max<std::int64_t>(chunks, 1) * wsize));
   for_each_image<T>(chunks, image_threads(chunks, Sizes(g).macs), per * g.W * g.O, [&](std::int64_t chunk, T* gp, int) {
     const std::int64_t first = chunk * g.N / chunks, last = (chunk + 1) * g.N / chunks;
@@ -498,7 +499,7 @@ void weight_grad_rows(const TensorBase& x, const TensorBase& go, const TensorBas
       const std::int64_t n1 = std::min(last, n0 + per), rows = (n1 - n0) * g.W - (g.kw - 1);
       std::fill(gp, gp + (n1 - n0) * g.W * g.O, T(0));
       for (std::int64_t n = n0; n < n1; ++n) as_rows(pg + n * g.O * P, g.O, P, gp + (n - n0) * g.W * g.O);
-      packed_product(g.O, K, rows, gp, 1, g.O, px + n0 * g.W * g.C, g.C, 1, partial.data() + chunk * wsize, 1, g.O,
+      packed_product(K, g.O, rows, px + n0 * g.W * g.C, 1, g.C, gp, g.O, 1, partial.data() + chunk * wsize, 1, K,
                      n0 > first);
     }
   });
@@ -507,9 +508,9 @@ void weight_grad_rows(const TensorBase& x, const TensorBase& go, const TensorBas
   // memory order (summing each weight across the chunks' strided copies was a cache miss per add).
   for (std::int64_t ch = 1; ch < chunks; ++ch)
     for (std::int64_t i = 0; i < wsize; ++i) partial[static_cast<std::size_t>(i)] += partial[static_cast<std::size_t>(ch * wsize + i)];
-  for (std::int64_t j = 0; j < g.kw; ++j)
-    for (std::int64_t c = 0; c < g.C; ++c)
-      for (std::int64_t o = 0; o < g.O; ++o) pdw[(o * g.C + c) * g.kw + j] = partial[static_cast<std::size_t>((j * g.C + c) * g.O + o)];
+  for (std::int64_t o = 0; o < g.O; ++o)
+    for (std::int64_t j = 0; j < g.kw; ++j)
+      for (std::int64_t c = 0; c < g.C; ++c) pdw[(o * g.C + c) * g.kw + j] = partial[static_cast<std::size_t>(o * K + j * g.C + c)];
 }
 
 template <class T>
