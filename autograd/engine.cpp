@@ -3,7 +3,8 @@
 //   2. (grad() only) mark the nodes from which a requested input can be reached; skip the rest;
 //   3. run nodes whose count has dropped to zero: sum the gradients that arrived, apply the tensor's
 //      hooks, call the node's backward, and send each input gradient along its edge.
-// Gradients are summed with the differentiable add, so with create_graph the whole pass is recorded.
+// Gradients are summed with the differentiable add, so with create_graph the whole pass is recorded
+// (without it, in place where the engine alone holds the sum: add_gradient).
 #include "autograd/engine.h"
 
 #include <algorithm>
@@ -25,13 +26,13 @@ struct NodeState {
   Tensor grad;  // sum of the gradients arrived so far
 };
 
-// Adds g into a leaf's .grad(). Without create_graph the sum is done in place into a buffer we own;
-// with it, out of place so the sum stays differentiable.
 // Whether t's buffer is ours alone: no other tensor, view or saved copy can see it change.
 bool exclusive(const Tensor& t) {
   return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && t.is_contiguous();
 }
 
+// Adds g into a leaf's .grad(). Without create_graph the sum is done in place into a buffer we own;
+// with it, out of place so the sum stays differentiable.
 void accumulate_into(std::shared_ptr<TensorImpl> leaf_impl, Tensor g, bool create_graph) {
   if (!create_graph) g = g.detach();
   AutogradMeta& leaf = Tensor(std::move(leaf_impl)).mutable_autograd_meta();

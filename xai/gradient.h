@@ -68,6 +68,7 @@ class IntegratedGradients {
   // baselines: x' (xai/attribution.h): one value, one sample's shape or the inputs' shape; {} = zeros.
   Tensor attribute(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
                    const IGOptions& opt = {}) const;
+  // The same, and the delta, which costs one more forward pass over the inputs and the baselines.
   AttributionAndDelta attribute_with_delta(const Tensor& inputs, const Target& target, const Baseline& baselines = {},
                                            const IGOptions& opt = {}) const;
 
