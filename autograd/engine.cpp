@@ -27,9 +27,8 @@ struct NodeState {
 };
 
 // Whether t's buffer is ours alone: no other tensor, view or saved copy can see it change.
-bool exclusive(const Tensor& t) {
-  return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && t.is_contiguous();
-}
+bool sole_owner(const Tensor& t) { return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1; }
+bool exclusive(const Tensor& t) { return sole_owner(t) && t.is_contiguous(); }
 
 // Adds g into a leaf's .grad(). Without create_graph the sum is done in place into a buffer we own;
 // with it, out of place so the sum stays differentiable.
@@ -70,8 +69,8 @@ bool whole_buffer(const Tensor& t) {
 void add_gradient(Tensor& sum, Tensor g, bool create_graph) {
   if (!sum.defined()) {
     sum = std::move(g);
-  } else if (!create_graph && sum.impl_ptr().use_count() == 1 && sum.impl()->storage.use_count() == 1 &&
-             whole_buffer(sum) && sum.shape() == g.shape() && sum.dtype() == g.dtype() && sum.device() == g.device()) {
+  } else if (!create_graph && sole_owner(sum) && whole_buffer(sum) && sum.shape() == g.shape() &&
+             sum.dtype() == g.dtype() && sum.device() == g.device()) {
     NoGradGuard no_grad;
     sum.add_(g);
   } else {

@@ -403,12 +403,18 @@ bool input_grad_as_conv(const TensorBase& go, const TensorBase& w, const TensorB
   return true;
 }
 
-// One image's output gradient G [O, P] written as P rows of O numbers from dst (the layout the batched
-// gradients read their windows from).
-// (Bound by memory, not by these scalar loops: an 8×8-block transpose measured no faster.)
-template <class T> void as_rows(const T* g, std::int64_t O, std::int64_t P, T* dst) {
-  for (std::int64_t o = 0; o < O; ++o)
-    for (std::int64_t p = 0; p < P; ++p) dst[p * O + o] = g[o * P + p];
+// The output gradient G [N, O, 1, P] of images [n0, n1) as the batched gradients read their windows
+// from: `lead` zero rows, then W rows of O numbers per image (the W − P past the last window zero).
+// (Bound by memory, not by the scalar transpose: an 8×8-block one measured no faster.)
+template <class T>
+void gradient_rows(const T* go, const Conv2dGeometry& g, std::int64_t n0, std::int64_t n1, std::int64_t lead, T* rows) {
+  std::fill(rows, rows + (lead + (n1 - n0) * g.W) * g.O, T(0));
+  for (std::int64_t n = n0; n < n1; ++n) {
+    const T* gn = go + n * g.O * g.OW;
+    T* dst = rows + (lead + (n - n0) * g.W) * g.O;
+    for (std::int64_t o = 0; o < g.O; ++o)
+      for (std::int64_t p = 0; p < g.OW; ++p) dst[p * g.O + o] = gn[o * g.OW + p];
+  }
 }
 
 // The input gradient of a batched_rows convolution into a channels-last dx [N, W, C] (seen as [N, C, 1, W]):
@@ -420,7 +426,7 @@ template <class T> void as_rows(const T* g, std::int64_t O, std::int64_t P, T* d
 // two images read the zero rows between them).
 template <class T>
 void input_grad_rows(const TensorBase& go, const TensorBase& w, const TensorBase& dx, const Conv2dGeometry& g) {
-  const std::int64_t K = g.kw * g.O, P = g.OW, lead = g.kw - 1;
+  const std::int64_t K = g.kw * g.O, lead = g.kw - 1;
   const RowBlocks blocks(g, Sizes(g).macs);
   const T* pg = go.data<T>();
   const T* pw = w.data<T>();
@@ -432,8 +438,7 @@ void input_grad_rows(const TensorBase& go, const TensorBase& w, const TensorBase
         wf[static_cast<std::size_t>((i * g.O + o) * g.C + c)] = pw[(o * g.C + c) * g.kw + g.kw - 1 - i];
   for_each_image<T>(blocks.count, blocks.threads, (lead + images_per_block(g) * g.W) * g.O, [&](std::int64_t blk, T* gp, int) {
     const std::int64_t n0 = blocks.first(blk, g), n1 = blocks.first(blk + 1, g), rows = (n1 - n0) * g.W;
-    std::fill(gp, gp + (lead + rows) * g.O, T(0));
-    for (std::int64_t n = n0; n < n1; ++n) as_rows(pg + n * g.O * P, g.O, P, gp + (lead + (n - n0) * g.W) * g.O);
+    gradient_rows(pg, g, n0, n1, lead, gp);
     packed_product(g.C, rows, K, wf.data(), 1, g.C, gp, 1, g.O, pdx + n0 * g.W * g.C, 1, g.C, false);
   });
 }
@@ -488,7 +493,7 @@ constexpr std::int64_t kWeightGradChunks = 4;
 template <class T>
 void weight_grad_rows(const TensorBase& x, const TensorBase& go, const TensorBase& dw, const Conv2dGeometry& g,
                       std::int64_t chunks) {
-  const std::int64_t K = g.kw * g.C, P = g.OW, wsize = g.O * K, per = images_per_block(g);
+  const std::int64_t K = g.kw * g.C, wsize = g.O * K, per = images_per_block(g);
   const T* px = x.data<T>();
   const T* pg = go.data<T>();
   // each chunk's dWᵀ [(j, c), O], column-major (one of zeros for an empty batch)
@@ -497,8 +502,7 @@ void weight_grad_rows(const TensorBase& x, const TensorBase& go, const TensorBas
     const std::int64_t first = chunk * g.N / chunks, last = (chunk + 1) * g.N / chunks;
     for (std::int64_t n0 = first; n0 < last; n0 += per) {
       const std::int64_t n1 = std::min(last, n0 + per), rows = (n1 - n0) * g.W - (g.kw - 1);
-      std::fill(gp, gp + (n1 - n0) * g.W * g.O, T(0));
-      for (std::int64_t n = n0; n < n1; ++n) as_rows(pg + n * g.O * P, g.O, P, gp + (n - n0) * g.W * g.O);
+      gradient_rows(pg, g, n0, n1, 0, gp);
       packed_product(K, g.O, rows, px + n0 * g.W * g.C, 1, g.C, gp, g.O, 1, partial.data() + chunk * wsize, 1, K,
                      n0 > first);
     }
