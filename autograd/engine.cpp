@@ -8,6 +8,7 @@
 #include "autograd/engine.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <unordered_map>
 #include <unordered_set>
@@ -19,6 +20,26 @@ namespace lumen::autograd {
 
 namespace {
 thread_local bool g_grad_enabled = true;
+// The queue_callback lists of the backward() passes running on this thread, innermost last (a hook
+// may itself run a backward).
+thread_local std::vector<std::vector<std::function<void()>>> g_callbacks;
+
+// One backward() pass's callback list: pushed on entry, popped however the pass ends; run() calls
+// finish() when the pass succeeded.
+class CallbackScope {
+ public:
+  CallbackScope() { g_callbacks.emplace_back(); }
+  ~CallbackScope() { g_callbacks.pop_back(); }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+  void finish() {
+    // A callback may queue another: take them from the front until none is left.
+    for (std::size_t i = 0; i < g_callbacks.back().size(); ++i) {
+      std::function<void()> fn = std::move(g_callbacks.back()[i]);
+      fn();
+    }
+  }
+};
 
 struct NodeState {
   int dependencies = 0;
@@ -149,6 +170,8 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
   }
 
   // 3. Execute in dependency order.
+  std::optional<CallbackScope> callbacks;
+  if (!inputs) callbacks.emplace();
   std::vector<Tensor> results(inputs ? inputs->size() : 0);
   std::vector<Node*> ready;
   for (Node* n : order)
@@ -170,7 +193,13 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
 
     if (n->is_accumulator()) {
       if (!inputs && g.defined())
-        if (auto leaf = static_cast<GradAccumulator*>(n)->leaf()) accumulate_into(std::move(leaf), std::move(g), opt.create_graph);
+        if (auto leaf = static_cast<GradAccumulator*>(n)->leaf()) {
+          Tensor leaf_tensor(leaf);
+          accumulate_into(std::move(leaf), std::move(g), opt.create_graph);
+          // A copy of the list: a hook may remove itself.
+          const auto post = n->post_accumulate_hooks;
+          for (auto& [id, hook] : post) hook(leaf_tensor);
+        }
       continue;
     }
     if (!inputs && g.defined())
@@ -198,6 +227,7 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
     }
   }
 
+  if (callbacks) callbacks->finish();
   if (inputs)
     for (std::size_t i = 0; i < results.size(); ++i) {
       if (results[i].defined()) continue;
@@ -212,6 +242,12 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
 }  // namespace
 
 bool grad_enabled() { return g_grad_enabled; }
+
+void queue_callback(std::function<void()> fn) {
+  LUMEN_CHECK(!g_callbacks.empty(), "autograd::queue_callback",
+              "called outside a backward() pass (queue from a hook that backward() runs)");
+  g_callbacks.back().push_back(std::move(fn));
+}
 void set_grad_enabled(bool on) { g_grad_enabled = on; }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,

@@ -6,6 +6,7 @@
 //   autograd::grad(outs, ins, gs)   returns d(outs)/d(ins) and touches no .grad() (attribution).
 // Both walk the nodes reachable from the outputs in reverse topological order, summing the gradients
 // that reach a node from its several consumers before running its backward once.
+#include <functional>
 #include <vector>
 
 #include "autograd/tensor.h"
@@ -52,5 +53,12 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 // What Tensor::backward calls: accumulate into the leaves' .grad().
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               bool retain_graph = false, bool create_graph = false);
+
+// Runs fn once the backward() pass now running has finished (after every node and hook), then
+// forgets it: a hook that started asynchronous work (data parallelism's all-reduce) queues the wait
+// for it here, so backward() returns with the gradients complete, as PyTorch's queue_callback.
+// Callbacks run in the order queued; a pass that throws drops its callbacks. Outside a backward()
+// pass it is an error.
+void queue_callback(std::function<void()> fn);
 
 }  // namespace lumen::autograd

@@ -52,6 +52,9 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<SavedTensor> saved;
   // Hooks on the output tensor: see (and possibly replace) its gradient before backward runs.
   std::vector<std::pair<int, GradHook>> hooks;
+  // On a leaf's GradAccumulator: called by backward() after the gradient was added into .grad()
+  // (Tensor::register_post_accumulate_grad_hook).
+  std::vector<std::pair<int, PostAccumulateGradHook>> post_accumulate_hooks;
   // The output tensor if it asked to keep .grad() (retain_grad).
   std::weak_ptr<TensorImpl> retained_output;
 

@@ -87,10 +87,20 @@ int Tensor::register_hook(GradHook hook) const {
   return id;
 }
 
+int Tensor::register_post_accumulate_grad_hook(PostAccumulateGradHook hook) const {
+  LUMEN_CHECK(requires_grad() && is_leaf(), "Tensor::register_post_accumulate_grad_hook",
+              "expected a leaf that requires grad (a parameter), got a tensor that ",
+              requires_grad() ? "has a grad_fn" : "does not require grad");
+  int id = g_next_hook++;
+  gradient_edge(*this)->post_accumulate_hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+
 void Tensor::remove_hook(int handle) const {
   auto node = gradient_edge(*this);
   if (!node) return;
   std::erase_if(node->hooks, [&](const auto& h) { return h.first == handle; });
+  std::erase_if(node->post_accumulate_hooks, [&](const auto& h) { return h.first == handle; });
 }
 
 Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }

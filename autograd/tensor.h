@@ -35,6 +35,7 @@ struct AutogradMeta final : AutogradMetaInterface {
 };
 
 using GradHook = std::function<class Tensor(const class Tensor&)>;
+using PostAccumulateGradHook = std::function<void(const class Tensor& leaf)>;
 
 class Tensor : public TensorBase {
  public:
@@ -63,6 +64,10 @@ class Tensor : public TensorBase {
   // Calls hook with the gradient flowing into this tensor; a defined return value replaces it.
   int register_hook(GradHook hook) const;
   void remove_hook(int handle) const;
+  // Leaves only: calls hook(leaf) each time backward() has added a gradient into leaf.grad(), so the
+  // hook sees the accumulated sum (data-parallel training starts its all-reduce here). autograd::grad
+  // touches no .grad() and calls none. remove_hook(handle) removes it.
+  int register_post_accumulate_grad_hook(PostAccumulateGradHook hook) const;
   Tensor detach() const;  // same storage, no history
 
   // --- conversion and copies (differentiable)

@@ -14,6 +14,8 @@
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
+#include "dist/ddp.h"
+#include "dist/process_group.h"
 #include "nn/colored_mnist.h"
 #include "nn/dataloader.h"
 #include "nn/losses.h"
@@ -34,8 +36,11 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
 // When stderr is not a terminal (a log file, CI) only the finished line of each epoch is printed.
 class ProgressBar {
  public:
-  ProgressBar(int epoch, int epochs, std::int64_t steps) : epoch_(epoch), epochs_(epochs), steps_(steps) {}
+  // shown = false: draws nothing (the ranks of a data-parallel job but rank 0).
+  ProgressBar(int epoch, int epochs, std::int64_t steps, bool shown = true)
+      : epoch_(epoch), epochs_(epochs), steps_(steps), shown_(shown) {}
   void update(std::int64_t step, double loss, double acc, std::int64_t images, bool done = false) {
+    if (!shown_) return;
     const double dt = seconds_since(t0_);
     if (!done && (!tty_ || dt - last_ < 0.1)) return;  // redraw at most 10 times a second
     last_ = dt;
@@ -50,6 +55,7 @@ class ProgressBar {
  private:
   int epoch_, epochs_;
   std::int64_t steps_;
+  bool shown_;
   bool tty_ = isatty(fileno(stderr));
   double last_ = -1;
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
@@ -97,18 +103,29 @@ struct FitOptions {
   double lr = 1e-4;
   std::uint64_t seed = 0;  // the shuffling
   bool cosine = false;     // anneal the lr to 0 over all the steps (cosine), instead of keeping it constant
+  // Data parallel over dist::world() (under mpirun): each rank trains on its shard of every global
+  // batch of batch_size rows, and DDP averages the gradients, so the model is the one a single process
+  // would train with the same batch_size. The progress bar shows rank 0's shard.
+  bool distributed = false;
 };
 
 // The exercise's recipe: Adam, cross-entropy, shuffled batches, a progress bar per epoch (and, as an
 // option, a cosine learning-rate schedule). Returns the training time in seconds.
 inline double fit_classifier(nn::Module& model, const Tensor& images, const Tensor& labels, const FitOptions& opt) {
+  dist::ProcessGroup& pg = dist::world();
+  const int ranks = opt.distributed ? pg.size() : 1, rank = opt.distributed ? pg.rank() : 0;
+  LUMEN_CHECK(opt.batch_size % ranks == 0, "fit_classifier", "the batch of ", opt.batch_size,
+              " images does not split evenly over ", ranks, " ranks");
+  std::unique_ptr<dist::DistributedDataParallel> ddp;  // one process: no hooks at all
+  if (ranks > 1) ddp = std::make_unique<dist::DistributedDataParallel>(model.parameters(), dist::init());
   nn::Adam adam(model.parameters(), {.lr = opt.lr});
-  nn::DataLoader loader(images, labels, {.batch_size = opt.batch_size, .shuffle = true, .seed = opt.seed});
+  nn::DataLoader loader(images, labels, {.batch_size = opt.batch_size / ranks, .shuffle = true, .seed = opt.seed,
+                                         .num_replicas = ranks, .rank = rank});
   nn::CosineAnnealingLR schedule(adam, std::max<std::int64_t>(1, opt.epochs * loader.size()));
   model.train();
   const auto t0 = std::chrono::steady_clock::now();
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
-    ProgressBar bar(epoch, opt.epochs, loader.size());
+    ProgressBar bar(epoch, opt.epochs, loader.size(), rank == 0);
     double loss_sum = 0;
     std::int64_t seen = 0, correct = 0, step = 0;
     for (const nn::Batch& b : loader) {
@@ -135,20 +152,33 @@ inline double fit_classifier(nn::Module& model, const nn::ColoredMnist& train, c
 }
 
 // counts[true][predicted] over (images, labels), in batches without recording a graph. The model
-// is left in eval mode.
+// is left in eval mode. distributed: each rank of dist::world() counts its share of the images and the
+// counts are summed over the ranks (every rank gets the totals).
 inline std::vector<std::vector<double>> confusion_counts(nn::Module& model, const Tensor& images, const Tensor& labels,
-                                                         std::int64_t k = nn::kColoredMnistClasses) {
+                                                         std::int64_t k = nn::kColoredMnistClasses,
+                                                         bool distributed = false) {
   autograd::NoGradGuard no_grad;
   model.eval();
-  const std::int64_t n = labels.size(0), batch = 500;
-  std::vector<std::vector<double>> counts(static_cast<std::size_t>(k), std::vector<double>(static_cast<std::size_t>(k), 0.0));
-  for (std::int64_t s = 0; s < n; s += batch) {
-    const std::int64_t b = std::min(batch, n - s);
+  dist::ProcessGroup& pg = dist::world();
+  const dist::Range mine = distributed ? dist::shard(labels.size(0), pg.rank(), pg.size())
+                                       : dist::Range{0, labels.size(0)};
+  const std::int64_t batch = 500;
+  std::vector<double> flat(static_cast<std::size_t>(k * k), 0.0);
+  for (std::int64_t s = mine.begin; s < mine.end; s += batch) {
+    const std::int64_t b = std::min(batch, mine.end - s);
     const auto pred = argmax(model(images.narrow(0, s, b)), 1).to_vector<std::int64_t>();
     const auto truth = labels.narrow(0, s, b).to_vector<std::int64_t>();
-    for (std::int64_t i = 0; i < b; ++i) counts[static_cast<std::size_t>(truth[static_cast<std::size_t>(i)])]
-                                                [static_cast<std::size_t>(pred[static_cast<std::size_t>(i)])] += 1;
+    for (std::int64_t i = 0; i < b; ++i) flat[static_cast<std::size_t>(truth[static_cast<std::size_t>(i)] * k +
+                                                                      pred[static_cast<std::size_t>(i)])] += 1;
   }
+  if (distributed && pg.size() > 1) {
+    Tensor t = tensor(flat, {}, {.dtype = DType::float64});
+    pg.all_reduce(t);
+    flat = t.to_vector<double>();
+  }
+  std::vector<std::vector<double>> counts(static_cast<std::size_t>(k));
+  for (std::int64_t i = 0; i < k; ++i)
+    counts[static_cast<std::size_t>(i)].assign(flat.begin() + i * k, flat.begin() + (i + 1) * k);
   return counts;
 }
 

@@ -112,7 +112,7 @@ std::string Table::markdown() const {
 
 Report::Report(fs::path out_dir, std::string title, std::string intro_html)
     : out_dir_(std::move(out_dir)), title_(std::move(title)), html_(std::move(intro_html)) {
-  fs::create_directories(out_dir_);
+  if (!out_dir_.empty()) fs::create_directories(out_dir_);  // empty: a rank > 0 of a data-parallel run, which writes nothing
 }
 
 void Report::say(const std::string& line) {

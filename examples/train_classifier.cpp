@@ -9,6 +9,11 @@
 //
 //   build/examples/train_classifier                     # DenseModel, the default recipe
 //   build/examples/train_classifier --model cnn --epochs 3
+//   mpirun -np 2 build/examples/train_classifier --threads 1   # data parallel: the same model, 2 processes
+//
+// Under mpirun (or with --distributed) every rank trains on its half of each batch of --batch-size
+// images and DDP averages the gradients (dist/ddp.h): the model equals the single-process one up to
+// float rounding. The test images are split across the ranks and the counts summed; rank 0 writes.
 #include <omp.h>
 #include <unistd.h>
 
@@ -23,6 +28,7 @@
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
+#include "dist/process_group.h"
 #include "examples/cli.h"
 #include "examples/lesson.h"
 #include "examples/report.h"
@@ -64,6 +70,7 @@ int main(int argc, char** argv) {
   std::int64_t batch_size = 32;
   double lr = 1e-4;
   std::uint64_t seed = 0;
+  bool distributed = false;
 
   CLI::App app{"Train the classifier of the DL@MBL knowledge-extraction exercise on ColoredMNIST (the label is the "
                "digit's color)"};
@@ -83,9 +90,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--threads", threads, "OpenMP threads (0: OMP_NUM_THREADS or all cores)")->check(cli::threads())
       ->capture_default_str();
+  app.add_flag("--distributed", distributed,
+               "data parallel over MPI (on when started by mpirun): each rank trains on its share of every batch");
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) omp_set_num_threads(threads);
-  if (!cli::prepare_output_dir("train_classifier", out_dir)) return 1;  // not after training
+  int rank = 0, ranks = 1;
+  try {
+    distributed = distributed || dist::launched_by_mpi();
+    if (distributed) {
+      const auto pg = dist::init({.backend = dist::Backend::mpi});
+      rank = pg->rank(), ranks = pg->size();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_classifier: %s\n", e.what());
+    return 1;
+  }
+  // Rank 0 alone writes; a rank that fails here ends, and mpirun ends the others.
+  if (rank == 0 && !cli::prepare_output_dir("train_classifier", out_dir)) return 1;  // not after training
 
   const fs::path mnist_dir = fs::path(data_dir) / "mnist";
   if (!fs::exists(mnist_dir / "train-images-idx3-ubyte.gz") && !fs::exists(mnist_dir / "train-images-idx3-ubyte")) {
@@ -96,25 +117,28 @@ int main(int argc, char** argv) {
 
   try {
     // ---- data: the fixed 8,000 / 2,000 split, colored with different seeds
-    report::Report r(out_dir, "The ColoredMNIST classifier",
+    report::Report r(rank == 0 ? out_dir : "", "The ColoredMNIST classifier",
                      "<p>Trained by <code>examples/train_classifier</code> (lumen) in this run, with the recipe of the "
                      "DL@MBL knowledge-extraction exercise.</p>\n");
     const nn::MnistSplit split = nn::split_mnist(nn::load_mnist(mnist_dir.string()));
     const nn::ColoredMnist train = nn::make_colored_mnist(split.train, seed);
     const nn::ColoredMnist test = nn::make_colored_mnist(split.test, seed + 1);
-    r.say("ColoredMNIST: " + std::to_string(train.size()) + " training and " + std::to_string(test.size()) +
-          " test images [3, 28, 28], 4 color classes; " + std::to_string(omp_get_max_threads()) + " thread(s)");
+    if (rank == 0)
+      r.say("ColoredMNIST: " + std::to_string(train.size()) + " training and " + std::to_string(test.size()) +
+            " test images [3, 28, 28], 4 color classes; " + std::to_string(omp_get_max_threads()) + " thread(s)" +
+            (distributed ? " in each of " + std::to_string(ranks) + " processes (data parallel over MPI)" : ""));
 
     // ---- model, optimizer, batches
     manual_seed(seed);
     std::shared_ptr<nn::Module> model = nn::make_classifier(model_name);
-    r.say(model->type_name() + ": " + std::to_string(model->num_parameters()) + " parameters");
-    const double train_s = lesson::fit_classifier(*model, train, {.epochs = epochs, .batch_size = batch_size,
-                                                                   .lr = lr, .seed = seed});
+    if (rank == 0) r.say(model->type_name() + ": " + std::to_string(model->num_parameters()) + " parameters");
+    const double train_s = lesson::fit_classifier(
+        *model, train, {.epochs = epochs, .batch_size = batch_size, .lr = lr, .seed = seed, .distributed = distributed});
     const double images_per_s = static_cast<double>(epochs) * train.size() / train_s;
 
     // ---- evaluation: accuracy and the row-normalised confusion matrix
-    const auto [normalised, accuracy] = lesson::normalise_rows(lesson::confusion_counts(*model, test.images, test.labels));
+    const auto [normalised, accuracy] = lesson::normalise_rows(lesson::confusion_counts(*model, test.images, test.labels, nn::kColoredMnistClasses, distributed));
+    if (rank != 0) return cli::finish("train_classifier");  // rank 0 reports and writes
     const std::int64_t k = nn::kColoredMnistClasses;
     const auto hits = static_cast<std::int64_t>(std::round(accuracy * static_cast<double>(test.size())));
     r.text({"model"}, model_name);
@@ -126,6 +150,7 @@ int main(int argc, char** argv) {
     r.number({"lr"}, lr, "%g");
     r.seed({"seed"}, seed);
     r.count({"threads"}, omp_get_max_threads());
+    r.count({"processes"}, ranks);
     r.say("\ntrained " + std::to_string(epochs) + " epochs in " + secs + " (" + rate + "); test accuracy " + acc + " (" +
           std::to_string(hits) + "/" + std::to_string(test.size()) + ")\n");
     r.say("confusion matrix " + lesson::matrix_text(normalised, "true class", "predicted") + "\n");

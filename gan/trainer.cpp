@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "dist/checkpoint.h"
 #include "kernels/core/error.h"
 #include "nn/checkpoint.h"
 #include "nn/colored_mnist.h"
@@ -78,6 +79,34 @@ void check_position(const Position& p, std::int64_t epochs, std::int64_t steps_p
               " (epoch ", p.epoch, " × ", steps_per_epoch, " steps per epoch + step_in_epoch ", p.step_in_epoch, ")");
 }
 
+int ranks(const TrainerSettings& s) { return s.group ? s.group->size() : 1; }
+
+bool is_rank0(const TrainerSettings& s) { return !s.group || s.group->rank() == 0; }
+
+void on_rank0(const TrainerSettings& s, const std::string& what, const std::function<void()>& write) {
+  if (s.group)
+    dist::on_rank0(*s.group, what, write);
+  else
+    write();
+}
+
+void check_batches_split(const TrainerSettings& s, std::int64_t n) {
+  const std::int64_t w = ranks(s), last = n % s.batch_size;
+  if (w == 1) return;
+  LUMEN_CHECK(s.batch_size % w == 0, "GanTrainer::fit", "the batch of ", s.batch_size,
+              " images does not split evenly over ", w, " ranks (data parallel: each rank takes batch_size / ranks)");
+  LUMEN_CHECK(last < s.min_batch || last % w == 0, "GanTrainer::fit", "the last batch of each epoch (", n, " images % ",
+              s.batch_size, " = ", last, ") does not split evenly over ", w, " ranks; use a number of images that does");
+}
+
+void check_single_process_run(const TrainerSettings& s, const std::string& recipe) {
+  if (s.group || !dist::launched_by_mpi()) return;  // a plain process never starts MPI here
+  const int w = dist::world().size();
+  LUMEN_CHECK(w == 1, "GanTrainer::run", "this job has ", w, " ranks but the ", recipe,
+              " has no process group: it trains in one process only (every rank would train it alone and write the "
+              "same files); run it without mpirun");
+}
+
 void write_checkpoint(const std::string& path, const TrainerRegistry& reg, CheckpointMetadata meta) {
   nn::StateDict all = reg.networks->state_dict();
   for (const auto& [name, adam] : reg.optimizers)
@@ -115,8 +144,8 @@ void load_networks(nn::Module& networks, const std::string& path) {
   networks.load_state_dict(network_tensors(nn::load_safetensors(path)), /*strict=*/true);
 }
 
-RunPaths prepare_run_dir(const std::string& out_dir) {
-  fs::create_directories(out_dir);
+RunPaths prepare_run_dir(const std::string& out_dir, const TrainerSettings& s) {
+  on_rank0(s, "the folder " + out_dir, [&] { fs::create_directories(out_dir); });
   return {.checkpoint = (fs::path(out_dir) / "checkpoint.safetensors").string(),
           .samples = (fs::path(out_dir) / "samples.png").string()};
 }

@@ -19,7 +19,11 @@
 //     field against the run first, then continues exactly as the uninterrupted run would have,
 //     mid-epoch included;
 //   - run(): a training run in a directory (resume, samples.png and the checkpoint after every epoch,
-//     the training time alone in a RunSummary).
+//     the training time alone in a RunSummary);
+//   - data parallelism, when the recipe's settings name a process group of several ranks: every rank
+//     runs this same loop over the same global batches (the recipe shards each batch and averages the
+//     gradients, see CourseGan), so the position, the EMA and the checkpoints are the same on every
+//     rank; rank 0 alone prints and writes (dist::on_rank0), every rank resumes from the one file.
 #include <algorithm>
 #include <chrono>
 #include <concepts>
@@ -34,6 +38,7 @@
 #include <vector>
 
 #include "autograd/random.h"
+#include "dist/process_group.h"
 #include "gan/networks.h"
 #include "nn/dataloader.h"
 #include "nn/optim.h"
@@ -56,6 +61,9 @@ struct TrainerSettings {
   std::int64_t log_every = 0;    // a progress line every this many steps (0: none)
   std::FILE* log = nullptr;
   std::int64_t max_steps = 0;    // fit stops before this total step count (0: no limit)
+  // Data parallel over this group when it has several ranks (the recipe shards each global batch of
+  // batch_size); nullptr: one process, no collective at all.
+  dist::ProcessGroup* group = nullptr;
 };
 
 // What a recipe hands the trainer: pointers into the recipe, for checkpoints and the EMA.
@@ -126,6 +134,20 @@ Position read_position(const CheckpointMetadata& meta, const std::string& path, 
 // step count in range, step == epoch · steps_per_epoch + step_in_epoch.
 void check_position(const Position& p, std::int64_t epochs, std::int64_t steps_per_epoch, const std::string& path);
 
+// The ranks of s.group (1 without one), and whether this process is the one that prints and writes.
+int ranks(const TrainerSettings& s);
+bool is_rank0(const TrainerSettings& s);
+// write() on rank 0 of s.group, every rank learning whether it succeeded (dist::on_rank0); without a
+// group, write() alone.
+void on_rank0(const TrainerSettings& s, const std::string& what, const std::function<void()>& write);
+// Data parallel: throws unless every batch fit trains on (batch_size, and the last batch of an epoch
+// of n images unless it is passed over) splits evenly over the ranks, so that the mean of the ranks'
+// equal-sized shards' gradients is the gradient of the whole batch. One process: does nothing.
+void check_batches_split(const TrainerSettings& s, std::int64_t n);
+// run() of a recipe without a process group in a job of several ranks (mpirun): every rank would
+// train the same model alone and write the same files, so it is refused, naming the recipe.
+void check_single_process_run(const TrainerSettings& s, const std::string& recipe);
+
 // Writes networks, optimizers and metadata (to which the generators' seeds and offsets are added).
 void write_checkpoint(const std::string& path, const TrainerRegistry& reg, CheckpointMetadata meta);
 // Restores networks (strictly), optimizers and generators (whose seeds must be the run's) from path,
@@ -149,11 +171,11 @@ template <class Losses> struct LossWindow {
   double steps_per_s() const { return static_cast<double>(steps) / std::max(seconds_since(start), 1e-9); }
 };
 
-// The file paths of a run in out_dir (created).
+// The file paths of a run in out_dir (created by rank 0).
 struct RunPaths {
   std::string checkpoint, samples;
 };
-RunPaths prepare_run_dir(const std::string& out_dir);
+RunPaths prepare_run_dir(const std::string& out_dir, const TrainerSettings& s);
 void save_samples(const std::string& path, const Tensor& image);
 
 // What both GANs' run functions train on: ColoredMNIST's training split (split_mnist's 8,000 images
@@ -238,6 +260,8 @@ void GanTrainer<R>::fit(const Tensor& images, const Tensor& labels,
   const TrainerSettings s = recipe.settings();
   LUMEN_CHECK(s.batch_size >= 1 && s.epochs >= 0, "GanTrainer::fit", "expected batch_size >= 1 and epochs >= 0, got ",
               s.batch_size, " and ", s.epochs);
+  detail::check_batches_split(s, images.size(0));
+  // Every rank iterates over the same global batches: the recipe takes its shard of each.
   nn::DataLoader loader(images, labels, {.batch_size = s.batch_size, .shuffle = true, .seed = s.batch_seed});
   const std::int64_t steps_per_epoch = loader.size();
   if (!loaded_from_.empty()) {  // a position from a file: one that this run on these images reaches?
@@ -258,7 +282,7 @@ void GanTrainer<R>::fit(const Tensor& images, const Tensor& labels,
       const std::optional<Losses> losses = step_on(b.x, b.y, /*skip=*/b.x.size(0) < s.min_batch);
       if (!losses) continue;
       window.add(*losses);
-      if (s.log && window.due(s.log_every, step_in_epoch_ + 1 == steps_per_epoch)) {
+      if (s.log && detail::is_rank0(s) && window.due(s.log_every, step_in_epoch_ + 1 == steps_per_epoch)) {
         std::fprintf(s.log, "epoch %lld/%lld step %lld/%lld  %s  %.2f steps/s\n", static_cast<long long>(epoch_ + 1),
                      static_cast<long long>(s.epochs), static_cast<long long>(step_in_epoch_ + 1),
                      static_cast<long long>(steps_per_epoch), R::format_losses(window.sum, window.steps).c_str(),
@@ -287,7 +311,8 @@ void GanTrainer<R>::save_checkpoint(const std::string& path) const {
                              {"seed", str(s.seed)}};
   if (steps_per_epoch_ > 0) meta["steps_per_epoch"] = str(steps_per_epoch_);
   for (const auto& [key, value] : R::architecture(recipe.options)) meta[key] = str(value);
-  detail::write_checkpoint(path, registry_, std::move(meta));
+  // The replicas are equal: rank 0 writes (atomically: nn::save_safetensors), the others wait for it.
+  detail::on_rank0(s, "the checkpoint " + path, [&] { detail::write_checkpoint(path, registry_, std::move(meta)); });
 }
 
 template <GanRecipe R>
@@ -310,11 +335,13 @@ RunSummary<typename R::Losses> GanTrainer<R>::run(const std::string& out_dir, bo
                                                   const Tensor& labels,
                                                   const std::function<Tensor(GanTrainer&)>& samples) {
   using clock = std::chrono::steady_clock;
-  const detail::RunPaths paths = detail::prepare_run_dir(out_dir);
+  const TrainerSettings s = recipe.settings();
+  detail::check_single_process_run(s, R::kFormat);
+  const detail::RunPaths paths = detail::prepare_run_dir(out_dir, s);
   RunSummary<Losses> summary;
   summary.checkpoint = paths.checkpoint;
   summary.samples = paths.samples;
-  std::FILE* log = recipe.settings().log;
+  std::FILE* log = detail::is_rank0(s) ? s.log : nullptr;
   if (resume && std::filesystem::exists(summary.checkpoint)) {
     load_checkpoint(summary.checkpoint);
     if (log)
@@ -326,7 +353,7 @@ RunSummary<typename R::Losses> GanTrainer<R>::run(const std::string& out_dir, bo
   const auto t0 = clock::now();
   fit(images, labels, [&](GanTrainer& t) {
     const auto t_out = clock::now();
-    detail::save_samples(summary.samples, samples(t));
+    detail::on_rank0(s, "the samples " + summary.samples, [&] { detail::save_samples(summary.samples, samples(t)); });
     t.save_checkpoint(summary.checkpoint);
     output_s += detail::seconds_since(t_out);
   });

@@ -72,20 +72,41 @@ CourseGan::CourseGan(GanOptions opt)
   LUMEN_CHECK(opt.batch_size >= 2 && opt.epochs >= 0 && opt.ema_beta >= 0 && opt.ema_beta <= 1, "CourseGan",
               "expected batch_size >= 2, epochs >= 0 and ema_beta in [0, 1], got ", opt.batch_size, ", ", opt.epochs,
               " and ", opt.ema_beta);
+  if (opt.group && opt.group->size() > 1) {  // one process: no hooks, no collectives
+    LUMEN_CHECK(opt.batch_size % opt.group->size() == 0, "CourseGan", "the batch of ", opt.batch_size,
+                " images does not split evenly over ", opt.group->size(), " ranks");
+    ddp_g = std::make_unique<dist::DistributedDataParallel>(opt_g.params(), opt.group);
+    ddp_d = std::make_unique<dist::DistributedDataParallel>(opt_d.params(), opt.group);
+    // The wrappers started every rank from rank 0's weights (the same seed made them equal anyway):
+    // the EMA copies follow.
+    copy_weights(*models->generator_ema, *models->generator);
+    copy_weights(*models->style_encoder_ema, *models->style_encoder);
+  }
 }
 
-StepLosses CourseGan::train_step(const Tensor& x, const Tensor& y, std::int64_t /*step*/) {
-  LUMEN_CHECK(x.dim() == 4 && x.size(1) == 3 && y.dim() == 1 && y.size(0) == x.size(0) && x.size(0) >= 2 &&
-                  y.dtype() == DType::int64,
-              "CourseGan::train_step", "expected x [B >= 2, 3, H, W] and int64 y [B], got ", x.shape(), " and ",
-              y.shape(), " (", dtype_name(y.dtype()), ")");
+StepLosses CourseGan::train_step(const Tensor& batch_x, const Tensor& batch_y, std::int64_t /*step*/) {
+  LUMEN_CHECK(batch_x.dim() == 4 && batch_x.size(1) == 3 && batch_y.dim() == 1 && batch_y.size(0) == batch_x.size(0) &&
+                  batch_x.size(0) >= 2 && batch_y.dtype() == DType::int64,
+              "CourseGan::train_step", "expected x [B >= 2, 3, H, W] and int64 y [B], got ", batch_x.shape(), " and ",
+              batch_y.shape(), " (", dtype_name(batch_y.dtype()), ")");
   Generator& G = *models->generator;
   StyleEncoder& E = *models->style_encoder;
   Discriminator& D = *models->discriminator;
 
   // Targets: the classes and styles of the batch's own images, shuffled.
-  const Tensor perm = randperm(x.size(0), kCPU, &perm_gen);
-  const Tensor x_t = index_select(x, 0, perm), y_t = index_select(y, 0, perm);
+  const std::int64_t B = batch_x.size(0);
+  Tensor perm = randperm(B, kCPU, &perm_gen);
+  Tensor x = batch_x, y = batch_y;  // handles, not copies
+  if (ddp_g) {  // data parallel: the same permutation on every rank, which keeps its own rows of both
+    const int ranks = options.group->size();
+    LUMEN_CHECK(B % ranks == 0, "CourseGan::train_step", "the batch of ", B, " images does not split evenly over ",
+                ranks, " ranks");
+    const dist::Range rows = dist::shard(B, options.group->rank(), ranks);
+    perm = perm.narrow(0, rows.begin, rows.size());
+    x = batch_x.narrow(0, rows.begin, rows.size());
+    y = batch_y.narrow(0, rows.begin, rows.size());
+  }
+  const Tensor x_t = index_select(batch_x, 0, perm), y_t = index_select(batch_y, 0, perm);
 
   // ---- generator (and style encoder). D is frozen so that no gradient is computed for its weights.
   StepLosses l;
@@ -115,6 +136,12 @@ StepLosses CourseGan::train_step(const Tensor& x, const Tensor& y, std::int64_t 
   opt_d.step();
   l.d_real = d_real.item();
   l.d_fake = d_fake.item();
+  if (ddp_g) {  // the whole batch's losses: the mean of the ranks' means over equal shards
+    Tensor all = tensor(std::vector<double>{l.cycle, l.adversarial, l.d_real, l.d_fake}, {4}, {.dtype = DType::float64});
+    options.group->all_reduce(all, dist::Reduce::mean);
+    const std::vector<double> v = all.to_vector<double>();
+    l = {.cycle = v[0], .adversarial = v[1], .d_real = v[2], .d_fake = v[3]};
+  }
   return l;
 }
 
@@ -128,7 +155,8 @@ TrainerSettings CourseGan::settings() const {
           .ema_copy_back = true,  // the course's end of epoch: G and E continue from their smoothed weights
           .log_every = options.log_every,
           .log = options.log,
-          .max_steps = options.max_steps};
+          .max_steps = options.max_steps,
+          .group = options.group.get()};
 }
 
 TrainerRegistry CourseGan::registry() {

@@ -19,6 +19,17 @@
 // generator's seed and offset) and the architecture. Resuming from one continues exactly as the
 // uninterrupted run would have (the same batches, permutations and updates), at any step, mid-epoch
 // included. nn::load(models, path, /*strict=*/false) reads just the networks.
+//
+// Data parallel (GanOptions::group with W ranks, e.g. dist::init() under mpirun): every rank sees the
+// same global batch of B images (B % W == 0) and draws the same permutation (perm_gen is seeded alike
+// everywhere), then keeps its contiguous shard of rows, dist::shard(B, rank, W):
+//
+//   x, y  →  x[rows], y[rows]          x_t, y_t  →  x[perm[rows]], y[perm[rows]]
+//
+// Each loss is a mean over the shard's B/W rows, so the mean over the ranks of their gradients, which
+// one DistributedDataParallel for G + E and one for D compute during backward(), is the gradient of
+// the whole batch: every rank takes the step one process would take on the whole batch (up to the
+// order of float sums), and the EMA updates are the same everywhere.
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -26,6 +37,8 @@
 #include <string>
 
 #include "autograd/random.h"
+#include "dist/ddp.h"
+#include "dist/process_group.h"
 #include "gan/counterfactuals.h"
 #include "gan/networks.h"
 #include "gan/trainer.h"
@@ -52,6 +65,8 @@ struct GanOptions {
   std::int64_t log_every = 50;  // a progress line every this many steps (0: none)
   std::FILE* log = stderr;
   std::int64_t max_steps = 0;   // fit() stops before this total step count (0: no limit)
+  // Train data parallel over this group's ranks (see above); nullptr or one rank: one process, no DDP.
+  std::shared_ptr<dist::ProcessGroup> group = nullptr;
 };
 
 // The settings measured to reach the project's target (flip rate >= 95% on the 2,000 test images × 4
@@ -99,6 +114,8 @@ class CourseGan {
   explicit CourseGan(GanOptions opt);
 
   // One step of the exercise on a batch x [B, 3, H, W], int64 y [B] (B >= 2); `step` is not used.
+  // Data parallel: the same global batch on every rank (B % ranks == 0); the losses returned are
+  // the whole batch's (the ranks' means averaged), as one process would print them.
   StepLosses train_step(const Tensor& x, const Tensor& y, std::int64_t step);
 
   TrainerSettings settings() const;  // batches from seed + 1, at least 2 images
@@ -111,6 +128,8 @@ class CourseGan {
   std::shared_ptr<GanModels> models;
   nn::Adam opt_g, opt_d;
   lumen::Generator perm_gen;  // draws each batch's target permutation
+  // Data parallel only (a group of several ranks): average the gradients of G + E and of D.
+  std::unique_ptr<dist::DistributedDataParallel> ddp_g, ddp_d;
 };
 
 using CourseGanTrainer = GanTrainer<CourseGan>;

@@ -5,8 +5,17 @@
 
 namespace lumen::nn {
 
-DataLoader::DataLoader(Tensor x, Tensor y, DataLoaderOptions opt) : opt_(opt), gen_(opt.seed) {
-  LUMEN_CHECK(x.defined() && x.dim() >= 1, "DataLoader", "expected samples x [N, ...], got ", x.str());
+namespace {
+std::int64_t rows_of(const Tensor& x) {
+  LUMEN_CHECK(x.defined() && x.dim() >= 1, "DataLoader", "expected samples x [N, ...], got ",
+              x.defined() ? x.str() : "undefined");
+  return x.size(0);
+}
+}  // namespace
+
+DataLoader::DataLoader(Tensor x, Tensor y, DataLoaderOptions opt)
+    : opt_(opt),
+      sampler_(rows_of(x), {.shuffle = opt.shuffle, .seed = opt.seed, .num_replicas = opt.num_replicas, .rank = opt.rank}) {
   LUMEN_CHECK(opt.batch_size >= 1, "DataLoader", "expected batch_size >= 1, got ", opt.batch_size);
   LUMEN_CHECK(x.device().is_cpu(), "DataLoader", "expected the dataset on the CPU (move each batch instead), got ",
               x.str());
@@ -18,16 +27,16 @@ DataLoader::DataLoader(Tensor x, Tensor y, DataLoaderOptions opt) : opt_(opt), g
                 "expected CPU targets y with size(0) == ", n_, " like x, got ", y.str());
     y_ = y.detach().contiguous();
   }
-  order_ = arange(n_, {.dtype = DType::int64});
+  order_ = arange(sampler_.num_samples(), {.dtype = DType::int64});
 }
 
 std::int64_t DataLoader::size() const {
-  return opt_.drop_last ? n_ / opt_.batch_size : (n_ + opt_.batch_size - 1) / opt_.batch_size;
+  const std::int64_t n = sampler_.num_samples();
+  return opt_.drop_last ? n / opt_.batch_size : (n + opt_.batch_size - 1) / opt_.batch_size;
 }
 
 void DataLoader::start_epoch() {
-  // Without shuffling the order stays 0..N-1 and the generator is not touched.
-  if (opt_.shuffle) order_ = randperm(n_, kCPU, &gen_);
+  order_ = sampler_.next_epoch();
   ++epoch_;
 }
 
@@ -46,7 +55,7 @@ Tensor DataLoader::gather_rows(const Tensor& src, const std::int64_t* rows, std:
 Batch DataLoader::batch(std::int64_t i) const {
   LUMEN_CHECK(i >= 0 && i < size(), "DataLoader::batch", "expected 0 <= i < ", size(), ", got ", i);
   const std::int64_t start = i * opt_.batch_size;
-  const std::int64_t count = std::min(opt_.batch_size, n_ - start);
+  const std::int64_t count = std::min(opt_.batch_size, sampler_.num_samples() - start);
   const std::int64_t* rows = order_.data<std::int64_t>() + start;
   Batch b;
   b.indices = tensor_from(std::vector<std::int64_t>(rows, rows + count));

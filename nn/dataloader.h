@@ -8,12 +8,14 @@
 //
 // With shuffle on, each epoch's order is a fresh randperm from the loader's own Generator, so the
 // sequence of epochs is the same on every run with the same seed, and differs from epoch to epoch.
+// With num_replicas > 1 each rank iterates over its own shard (nn/sampler.h).
 // Batches are new contiguous CPU tensors (rows copied with memcpy), safe to keep after the loop.
 #include <cstdint>
 #include <iterator>
 
 #include "autograd/random.h"
 #include "autograd/tensor.h"
+#include "nn/sampler.h"
 
 namespace lumen::nn {
 
@@ -24,10 +26,14 @@ struct Batch {
 };
 
 struct DataLoaderOptions {
-  std::int64_t batch_size = 64;
+  std::int64_t batch_size = 64;  // rows per batch of this rank (data parallel: the global batch / ranks)
   bool shuffle = true;
   bool drop_last = false;  // drop the last, smaller batch instead of yielding it
   std::uint64_t seed = 0;
+  // Data parallelism: this rank's shard of every epoch (nn/sampler.h: DistributedSampler, which also
+  // states the padding rule). One replica: the whole data set.
+  std::int64_t num_replicas = 1;
+  std::int64_t rank = 0;
 };
 
 class DataLoader {
@@ -36,7 +42,8 @@ class DataLoader {
   DataLoader(Tensor x, Tensor y, DataLoaderOptions opt = {});
   explicit DataLoader(Tensor x, DataLoaderOptions opt = {}) : DataLoader(std::move(x), Tensor(), opt) {}
 
-  std::int64_t num_samples() const { return n_; }
+  std::int64_t num_samples() const { return n_; }  // of the whole data set
+  std::int64_t samples_per_epoch() const { return sampler_.num_samples(); }  // this rank's
   std::int64_t size() const;  // batches per epoch
   std::int64_t epochs_started() const { return epoch_; }
 
@@ -79,8 +86,8 @@ class DataLoader {
   DataLoaderOptions opt_;
   std::int64_t n_ = 0;
   std::int64_t epoch_ = 0;
-  Generator gen_;
-  Tensor order_;  // int64 [N]: the current epoch's sample order
+  DistributedSampler sampler_;
+  Tensor order_;  // int64 [samples_per_epoch()]: the current epoch's sample order
 };
 
 }  // namespace lumen::nn

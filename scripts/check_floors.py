@@ -6,7 +6,8 @@ lumen is built in floors, each using only the ones below it:
   0 kernels/core   devices, dtypes, storage, errors, the strided TensorBase (no autograd state)
   1 kernels        the kernel entry points (dispatch by device) and their CPU and CUDA implementations
   2 autograd       graph, engine, differentiable ops, Tensor
-  3 nn, figures    modules, data, checkpoints; pictures (PNG, grids, plots, colormaps)
+  3 nn, figures,   modules, data, checkpoints; pictures (PNG, grids, plots, colormaps);
+    dist           process groups (MPI, NCCL) and data-parallel training
   4 xai            attribution methods and their evaluation
   5 gan            counterfactual GANs
   6 examples       the lesson binaries
@@ -30,6 +31,7 @@ FLOORS = [  # (path prefix, floor); the longest matching prefix wins
     ("autograd/", 2),
     ("nn/", 3),
     ("figures/", 3),
+    ("dist/", 3),
     ("xai/", 4),
     ("gan/", 5),
     ("examples/", 6),

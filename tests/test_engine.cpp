@@ -1,7 +1,10 @@
 // The engine: accumulation, autograd::grad, graph freeing, hooks, no_grad, higher-order gradients.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "autograd/engine.h"
 #include "autograd/graph.h"
@@ -239,5 +242,50 @@ TEST_SUITE("engine") {
     CHECK((x * 2.0).grad_fn()->name() == "mul_scalar");
     CHECK(relu(x).grad_fn()->name() == "relu");
     CHECK(x.is_leaf());
+  }
+
+  TEST_CASE("post-accumulate hooks see the summed .grad(), once per backward, and not in autograd::grad") {
+    Tensor w = tensor({1.0, 2.0}).requires_grad_();
+    std::vector<std::vector<float>> seen;  // each call's .grad()
+    const int h = w.register_post_accumulate_grad_hook([&](const Tensor& leaf) { seen.push_back(leaf.grad().to_vector<float>()); });
+    (w * 3.0 + w * w).sum().backward();  // two uses of w: one call, with the sum 3 + 2w
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0] == std::vector<float>{5, 7});
+    (w * 2.0).sum().backward();  // the second backward accumulates: the hook sees 5+2, 7+2
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[1] == std::vector<float>{7, 9});
+    autograd::grad({(w * w).sum()}, {w});
+    CHECK(seen.size() == 2);
+    w.remove_hook(h);
+    (w * 2.0).sum().backward();
+    CHECK(seen.size() == 2);
+    CHECK_THROWS_WITH_AS((w * 2.0).register_post_accumulate_grad_hook([](const Tensor&) {}), Catch("expected a leaf"),
+                         Error);
+  }
+
+  TEST_CASE("queue_callback runs after every node of the backward pass, in order, and only then") {
+    Tensor a = tensor({1.0}).requires_grad_(), b = tensor({2.0}).requires_grad_();
+    std::vector<std::string> log;
+    a.register_post_accumulate_grad_hook([&](const Tensor&) {
+      log.push_back("a");
+      autograd::queue_callback([&] { log.push_back("first callback"); });
+      autograd::queue_callback([&] {
+        log.push_back("second callback");
+        autograd::queue_callback([&] { log.push_back("queued by a callback"); });
+      });
+    });
+    b.register_post_accumulate_grad_hook([&](const Tensor&) { log.push_back("b"); });
+    (a * b * 2.0).sum().backward();
+    REQUIRE(log.size() == 5);
+    CHECK(log[3] == "second callback");
+    CHECK(log[4] == "queued by a callback");
+    CHECK(log[2] == "first callback");  // after both leaves, whichever came first
+    CHECK_THROWS_WITH_AS(autograd::queue_callback([] {}), Catch("outside a backward() pass"), Error);
+    // A pass that throws drops its callbacks.
+    log.clear();
+    const int h = b.register_hook([](const Tensor&) -> Tensor { throw Error("hook failed"); });
+    CHECK_THROWS_AS((a * b).sum().backward(), Error);
+    b.remove_hook(h);
+    CHECK(std::find(log.begin(), log.end(), "first callback") == log.end());
   }
 }

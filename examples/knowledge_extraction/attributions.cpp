@@ -35,6 +35,7 @@ ClassExamples attribute_classifiers(const Options& o, const Data& data, const Cl
   ClassExamples ex;
   ex.picks = one_per_class(data.test.labels);
   ex.images = index_select(data.test.images, 0, tensor_from(ex.picks));
+  if (o.rank != 0) return ex;  // four images and a figure: rank 0's alone (no collective below)
   const Tensor& x4 = ex.images;
   const xai::Target t4(std::vector<std::int64_t>{0, 1, 2, 3});
   xai::IntegratedGradients ig(xai::forward_of(*models.dense));

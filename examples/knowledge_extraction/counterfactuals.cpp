@@ -1,6 +1,7 @@
 // Step 5 of the knowledge-extraction lesson (the DL@MBL exercise): counterfactuals. The GAN turns test
 // images into every class; the classifier judges whether the class really flipped (the flip rate).
 // Blending an image into its counterfactual, and the style space the GAN encodes, show what it changes.
+// Data parallel, the flip rate's images are split across the ranks; the figures are rank 0's.
 #include <Eigen/Dense>
 #include <array>
 #include <utility>
@@ -8,6 +9,7 @@
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "autograd/random.h"
+#include "dist/process_group.h"
 #include "examples/knowledge_extraction/steps.h"
 #include "examples/lesson.h"
 #include "figures/grid.h"
@@ -23,6 +25,33 @@ using report::format;
 Tensor probabilities(nn::Module& model, const Tensor& x) {
   autograd::NoGradGuard no_grad;
   return softmax(model(x), 1);
+}
+
+// The flip rate of the exercise's GAN over the ranks: each rank turns its share of the images
+// (dist::shard) into every class; the classifier's prediction of each (image, target) pair is gathered
+// in rank order, which is the images' order, on every rank, and counted as gan::evaluate_flips counts.
+gan::FlipReport flips_over_ranks(const TrainedGan& gan, nn::Module& classifier, const Tensor& images,
+                                 const Tensor& labels, const gan::Prototypes& protos, std::int64_t candidates) {
+  dist::ProcessGroup& pg = dist::world();
+  const std::int64_t k = protos.num_classes(), batch = 500;
+  const dist::Range mine = dist::shard(images.size(0), pg.rank(), pg.size());
+  std::vector<Tensor> rows{zeros({0, k}, {.dtype = DType::int64})};  // a rank without images sends no rows
+  for (std::int64_t s = mine.begin; s < mine.end; s += batch) {
+    const Tensor x = images.narrow(0, s, std::min(batch, mine.end - s));
+    std::vector<Tensor> predicted;  // one column per target
+    for (std::int64_t t = 0; t < k; ++t)
+      predicted.push_back(gan.counterfactual(x, t, protos, 0, classifier, candidates).predicted);
+    rows.push_back(stack(predicted, 1));
+  }
+  const Tensor all = pg.all_gather(cat(rows, 0));  // [N, k]
+  // The gathered predictions stand in for the GAN: one batch of all N images.
+  return gan::count_flips(images, labels, k, std::max<std::int64_t>(images.size(0), 1),
+                          [&](const Tensor&, std::int64_t t) {
+                            gan::Counterfactuals c;
+                            c.predicted = all.select(1, t).contiguous();
+                            return c;
+                          },
+                          "flips_over_ranks");
 }
 
 // Two principal components of rows [N, D] (centred; Eigen's symmetric eigensolver on the D×D
@@ -117,13 +146,13 @@ FlipResults make_counterfactuals(const Options& o, const Data& data, const Class
   res.protos = sg ? gan::Prototypes{} : gan::select_prototypes(data.train.images, data.train.labels, 4, o.candidates, &dense);
   res.images = std::min(o.flip_images, test.size());
   const std::int64_t n_flip = res.images;
+  const Tensor flip_images = test.images.narrow(0, 0, n_flip), flip_labels = test.labels.narrow(0, 0, n_flip);
   const gan::FlipReport flips =
-      sg ? gan::evaluate_stargan_flips(*gan.stargan->generator_ema, *gan.stargan->mapping_ema, dense,
-                                  test.images.narrow(0, 0, n_flip), test.labels.narrow(0, 0, n_flip), o.candidates,
-                                  o.seed + 20)
-         : gan::evaluate_flips(*gan.unet->generator_ema, *gan.unet->style_encoder_ema, dense,
-                               test.images.narrow(0, 0, n_flip), test.labels.narrow(0, 0, n_flip), res.protos,
-                               o.candidates);
+      sg ? gan::evaluate_stargan_flips(*gan.stargan->generator_ema, *gan.stargan->mapping_ema, dense, flip_images,
+                                       flip_labels, o.candidates, o.seed + 20)
+      : o.ranks > 1 ? flips_over_ranks(gan, dense, flip_images, flip_labels, res.protos, o.candidates)
+                    : gan::evaluate_flips(*gan.unet->generator_ema, *gan.unet->style_encoder_ema, dense, flip_images,
+                                          flip_labels, res.protos, o.candidates);
   std::vector<std::vector<double>> flip_counts(4, std::vector<double>(4));
   const auto fc = flips.confusion.to_vector<std::int64_t>();
   for (std::size_t i = 0; i < 16; ++i) flip_counts[i / 4][i % 4] = static_cast<double>(fc[i]);
@@ -134,6 +163,7 @@ FlipResults make_counterfactuals(const Options& o, const Data& data, const Class
   r.say("  flip rate over " + pairs + " pairs (" + std::to_string(n_flip) + " images x 4 targets): " + rate +
         " (target != source: " + rate_changed + ")\n  " +
         lesson::matrix_text(flip_cm, "target class", "classifier's prediction"));
+  if (o.rank != 0) return res;  // the figures below are rank 0's (no collective in them)
   const Tensor flips_png = figures::render_confusion_matrix(tensor(flip_cm, {4, 4}), lesson::kShortClassNames);
   // Rows: each class's example; columns: each target class.
   const Tensor sources = index_select(test.images, 0, tensor_from(examples.picks));

@@ -4,6 +4,7 @@
 
 #include "autograd/ops.h"
 #include "autograd/random.h"
+#include "dist/checkpoint.h"
 #include "examples/knowledge_extraction/steps.h"
 #include "examples/lesson.h"
 #include "figures/plot.h"
@@ -56,9 +57,11 @@ std::shared_ptr<nn::Module> classifier(const std::string& model_name, const fs::
     nn::load(*model, path.string());
     r.say("  " + model_name + ": reusing " + path.string());
   } else {
-    *train_seconds = lesson::fit_classifier(*model, train, {.epochs = o.classifier_epochs, .seed = o.seed});
-    nn::save(*model, path.string(), {{"model", model_name}, {"seed", std::to_string(o.seed)},
-                                     {"epochs", std::to_string(o.classifier_epochs)}});
+    *train_seconds = lesson::fit_classifier(*model, train,
+                                            {.epochs = o.classifier_epochs, .seed = o.seed, .distributed = o.ranks > 1});
+    // Rank 0 writes (the replicas are equal); every rank goes on once the file is complete.
+    dist::save_checkpoint(*model, path.string(), {{"model", model_name}, {"seed", std::to_string(o.seed)},
+                                                  {"epochs", std::to_string(o.classifier_epochs)}});
   }
   model->eval();
   return model;
@@ -73,15 +76,19 @@ Classifiers train_classifiers(const Options& o, const Data& data, report::Report
   Classifiers m;
   m.dense = classifier("dense", out / "classifier_dense.safetensors", data.train, o, r, &dense_s);
   m.cnn = classifier("cnn", out / "classifier_cnn.safetensors", data.train, o, r, &cnn_s);
+  // Data parallel: each rank counts its share of the test images; the counts are summed.
+  const std::int64_t k = nn::kColoredMnistClasses;
   const auto [dense_cm, dense_acc] =
-      lesson::normalise_rows(lesson::confusion_counts(*m.dense, data.test.images, data.test.labels));
-  const auto [cnn_cm, cnn_acc] = lesson::normalise_rows(lesson::confusion_counts(*m.cnn, data.test.images, data.test.labels));
+      lesson::normalise_rows(lesson::confusion_counts(*m.dense, data.test.images, data.test.labels, k, o.ranks > 1));
+  const auto [cnn_cm, cnn_acc] =
+      lesson::normalise_rows(lesson::confusion_counts(*m.cnn, data.test.images, data.test.labels, k, o.ranks > 1));
   const std::string dense_text = r.number({"classifier", "dense_accuracy"}, dense_acc, "%.4f");
   const std::string cnn_text = r.number({"classifier", "cnn_accuracy"}, cnn_acc, "%.4f");
   r.number({"classifier", "dense_train_s"}, dense_s, "%.1f", " s");
   r.number({"classifier", "cnn_train_s"}, cnn_s, "%.1f", " s");
   r.say("  test accuracy: MLP " + dense_text + ", CNN " + cnn_text + "\n  MLP confusion " +
         lesson::matrix_text(dense_cm, "true class", "predicted"));
+  if (o.rank != 0) return m;  // the figure is rank 0's to draw and write
 
   r.heading("1–2. The data and the classifier");
   r.paragraph("Each of the " + std::to_string(data.train.size()) +

@@ -1,9 +1,13 @@
 // Step 4 of the knowledge-extraction lesson (the DL@MBL exercise): the GAN that turns an image into
 // a counterfactual of another class: the exercise's (a UNet generator fed the image and a style
 // vector), or with --stargan the StarGAN v2 option. Checkpoints in <out>/gan or <out>/stargan.
+// Data parallel (--distributed / mpirun), the exercise's GAN trains over every rank (gan/training.h:
+// each rank its shard of every batch, DDP averaging the gradients); the StarGAN v2 option trains in
+// one process only (main refuses it over several ranks).
 #include <algorithm>
 #include <filesystem>
 
+#include "dist/checkpoint.h"
 #include "examples/knowledge_extraction/steps.h"
 #include "examples/report.h"
 
@@ -13,9 +17,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// --fresh: the checkpoint of an earlier run would be resumed, so it goes.
+// --fresh: the checkpoint of an earlier run would be resumed, so it goes. Rank 0 removes it and every
+// rank waits, so that no rank finds it afterwards.
 void remove_checkpoint_if_fresh(const Options& o, const fs::path& dir) {
-  if (o.fresh && fs::exists(dir / "checkpoint.safetensors")) fs::remove(dir / "checkpoint.safetensors");
+  if (!o.fresh) return;
+  dist::on_rank0(dist::world(), "the old checkpoint in " + dir.string(), [&] {
+    if (fs::exists(dir / "checkpoint.safetensors")) fs::remove(dir / "checkpoint.safetensors");
+  });
 }
 
 // run(): an error about the kept checkpoint (another run's: other seed, epochs, images...) says how
@@ -96,6 +104,7 @@ TrainedGan train_exercise_gan(const Options& o, report::Report& r) {
   run.gan.num_fmaps = o.fmaps;
   run.gan.depth = o.depth;
   run.gan.seed = o.seed;
+  if (o.ranks > 1) run.gan.group = dist::init();  // one process: no group, no DDP
   run.data_dir = o.data_dir;
   run.out_dir = dir.string();
   run.max_images = o.gan_images;

@@ -27,6 +27,16 @@
 // --stargan runs steps 4-6 with the StarGAN v2 option instead (gan/stargan.h, trained into
 // <out>/stargan/): counterfactuals come from random latents through the mapping network, --candidates
 // of them per image; the flip rate, figures and discriminative attribution are computed the same way.
+//
+// Data parallel over MPI (started by mpirun, or --distributed):
+//
+//   mpirun -np 2 build/examples/knowledge_extraction --threads 1
+//
+// every rank runs the same steps: the classifiers and the exercise's GAN train data parallel (each
+// rank its shard of every batch, DDP averaging the gradients), the flip rate's and the discriminative
+// attribution's images are split across the ranks and the results gathered, so the numbers are one
+// process's up to float rounding. Rank 0 alone prints and writes (models, figures, summary.json,
+// index.html). The StarGAN v2 option trains in one process only.
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -34,6 +44,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "dist/checkpoint.h"
+#include "dist/process_group.h"
 #include "examples/cli.h"
 #include "examples/knowledge_extraction/steps.h"
 #include "examples/lesson.h"
@@ -94,17 +106,47 @@ int main(int argc, char** argv) {
       ->check(cli::integer(1, 2000))->capture_default_str();
   app.add_option("--ig-steps", o.ig_steps, "Integrated Gradients steps")->check(cli::integer(1, 1000))
       ->capture_default_str();
+  bool distributed = false;
+  app.add_flag("--distributed", distributed,
+               "data parallel over MPI (on when started by mpirun): the training, the flip rate and the "
+               "discriminative attribution split their work across the ranks; rank 0 writes");
   CLI11_PARSE(app, argc, argv);
   if (o.threads > 0) omp_set_num_threads(o.threads);
-  // Before any work: the report's folder and the GAN's checkpoint folder in it.
-  const std::string gan_dir = (std::filesystem::path(o.out_dir) / (o.stargan ? "stargan" : "gan")).string();
-  if (!cli::prepare_output_dir("knowledge_extraction", o.out_dir) ||
-      !cli::prepare_output_dir("knowledge_extraction", gan_dir))
+  try {
+    if (distributed || dist::launched_by_mpi()) {
+      const auto pg = dist::init({.backend = dist::Backend::mpi});
+      o.rank = pg->rank(), o.ranks = pg->size();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "knowledge_extraction: %s\n", e.what());
     return 1;
+  }
+  if (o.stargan && o.ranks > 1) {
+    if (o.rank == 0)
+      std::fprintf(stderr, "knowledge_extraction: --stargan trains in one process only, but this job has %d ranks; "
+                           "run it without mpirun (the exercise's GAN trains data parallel)\n", o.ranks);
+    return 1;
+  }
+  // The other ranks compute their share of every step and say nothing: their console goes nowhere
+  // (errors still reach stderr).
+  if (o.rank != 0 && !std::freopen("/dev/null", "w", stdout)) return 1;
+  // Before any work: the report's folder and the GAN's checkpoint folder in it, made by rank 0; every
+  // rank learns whether it could (dist::on_rank0), so that all stop together if not.
+  const std::string gan_dir = (std::filesystem::path(o.out_dir) / (o.stargan ? "stargan" : "gan")).string();
+  try {
+    dist::on_rank0(dist::world(), "the output folder " + o.out_dir, [&] {
+      if (!cli::prepare_output_dir("knowledge_extraction", o.out_dir) ||
+          !cli::prepare_output_dir("knowledge_extraction", gan_dir))
+        throw Error("no output folder");  // the reason is printed already
+    });
+  } catch (const std::exception&) {
+    return 1;
+  }
   const auto t_start = std::chrono::steady_clock::now();
 
   try {
-    report::Report r(o.out_dir, "Knowledge extraction on ColoredMNIST",
+    // Rank 0's report alone is written (a report without a folder is never written: see r.write below).
+    report::Report r(o.rank == 0 ? o.out_dir : "", "Knowledge extraction on ColoredMNIST",
                      "<p>Every number and figure on this page was produced by <code>examples/knowledge_extraction</code> "
                      "(lumen) in this run, after the DL@MBL exercise \"Knowledge Extraction from a Pre-trained Neural "
                      "Network\".</p>\n");
@@ -118,7 +160,10 @@ int main(int argc, char** argv) {
     const double seconds = lesson::seconds_since(t_start);
     const std::string whole = r.number({"seconds"}, seconds, "%.1f", " s");
     const std::string threads = r.count({"threads"}, omp_get_max_threads());
-    r.paragraph("Whole run: " + whole + " on " + threads + " thread(s).");
+    const std::string processes = r.count({"processes"}, o.ranks);
+    r.paragraph("Whole run: " + whole + " on " + threads + " thread(s)" +
+                (o.ranks > 1 ? " in each of " + processes + " processes (data parallel over MPI)" : "") + ".");
+    if (o.rank != 0) return cli::finish("knowledge_extraction");
     r.write();
     r.say("\nwrote " + o.out_dir + "/index.html (and every figure beside it) in " + whole);
   } catch (const std::exception& e) {

@@ -36,6 +36,11 @@ struct Options {
   std::int64_t flip_images = 1000;   // test images × 4 targets for the flip rate
   std::int64_t dapi_images = 100;    // test images for discriminative attribution
   std::int64_t ig_steps = 50;
+  // Data parallel (--distributed, or started by mpirun): this process's rank among `ranks`. The
+  // classifiers and the GAN train data parallel, the flip rate and the discriminative attribution split
+  // their images across the ranks and gather the results, so every rank holds the numbers one process
+  // would compute; rank 0 alone prints and writes. ranks == 1: the one-process run, no collective.
+  int rank = 0, ranks = 1;
 };
 
 // 1. ColoredMNIST: 8,000 training and 2,000 test digits, the class is the color family.
