@@ -45,7 +45,8 @@ constexpr std::int64_t kGlobalBatch = 32;
 // A training step plus what it knows about its communication (seconds so far, 0 without DDP).
 struct Stepper {
   std::function<void()> step;
-  std::function<double()> comm_s;
+  std::function<double()> comm_s;  // waiting for all-reduces + packing buckets, seconds so far
+  std::function<double()> wait_s;  // the waiting alone
   std::int64_t parameters = 0;  // elements whose gradients are averaged every step
 };
 
@@ -56,10 +57,10 @@ double now_s() {
 void report(const std::string& name, const Args& a, const Stepper& s, dist::ProcessGroup& pg) {
   for (int i = 0; i < a.warmup; ++i) s.step();
   std::vector<double> rates;
-  double comm_share = 0;
+  double comm_share = 0, wait_share = 0;
   for (int r = 0; r < a.repeats; ++r) {
     pg.barrier();
-    const double c0 = s.comm_s(), t0 = now_s();
+    const double c0 = s.comm_s(), w0 = s.wait_s(), t0 = now_s();
     for (int i = 0; i < a.steps; ++i) s.step();
     const double mine = now_s() - t0, comm = s.comm_s() - c0;
     Tensor times = tensor({mine}, {1, 1}, {.dtype = DType::float64});
@@ -67,14 +68,15 @@ void report(const std::string& name, const Args& a, const Stepper& s, dist::Proc
     const double slowest = *std::max_element(all.begin(), all.end());
     rates.push_back(a.steps / slowest);
     comm_share += comm / mine / a.repeats;
+    wait_share += (s.wait_s() - w0) / mine / a.repeats;
   }
   std::sort(rates.begin(), rates.end());
   if (pg.rank() != 0) return;
   std::printf(
       "{\"name\": \"%s\", \"processes\": %d, \"threads\": %d, \"global_batch\": %lld, \"steps_per_s\": %.3f, "
-      "\"best_steps_per_s\": %.3f, \"comm_share\": %.4f, \"parameters\": %lld, \"steps\": %d, \"repeats\": %d}\n",
+      "\"best_steps_per_s\": %.3f, \"comm_share\": %.4f, \"wait_share\": %.4f, \"parameters\": %lld, \"steps\": %d, \"repeats\": %d}\n",
       name.c_str(), pg.size(), omp_get_max_threads(), static_cast<long long>(kGlobalBatch), rates[rates.size() / 2],
-      rates.back(), comm_share, static_cast<long long>(s.parameters), a.steps, a.repeats);
+      rates.back(), comm_share, wait_share, static_cast<long long>(s.parameters), a.steps, a.repeats);
   std::fflush(stdout);
 }
 
@@ -101,6 +103,7 @@ void classifier_bench(const std::string& name, const std::string& model_name, co
               adam.step();
             },
             [&] { return ddp ? ddp->stats().wait_s + ddp->stats().pack_s : 0.0; },
+            [&] { return ddp ? ddp->stats().wait_s : 0.0; },
             model->num_parameters()};
   report(name, a, s, *pg);
 }
@@ -118,7 +121,9 @@ void gan_bench(const std::string& name, const Args& a) {
   const auto comm = [](const std::unique_ptr<dist::DistributedDataParallel>& d) {
     return d ? d->stats().wait_s + d->stats().pack_s : 0.0;
   };
+  const auto wait = [](const std::unique_ptr<dist::DistributedDataParallel>& d) { return d ? d->stats().wait_s : 0.0; };
   Stepper s{[&] { trainer.train_step(x, y); }, [&] { return comm(gan.ddp_g) + comm(gan.ddp_d); },
+            [&] { return wait(gan.ddp_g) + wait(gan.ddp_d); },
             gan.models->generator->num_parameters() + gan.models->style_encoder->num_parameters() +
                 gan.models->discriminator->num_parameters()};
   report(name, a, s, *pg);

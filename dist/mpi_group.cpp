@@ -165,12 +165,14 @@ class MpiGroup final : public ProcessGroup {
     const double scale = op == Reduce::mean ? 1.0 / size_ : 1.0;
     w->on_done = [t, scale] {
       if (scale != 1.0) {
+        const std::int64_t n = t.numel();
         if (t.dtype() == DType::float32) {
           float* p = t.data<float>();
-          for (std::int64_t i = 0; i < t.numel(); ++i) p[i] *= static_cast<float>(scale);
+          const auto s = static_cast<float>(scale);
+          for (std::int64_t i = 0; i < n; ++i) p[i] *= s;
         } else {
           double* p = t.data<double>();
-          for (std::int64_t i = 0; i < t.numel(); ++i) p[i] *= scale;
+          for (std::int64_t i = 0; i < n; ++i) p[i] *= scale;
         }
       }
       t.bump_version();
