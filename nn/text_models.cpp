@@ -83,7 +83,7 @@ Tensor TextCNN::classify(const Tensor& embedded, const Tensor& mask) {
   LUMEN_CHECK(embedded.size(1) >= widest, "TextCNN", "rows of ", embedded.size(1),
               " tokens are shorter than the widest filter (", widest, "): pad them to at least ", widest, " tokens");
   Tensor x = (*embedding_dropout)(embedded);
-  const std::int64_t n = embedded.size(0), t = embedded.size(1);
+  const std::int64_t t = embedded.size(1);
   // Rows without padding (no mask, or a mask of ones: every row as long as the batch) skip the masking.
   Tensor lengths;
   if (mask.defined() && sum(mask.detach()).item() < static_cast<double>(mask.numel())) {
