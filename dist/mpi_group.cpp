@@ -78,11 +78,7 @@ class MpiWork final : public Work {
     while (!test()) {
       const double waited = std::chrono::duration<double>(clock::now() - start).count();
       if (waited > timeout_s_) {
-        std::fprintf(stderr,
-                     "lumen::dist: rank %d of %d: %s (%zu bytes) did not finish within %.0f s: another rank died, hangs "
-                     "or called a different collective. Ending the job (LUMEN_DIST_TIMEOUT sets the limit).\n",
-                     rank_, size_, op_, bytes_, timeout_s_);
-        std::fflush(stderr);
+        report_timeout(rank_, size_, op_, bytes_, timeout_s_);
         MPI_Abort(MPI_COMM_WORLD, 3);
         std::_Exit(3);  // MPI_Abort does not return; this is in case it does
       }
@@ -142,13 +138,13 @@ class MpiGroup final : public ProcessGroup {
 
   void broadcast(Tensor& t, int root) override {
     check_tensor("dist::broadcast", t);
-    check_root("dist::broadcast", root);
+    check_root("dist::broadcast", root, size_);
     std::vector<MPI_Request> reqs;
     for_each_chunk(t, [&](void* p, int n) {
       reqs.emplace_back();
       LUMEN_MPI("dist::broadcast", MPI_Ibcast(p, n, mpi_type(t.dtype()), root, comm_, &reqs.back()));
     });
-    MpiWork w(std::move(reqs), "dist::broadcast", bytes(t), rank_, size_, timeout_s_);
+    MpiWork w(std::move(reqs), "dist::broadcast", nbytes(t), rank_, size_, timeout_s_);
     w.wait();
     t.bump_version();
   }
@@ -161,7 +157,7 @@ class MpiGroup final : public ProcessGroup {
       LUMEN_MPI("dist::all_reduce",
                 MPI_Iallreduce(MPI_IN_PLACE, p, n, mpi_type(t.dtype()), MPI_SUM, comm_, &reqs.back()));
     });
-    auto w = std::make_unique<MpiWork>(std::move(reqs), "dist::all_reduce", bytes(t), rank_, size_, timeout_s_);
+    auto w = std::make_unique<MpiWork>(std::move(reqs), "dist::all_reduce", nbytes(t), rank_, size_, timeout_s_);
     const double scale = op == Reduce::mean ? 1.0 / size_ : 1.0;
     w->on_done = [t, scale] {
       if (scale != 1.0) {
@@ -182,15 +178,11 @@ class MpiGroup final : public ProcessGroup {
 
   Tensor all_gather(const Tensor& t) override { return stack_rows("dist::all_gather", t, -1); }
   Tensor gather(const Tensor& t, int root) override {
-    check_root("dist::gather", root);
+    check_root("dist::gather", root, size_);
     return stack_rows("dist::gather", t, root);
   }
 
  private:
-  void check_root(const char* op, int root) const {
-    LUMEN_CHECK(root >= 0 && root < size_, op, "root ", root, " is not a rank of a group of size ", size_);
-  }
-  static std::size_t bytes(const Tensor& t) { return static_cast<std::size_t>(t.numel()) * itemsize(t.dtype()); }
 
   template <class F> static void for_each_chunk(const Tensor& t, F&& f) {
     char* p = static_cast<char*>(t.raw_data());

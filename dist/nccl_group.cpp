@@ -36,10 +36,7 @@ struct Where {
 [[noreturn]] void end_job(const Where& w, const Error& e) {
   const auto* aborted = dynamic_cast<const kernels::nccl::Aborted*>(&e);
   if (aborted && aborted->timed_out)
-    std::fprintf(stderr,
-                 "lumen::dist: rank %d of %d: %s (%zu bytes) did not finish within %.0f s: another rank died, hangs "
-                 "or called a different collective. Ending the job (LUMEN_DIST_TIMEOUT sets the limit).\n",
-                 w.rank, w.size, w.op, w.bytes, w.timeout_s);
+    report_timeout(w.rank, w.size, w.op, w.bytes, w.timeout_s);
   else
     std::fprintf(stderr, "lumen::dist: rank %d of %d: %s (%zu bytes) failed: %s. Ending the job.\n", w.rank, w.size,
                  w.op, w.bytes, e.what());
@@ -154,18 +151,17 @@ class NcclGroup final : public ProcessGroup {
   }
 
   void broadcast(Tensor& t, int root) override {
-    const Where w = where("dist::broadcast", bytes(t));
+    const Where w = where("dist::broadcast", nbytes(t));
     check(w.op, t);
-    check_root(w.op, root);
+    check_root(w.op, root, size_);
     NcclWork(queue(w, [&] { return comm_->broadcast(w.op, t.raw_data(), t.numel(), t.dtype(), root); }), w).wait();
     t.bump_version();
   }
 
   std::unique_ptr<Work> all_reduce_async(Tensor& t, Reduce reduce) override {
-    const Where w = where("dist::all_reduce", bytes(t));
+    const Where w = where("dist::all_reduce", nbytes(t));
     check(w.op, t);
-    LUMEN_CHECK(reduce == Reduce::sum || t.dtype() != DType::int64, w.op,
-                "the mean of int64 tensors is not an integer: reduce with Reduce::sum");
+    check_reduce(t, reduce);
     // The mean is the sum times 1/size, on the GPU right after the sum: the MPI backend's arithmetic.
     const double scale = reduce == Reduce::mean ? 1.0 / size_ : 1.0;
     auto work = std::make_unique<NcclWork>(
@@ -176,21 +172,17 @@ class NcclGroup final : public ProcessGroup {
 
   Tensor all_gather(const Tensor& t) override { return stack_rows("dist::all_gather", t, -1); }
   Tensor gather(const Tensor& t, int root) override {
-    check_root("dist::gather", root);
+    check_root("dist::gather", root, size_);
     return stack_rows("dist::gather", t, root);
   }
 
  private:
-  Where where(const char* op, std::size_t nbytes) const { return {op, nbytes, rank_, size_, timeout_s_}; }
+  Where where(const char* op, std::size_t bytes) const { return {op, bytes, rank_, size_, timeout_s_}; }
   void check(const char* op, const Tensor& t) const {
     check_tensor(op, t);
     LUMEN_CHECK(t.device() == device_, op, "the NCCL backend moves tensors on this rank's GPU (rank ", rank_, ": ",
                 device_.str(), "), got a tensor on ", t.device().str());
   }
-  void check_root(const char* op, int root) const {
-    LUMEN_CHECK(root >= 0 && root < size_, op, "root ", root, " is not a rank of a group of size ", size_);
-  }
-  static std::size_t bytes(const Tensor& t) { return static_cast<std::size_t>(t.numel()) * itemsize(t.dtype()); }
 
   // all_gather (root < 0) or gather to root. The ranks first swap their row counts and a description
   // of a row over MPI (as the MPI backend does), so a mismatch is an error naming both shapes rather

@@ -2,6 +2,7 @@
 #include "dist/process_group.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
@@ -26,7 +27,7 @@ class SingleGroup final : public ProcessGroup {
   void barrier() override {}
   void broadcast(Tensor& t, int root) override {
     check_tensor("dist::broadcast", t);
-    LUMEN_CHECK(root == 0, "dist::broadcast", "root ", root, " is not a rank of a group of size 1");
+    check_root("dist::broadcast", root, 1);
   }
   std::unique_ptr<Work> all_reduce_async(Tensor& t, Reduce op) override {
     check_reduce(t, op);
@@ -42,7 +43,7 @@ class SingleGroup final : public ProcessGroup {
   }
   Tensor gather(const Tensor& t, int root) override {
     check_tensor("dist::gather", t);
-    LUMEN_CHECK(root == 0, "dist::gather", "root ", root, " is not a rank of a group of size 1");
+    check_root("dist::gather", root, 1);
     return t.detach().clone();
   }
 
@@ -65,6 +66,20 @@ void check_reduce(const Tensor& t, Reduce op) {
   check_tensor("dist::all_reduce", t);
   LUMEN_CHECK(op == Reduce::sum || t.dtype() != DType::int64, "dist::all_reduce",
               "the mean of int64 tensors is not an integer: reduce with Reduce::sum");
+}
+
+void check_root(const char* op, int root, int size) {
+  LUMEN_CHECK(root >= 0 && root < size, op, "root ", root, " is not a rank of a group of size ", size);
+}
+
+std::size_t nbytes(const Tensor& t) { return static_cast<std::size_t>(t.numel()) * itemsize(t.dtype()); }
+
+void report_timeout(int rank, int size, const char* op, std::size_t bytes, double timeout_s) {
+  std::fprintf(stderr,
+               "lumen::dist: rank %d of %d: %s (%zu bytes) did not finish within %.0f s: another rank died, hangs or "
+               "called a different collective. Ending the job (LUMEN_DIST_TIMEOUT sets the limit).\n",
+               rank, size, op, bytes, timeout_s);
+  std::fflush(stderr);
 }
 
 Shape stacked_shape(const char* op, const Tensor& t, std::int64_t total_rows) {
