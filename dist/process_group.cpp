@@ -113,6 +113,11 @@ bool has_nccl() {
 #endif
 }
 
+void check_even_split(const char* op, const std::string& what, std::int64_t rows, int ranks) {
+  LUMEN_CHECK(ranks >= 1 && rows % ranks == 0, op, what, " of ", rows, " images does not split evenly over ", ranks,
+              " ranks (data parallel: each rank takes an equal share)");
+}
+
 double timeout_from_env(double fallback) {
   const char* text = std::getenv("LUMEN_DIST_TIMEOUT");
   if (!text || !*text) return fallback;

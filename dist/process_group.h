@@ -85,6 +85,10 @@ struct Range {
 };
 Range shard(std::int64_t n, int rank, int size);
 
+// Data parallel: throws unless a batch of `rows` splits into equal shards over `ranks` (equal shards
+// make the mean of the ranks' mean losses the whole batch's mean loss). `what` names the batch.
+void check_even_split(const char* op, const std::string& what, std::int64_t rows, int ranks);
+
 // Seconds from the environment's LUMEN_DIST_TIMEOUT (a positive number), or fallback.
 double timeout_from_env(double fallback = 300.0);
 

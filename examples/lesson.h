@@ -114,8 +114,7 @@ struct FitOptions {
 inline double fit_classifier(nn::Module& model, const Tensor& images, const Tensor& labels, const FitOptions& opt) {
   dist::ProcessGroup& pg = dist::world();
   const int ranks = opt.distributed ? pg.size() : 1, rank = opt.distributed ? pg.rank() : 0;
-  LUMEN_CHECK(opt.batch_size % ranks == 0, "fit_classifier", "the batch of ", opt.batch_size,
-              " images does not split evenly over ", ranks, " ranks");
+  dist::check_even_split("fit_classifier", "the batch", opt.batch_size, ranks);
   std::unique_ptr<dist::DistributedDataParallel> ddp;  // one process: no hooks at all
   if (ranks > 1) ddp = std::make_unique<dist::DistributedDataParallel>(model.parameters(), dist::init());
   nn::Adam adam(model.parameters(), {.lr = opt.lr});

@@ -93,10 +93,11 @@ void on_rank0(const TrainerSettings& s, const std::string& what, const std::func
 void check_batches_split(const TrainerSettings& s, std::int64_t n) {
   const std::int64_t w = ranks(s), last = n % s.batch_size;
   if (w == 1) return;
-  LUMEN_CHECK(s.batch_size % w == 0, "GanTrainer::fit", "the batch of ", s.batch_size,
-              " images does not split evenly over ", w, " ranks (data parallel: each rank takes batch_size / ranks)");
-  LUMEN_CHECK(last < s.min_batch || last % w == 0, "GanTrainer::fit", "the last batch of each epoch (", n, " images % ",
-              s.batch_size, " = ", last, ") does not split evenly over ", w, " ranks; use a number of images that does");
+  dist::check_even_split("GanTrainer::fit", "the batch", s.batch_size, static_cast<int>(w));
+  if (last >= s.min_batch)  // a shorter last batch is trained on too
+    dist::check_even_split("GanTrainer::fit", "the last batch of each epoch (" + std::to_string(n) + " images % " +
+                                                  std::to_string(s.batch_size) + ")",
+                           last, static_cast<int>(w));
 }
 
 void check_single_process_run(const TrainerSettings& s, const std::string& recipe) {

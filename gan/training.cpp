@@ -73,8 +73,7 @@ CourseGan::CourseGan(GanOptions opt)
               "expected batch_size >= 2, epochs >= 0 and ema_beta in [0, 1], got ", opt.batch_size, ", ", opt.epochs,
               " and ", opt.ema_beta);
   if (opt.group && opt.group->size() > 1) {  // one process: no hooks, no collectives
-    LUMEN_CHECK(opt.batch_size % opt.group->size() == 0, "CourseGan", "the batch of ", opt.batch_size,
-                " images does not split evenly over ", opt.group->size(), " ranks");
+    dist::check_even_split("CourseGan", "the batch", opt.batch_size, opt.group->size());
     ddp_g = std::make_unique<dist::DistributedDataParallel>(opt_g.params(), opt.group);
     ddp_d = std::make_unique<dist::DistributedDataParallel>(opt_d.params(), opt.group);
     // The wrappers started every rank from rank 0's weights (the same seed made them equal anyway):
@@ -99,8 +98,7 @@ StepLosses CourseGan::train_step(const Tensor& batch_x, const Tensor& batch_y, s
   Tensor x = batch_x, y = batch_y;  // handles, not copies
   if (ddp_g) {  // data parallel: the same permutation on every rank, which keeps its own rows of both
     const int ranks = options.group->size();
-    LUMEN_CHECK(B % ranks == 0, "CourseGan::train_step", "the batch of ", B, " images does not split evenly over ",
-                ranks, " ranks");
+    dist::check_even_split("CourseGan::train_step", "the batch", B, ranks);
     const dist::Range rows = dist::shard(B, options.group->rank(), ranks);
     perm = perm.narrow(0, rows.begin, rows.size());
     x = batch_x.narrow(0, rows.begin, rows.size());
