@@ -13,7 +13,7 @@ case "${1:-}" in
   *) echo "setup: unknown argument '$1' (expected nothing or --sanitize)" >&2; exit 2 ;;
 esac
 
-packages=(meson ninja-build g++ pkg-config libeigen3-dev doctest-dev python3 zlib1g-dev nlohmann-json3-dev libstb-dev libpng-dev libcli11-dev
+packages=(meson ninja-build g++ pkg-config libeigen3-dev doctest-dev python3 zlib1g-dev nlohmann-json3-dev libstb-dev libpng-dev libcli11-dev libfreetype-dev fonts-dejavu-core
           libopenmpi-dev openmpi-bin)  # MPI: data-parallel training (dist/) and its tests under mpirun
 $sanitize && packages+=(clang-19 libomp-19-dev libclang-rt-19-dev)
 missing=()
@@ -42,7 +42,7 @@ if $sanitize; then
   if [ ! -f "$build/build.ninja" ]; then
     CC=clang-19 CXX=clang++-19 meson setup "$build" --buildtype=plain -Doptimization=1 \
       -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args="['-fno-sanitize-recover=undefined', '-gline-tables-only']" \
-      -Dcuda=disabled -Dfuzz=true -Dmpi=disabled
+      -Dcuda=disabled -Dfuzz=true -Dmpi=disabled -Ddefault_library=static
   fi
 else
   build=${BUILD_DIR:-build}
