@@ -37,6 +37,7 @@ FLOORS = [  # (path prefix, floor); the longest matching prefix wins
     ("examples/", 6),
     ("tests/", 99),
     ("bench/", 99),
+    ("exercises/", 99),  # like tests/: the exercises check against the whole library
 ]
 DEVICE_IMPLS = ("kernels/cpu/", "kernels/cuda/")
 SOURCE_EXT = (".h", ".hpp", ".cpp", ".cc", ".cu", ".cuh")
