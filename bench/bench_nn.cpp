@@ -66,7 +66,7 @@ void bench_train_step(const std::string& bench_name, const std::string& model_na
   const Result r = measure(step, args);
   const double loss_end = loss_now();  // training happened: the loss on the batch fell
   emit(bench_name, "throughput", 1.0 / r.median_s, "steps/s", true, r, args,
-       {{"loss_start", loss_start}, {"loss_end", loss_end}});
+       {{"loss_start", loss_start}, {"loss_end", loss_end}, {"params", static_cast<double>(model->num_parameters())}});
 }
 
 // Attribution throughput: `what` ("ig" or "occlusion") on a fixed batch of 8 random images for the
@@ -90,7 +90,8 @@ void bench_attribution(const std::string& bench_name, const std::string& what, c
       attr = xai::Occlusion(f).attribute(x, 1, {}, {.window = {3, 4, 4}, .strides = {3, 4, 4}, .perturbations_per_eval = 49});
     };
   const Result r = measure(step, args);
-  emit(bench_name, "throughput", 8.0 / r.median_s, "images/s", true, r, args, {{"checksum", attr.abs().sum().item()}});
+  emit(bench_name, "throughput", 8.0 / r.median_s, "images/s", true, r, args,
+       {{"checksum", attr.abs().sum().item()}, {"params", static_cast<double>(model->num_parameters())}});
 }
 
 // One step of the course's GAN (gan::CourseGanTrainer::train_step: generator + style encoder update with
@@ -107,7 +108,12 @@ void bench_gan_step(const std::string& bench_name, const Args& args) {
   const Tensor y = randint(0, 4, {32}, kCPU, &g);
   gan::StepLosses last;
   const Result r = measure([&] { last = trainer.train_step(x, y); }, args);
-  emit(bench_name, "throughput", 1.0 / r.median_s, "steps/s", true, r, args, {{"cycle_loss", last.cycle}});
+  const gan::GanModels& nets = *trainer.recipe.models;  // the trained networks, not their EMA copies
+  emit(bench_name, "throughput", 1.0 / r.median_s, "steps/s", true, r, args,
+       {{"cycle_loss", last.cycle},
+        {"params_g", static_cast<double>(nets.generator->num_parameters())},
+        {"params_e", static_cast<double>(nets.style_encoder->num_parameters())},
+        {"params_d", static_cast<double>(nets.discriminator->num_parameters())}});
 }
 
 // examples/global_local's VGG: two conv blocks (32, 64) on 1×28×28, avgpool 7, classifier 3136-256-256-10

@@ -117,6 +117,10 @@ int run(const std::string& program, const Args& args, const std::vector<Benchmar
               omp_get_max_threads(), EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION,
               Eigen::SimdInstructionSetsInUse(), args.repeats, args.min_time, args.warmup);
   std::fflush(stdout);
+  return run_selected(program, args, benchmarks);
+}
+
+int run_selected(const std::string& program, const Args& args, const std::vector<Benchmark>& benchmarks) {
   int failures = 0;
   for (const auto& [name, fn] : benchmarks) {
     if (!args.only.empty() && !args.only.count(name)) continue;

@@ -48,4 +48,8 @@ void emit(const std::string& name, const std::string& metric, double value, cons
 // status: 1 if any failed.
 int run(const std::string& program, const Args& args, const std::vector<Benchmark>& benchmarks);
 
+// run() after its info line: for a program that sets its threads and prints its own "info" line
+// (bench/torch_nn.cpp, libtorch's side). Same error handling and exit status.
+int run_selected(const std::string& program, const Args& args, const std::vector<Benchmark>& benchmarks);
+
 }  // namespace lumen::bench

@@ -44,6 +44,11 @@ def make_model(name):
     return nn.Sequential(features, classifier)
 
 
+def count_params(model):
+    """The number of parameters (every line reports it; scripts/bench_nn.sh compares the three sides)."""
+    return sum(p.numel() for p in model.parameters())
+
+
 def bench_train_step(bench_name, model_name, args):
     torch.manual_seed(3)
     model = make_model(model_name)
@@ -63,7 +68,7 @@ def bench_train_step(bench_name, model_name, args):
     with torch.no_grad():
         loss_end = F.cross_entropy(model(x), y).item()
     emit(bench_name, "throughput", 1.0 / timing[0], "steps/s", True, timing, args,
-         loss_start=loss_start, loss_end=loss_end)
+         loss_start=loss_start, loss_end=loss_end, params=count_params(model))
 
 
 def leggauss01(n):
@@ -120,7 +125,7 @@ def bench_attribution(bench_name, what, model_name, args):
 
     timing = measure(step, args)
     emit(bench_name, "throughput", 8.0 / timing[0], "images/s", True, timing, args,
-         checksum=float(out["attr"].abs().sum()))
+         checksum=float(out["attr"].abs().sum()), params=count_params(model))
 
 
 class ConvBlock(nn.Module):
@@ -194,7 +199,8 @@ def bench_gan_step(bench_name, args):
         out["cycle"] = cycle.item()
 
     timing = measure(step, args)
-    emit(bench_name, "throughput", 1.0 / timing[0], "steps/s", True, timing, args, cycle_loss=out["cycle"])
+    emit(bench_name, "throughput", 1.0 / timing[0], "steps/s", True, timing, args, cycle_loss=out["cycle"],
+         params_g=count_params(unet), params_e=count_params(enc), params_d=count_params(disc))
 
 
 # As bench_nn.cpp's kLessonBatchNorm (examples/global_local's choice).

@@ -36,17 +36,19 @@ bench_parse_args() {
   if [ -n "$only" ]; then common+=(--only "$only"); fi
 }
 
-# bench_build BUILD TARGET LOG: configures BUILD (release, -march=native) where needed and builds
-# TARGET; returns 1, with the first errors on stderr, if that fails.
+# bench_build BUILD TARGET LOG [MESON_OPTION...]: configures BUILD (release, -march=native, and the
+# given -D options) where needed and builds TARGET; returns 1, with the first errors on stderr, if that
+# fails.
 bench_build() {
   local build=$1 target=$2 log=$3 tool
+  shift 3
   for tool in meson ninja; do
     command -v "$tool" >/dev/null || { echo "$me: $tool not found (scripts/setup.sh installs the build tools)" >&2; exit 1; }
   done
   if [ -d /usr/local/cuda/bin ]; then export PATH="/usr/local/cuda/bin:$PATH"; fi
   if [ ! -f "$build/build.ninja" ]; then
     echo "$me: configuring $build" >&2
-    meson setup "$build" --buildtype=release >/dev/null
+    meson setup "$build" --buildtype=release "$@" >/dev/null
   fi
   if ! ninja -C "$build" "$target" >"$log" 2>&1; then
     echo "$me: building lumen failed (log: $log):" >&2
