@@ -166,6 +166,9 @@ int main(int argc, char** argv) {
     nn::save(*model, (r.out_dir() / "model.safetensors").string(),
              {{"model", model_name}, {"accuracy", acc}, {"seed", std::to_string(seed)},
               {"epochs", std::to_string(epochs)}, {"dataset", "ColoredMNIST: train seed, test seed + 1"}});
+    r.headline("model", {"model"});
+    r.headline("test accuracy", {"accuracy"});
+    r.headline("training time", {"seconds"});
     r.write();
     r.say("wrote " + out_dir + "/{confusion.png, samples.png, model.safetensors, summary.json, index.html}");
   } catch (const std::exception& e) {

@@ -1,7 +1,8 @@
 #pragma once
 // Internal to the figure code (figures/*.cpp, xai/visualize.cpp, xai/lime_figures.cpp; not public): the
 // RGB drawing surface every figure is painted on, and the pixel access they share. Coordinates are (y, x) in pixels, y downwards; pixel (y, x) covers [y, y+1) × [x, x+1).
-// Text uses stb_easy_font's glyphs (ASCII 32..126), rasterised at an integer scale so it stays crisp.
+// Text is UTF-8 in DejaVu Sans, antialiased, `size` pixels to the em (figures/font.h; a bitmap
+// fallback where the font is missing).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "autograd/tensor.h"
+#include "figures/font.h"
 
 namespace lumen::figures::detail {
 
@@ -93,15 +95,24 @@ struct Canvas {
     }
   }
 
-  // Text. One line of text is text_height(1 line) = 9·scale pixels tall (7 above the baseline, 2 for
-  // descenders); lines are 11·scale apart; '\n' breaks lines. Widths are the ink extent.
-  static constexpr std::int64_t kGlyphHeight = 9, kLineHeight = 11;
-  static std::int64_t text_width(const std::string& s, std::int64_t scale);
-  static std::int64_t text_height(const std::string& s, std::int64_t scale);
-  void text(const std::string& s, std::int64_t y0, std::int64_t x0, std::int64_t scale, Rgb rgb);
+  // rgb over pixel (y, x) with opacity alpha ∈ [0, 1] (antialiased edges), inside the clip only.
+  void blend(std::int64_t y, std::int64_t x, Rgb rgb, float alpha) {
+    if (y < cy0 || y >= cy1 || x < cx0 || x >= cx1) return;
+    for (std::int64_t c = 0; c < 3; ++c) {
+      float& v = at(c, y, x);
+      v = alpha >= 1.0f ? rgb[static_cast<std::size_t>(c)] : v + alpha * (rgb[static_cast<std::size_t>(c)] - v);
+    }
+  }
+
+  // Text, `size` pixels to the em; '\n' breaks lines. One line's box is text_height(line) =
+  // ascent + descent tall (font_metrics), lines are metrics.advance apart, and a box is as wide as
+  // its widest line's advance. (y0, x0) is the box's top-left corner.
+  static std::int64_t text_width(const std::string& s, double size);
+  static std::int64_t text_height(const std::string& s, double size);
+  void text(const std::string& s, std::int64_t y0, std::int64_t x0, double size, Rgb rgb);
   // Rotated 90° counter-clockwise (reads bottom to top, as a y-axis label); (y0, x0) is the top-left
   // of its box, which is text_height wide and text_width tall.
-  void text_up(const std::string& s, std::int64_t y0, std::int64_t x0, std::int64_t scale, Rgb rgb);
+  void text_up(const std::string& s, std::int64_t y0, std::int64_t x0, double size, Rgb rgb);
 
   Tensor to_tensor() const {
     Tensor t = empty({3, h, w});
@@ -110,9 +121,12 @@ struct Canvas {
   }
 };
 
-// Greedy word wrap of s (also breaking at '\n') into lines at most max_width pixels wide at `scale`;
-// a word wider than that on its own is broken between characters.
-std::vector<std::string> wrap_text(const std::string& s, std::int64_t max_width, std::int64_t scale);
+// Greedy word wrap of s (also breaking at '\n') into lines at most max_width pixels wide at `size`;
+// a word wider than that on its own is broken between characters (never inside a UTF-8 sequence).
+std::vector<std::string> wrap_text(const std::string& s, std::int64_t max_width, double size);
+
+// The text size of the public `font_scale` options (grids, colorbars, text_image): 11 pixels a step.
+inline double scaled_font(std::int64_t font_scale) { return 11.0 * static_cast<double>(font_scale); }
 
 // About `target` round tick values (1, 2 or 5 × 10^k apart) covering [lo, hi]; only those inside.
 inline std::vector<double> nice_ticks(double lo, double hi, int target = 5) {
@@ -130,13 +144,15 @@ inline std::vector<double> nice_ticks(double lo, double hi, int target = 5) {
   return ticks;
 }
 
-// v with as many decimals as a tick spacing of `step` needs ("0.25", "10", "1e-05" for tiny steps).
+// v with as many decimals as a tick spacing of `step` needs ("0.25", "10", "1.0e-05" for tiny steps),
+// negative numbers with a minus sign (U+2212, as matplotlib writes them), not a hyphen.
 inline std::string format_tick(double v, double step) {
   char buf[32];
   const int decimals = step > 0 ? std::clamp(static_cast<int>(std::ceil(-std::log10(step) - 1e-9)), 0, 6) : 2;
   if (step > 0 && step < 1e-4) std::snprintf(buf, sizeof buf, "%.1e", v);
   else std::snprintf(buf, sizeof buf, "%.*f", decimals, std::abs(v) < 0.5 * step ? 0.0 : v);
-  return buf;
+  const std::string s = buf;
+  return s[0] == '-' ? "\u2212" + s.substr(1) : s;
 }
 
 }  // namespace lumen::figures::detail

@@ -123,24 +123,25 @@ Tensor colorbar(Colormap cmap, double vmin, double vmax, std::int64_t height, st
               "expected height >= 2, width >= 1 and font_scale >= 1, got ", height, ", ", width, " and ", font_scale);
   const std::vector<double> values = detail::nice_ticks(vmin, vmax, std::max(ticks, 1));
   const double step = values.size() >= 2 ? values[1] - values[0] : vmax - vmin;
+  const double size = detail::scaled_font(font_scale);
   std::vector<std::string> labels;
   std::int64_t label_w = 0;
   for (double v : values) {
     labels.push_back(detail::format_tick(v, step));
-    label_w = std::max(label_w, Canvas::text_width(labels.back(), font_scale));
+    label_w = std::max(label_w, Canvas::text_width(labels.back(), size));
   }
   const std::int64_t tick_len = 3, gap = 2 * font_scale;
   Canvas img(height, width + tick_len + gap + label_w + font_scale, 1.0f);
   for (std::int64_t y = 0; y < height; ++y)  // top row is vmax
     img.rect(y, 0, 1, width, colormap(cmap, 1.0 - static_cast<double>(y) / static_cast<double>(height - 1)));
   const Rgb dark{0.1f, 0.1f, 0.1f};
-  const std::int64_t glyph_h = 7 * font_scale;  // digits have no descenders
+  const detail::FontMetrics fm = detail::font_metrics(size);
   for (std::size_t i = 0; i < values.size(); ++i) {
     const auto y = static_cast<std::int64_t>(std::llround((vmax - values[i]) / (vmax - vmin) * static_cast<double>(height - 1)));
     img.rect(y, width, 1, tick_len, dark);
-    // Centred on its tick, but kept inside the image at the ends.
-    const std::int64_t ty = std::clamp<std::int64_t>(y - glyph_h / 2, 0, std::max<std::int64_t>(height - glyph_h, 0));
-    img.text(labels[i], ty, width + tick_len + gap, font_scale, dark);
+    // The digits (no descenders) centred on their tick, but kept inside the image at the ends.
+    const std::int64_t digits_top = std::clamp<std::int64_t>(y - fm.cap_height / 2, 0, std::max<std::int64_t>(height - fm.cap_height, 0));
+    img.text(labels[i], digits_top - (fm.ascent - fm.cap_height), width + tick_len + gap, size, dark);
   }
   return img.to_tensor();
 }

@@ -31,7 +31,8 @@ std::array<float, 3> blues(double v);
 Tensor colorize(const Tensor& map, Colormap cmap, double vmin = 0.0, double vmax = 1.0);
 
 // A vertical colorbar: `width` pixels of the colormap, vmax at the top and vmin at the bottom, with
-// about `ticks` round tick values written to its right. The image is height pixels tall.
+// about `ticks` round tick values written to its right, 11·font_scale pixels to the em. The image is
+// height pixels tall.
 Tensor colorbar(Colormap cmap, double vmin, double vmax, std::int64_t height, std::int64_t width = 16,
                 int ticks = 5, std::int64_t font_scale = 1);
 

@@ -10,6 +10,10 @@ namespace lumen::figures {
 
 using detail::Canvas;
 
+namespace {
+constexpr double kMinTitle = 9.0;  // pixels: column titles shrink to fit, but no smaller than this
+}  // namespace
+
 Tensor make_grid(const Tensor& images, std::int64_t nrow, std::int64_t padding, double pad_value) {
   LUMEN_CHECK(images.defined() && images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3), "make_grid",
               "expected images [N, C, H, W] with C = 1 or 3, got ", images.defined() ? images.str() : "undefined");
@@ -67,25 +71,26 @@ Tensor labelled_grid(const std::vector<std::vector<Tensor>>& rows, const std::ve
       col_w[c] = std::max(col_w[c], cells[r][c].size(2));
       row_h[r] = std::max(row_h[r], cells[r][c].size(1));
     }
-  const std::int64_t s = opt.font_scale, pad = opt.padding;
-  for (auto& w : col_w) w = std::max<std::int64_t>(w, 8 * s);  // an empty column still has room for a title
+  const double s = detail::scaled_font(opt.font_scale);
+  const std::int64_t pad = opt.padding;
+  for (auto& w : col_w) w = std::max<std::int64_t>(w, static_cast<std::int64_t>(0.75 * s));  // room for a title
   for (auto& h : row_h) h = std::max<std::int64_t>(h, Canvas::text_height("0", s));
 
-  // One font scale for all titles: the largest at which each fits its column in ≤ 2 lines, no word cut.
-  auto fits = [&](std::int64_t scale) {
+  // One font size for all titles: the largest at which each fits its column in ≤ 2 lines, no word cut.
+  auto fits = [&](double size) {
     for (std::size_t c = 0; c < column_titles.size(); ++c) {
       std::string word;
       for (char ch : column_titles[c] + " ") {
         if (ch != ' ' && ch != '\n') { word += ch; continue; }
-        if (Canvas::text_width(word, scale) > col_w[c]) return false;
+        if (Canvas::text_width(word, size) > col_w[c]) return false;
         word.clear();
       }
-      if (detail::wrap_text(column_titles[c], col_w[c], scale).size() > 2) return false;
+      if (detail::wrap_text(column_titles[c], col_w[c], size).size() > 2) return false;
     }
     return true;
   };
-  std::int64_t ts = s;
-  while (ts > 1 && !fits(ts)) --ts;
+  double ts = s;  // shrunk a pixel at a time, down to kMinTitle
+  while (ts - 1 >= kMinTitle && !fits(ts)) ts -= 1;
   std::vector<std::string> titles;
   std::int64_t titles_h = 0;
   for (std::size_t c = 0; c < column_titles.size(); ++c) {
@@ -101,7 +106,7 @@ Tensor labelled_grid(const std::vector<std::vector<Tensor>>& rows, const std::ve
   std::int64_t W = x_left;
   for (std::int64_t w : col_w) W += w + pad;
   std::string title;
-  const std::int64_t title_s = s + 1;
+  const double title_s = std::round(1.25 * s);
   for (const std::string& l : detail::wrap_text(opt.title, W - 2 * pad, title_s)) title += (title.empty() ? "" : "\n") + l;
   const std::int64_t title_h = opt.title.empty() ? 0 : Canvas::text_height(title, title_s) + pad;
   const std::int64_t y_top = pad + title_h + (titles.empty() ? 0 : titles_h + pad);
@@ -121,7 +126,7 @@ Tensor labelled_grid(const std::vector<std::vector<Tensor>>& rows, const std::ve
         const std::size_t end = std::min(titles[c].find('\n', start), titles[c].size());
         const std::string line = titles[c].substr(start, end - start);
         fig.text(line, ty, x + (col_w[c] - Canvas::text_width(line, ts)) / 2, ts, opt.text_color);
-        ty += Canvas::kLineHeight * ts;
+        ty += detail::font_metrics(ts).advance;
         start = end + 1;
       }
     }
@@ -147,9 +152,9 @@ Tensor text_image(const std::string& text, std::int64_t font_scale, std::int64_t
                   std::array<float, 3> background) {
   LUMEN_CHECK(font_scale >= 1 && margin >= 0, "text_image", "expected font_scale >= 1 and margin >= 0, got ",
               font_scale, " and ", margin);
-  Canvas img(Canvas::text_height(text, font_scale) + 2 * margin, Canvas::text_width(text, font_scale) + 2 * margin,
-             background);
-  img.text(text, margin, margin, font_scale, color);
+  const double size = detail::scaled_font(font_scale);
+  Canvas img(Canvas::text_height(text, size) + 2 * margin, Canvas::text_width(text, size) + 2 * margin, background);
+  img.text(text, margin, margin, size, color);
   return img.to_tensor();
 }
 

@@ -25,7 +25,7 @@ struct GridOptions {
   std::int64_t upscale = 1;
   std::int64_t cell = 0;
   std::int64_t padding = 4;     // pixels between and around the cells
-  std::int64_t font_scale = 2;  // for titles and labels; lowered (then wrapped) until titles fit
+  std::int64_t font_scale = 2;  // text size in steps of 11 pixels (2: 22 px); titles shrink (then wrap) to fit
   std::string title{};          // over the whole figure, if not empty
   std::array<float, 3> background{1.0f, 1.0f, 1.0f};
   std::array<float, 3> text_color{0.1f, 0.1f, 0.1f};
@@ -35,13 +35,14 @@ struct GridOptions {
 // an empty cell; rows may be shorter than others) laid out as one RGB figure: column_titles (empty,
 // or one per column) centred above the columns and row_labels (empty, or one per row) right-aligned
 // left of the rows. A column is as wide as its widest image and a row as tall as its tallest; images
-// are centred in their cells. All titles share one font scale: the largest ≤ font_scale at which
-// each fits its column in at most two lines; failing that, scale 1 wrapped onto as many lines as
-// needed.
+// are centred in their cells. All titles share one size: the largest, a pixel at a time from
+// 11·font_scale down to 9 pixels, at which each fits its column in at most two lines without cutting a
+// word; failing that, 9 pixels wrapped onto as many lines as needed. Text is UTF-8 (DejaVu Sans).
 Tensor labelled_grid(const std::vector<std::vector<Tensor>>& rows, const std::vector<std::string>& column_titles = {},
                      const std::vector<std::string>& row_labels = {}, const GridOptions& opt = {});
 
-// `text` on its own: an RGB image just big enough for it plus `margin` pixels all round.
+// `text` (UTF-8, '\n' breaks lines) on its own, 11·font_scale pixels to the em: an RGB image just big
+// enough for it plus `margin` pixels all round.
 Tensor text_image(const std::string& text, std::int64_t font_scale = 2, std::int64_t margin = 2,
                   std::array<float, 3> color = {0.1f, 0.1f, 0.1f}, std::array<float, 3> background = {1.0f, 1.0f, 1.0f});
 

@@ -209,11 +209,11 @@ void lime_and_sharp_lime(Lesson& l, report::Report& r) {
               "every seed picks the same features. Read the " + top_k + " of Sharp-LIME with care: its composite has "
               "one region on the object and grid cells on the black background, which change nothing when switched "
               "off, so past its first feature the ranking is among coefficients that are sampling noise.");
-  r.figure("lime_stability.png",
-           figures::plot_lines(series, {.title = "stability of the top features across seeds",
-                                        .xlabel = "perturbed samples", .ylabel = "mean pairwise Jaccard",
-                                        .ylim = std::pair{0.0, 1.05}, .markers = true}),
-           "Jaccard index of the top features across seeds against the number of samples, LIME and Sharp-LIME");
+  r.chart("lime_stability.png",
+          figures::make_line_chart(series, {.title = "stability of the top features across seeds",
+                                            .xlabel = "perturbed samples", .ylabel = "mean pairwise Jaccard",
+                                            .ylim = std::pair{0.0, 1.05}, .markers = true}),
+          "Jaccard index of the top features across seeds against the number of samples, LIME and Sharp-LIME");
   r.table(table);
 }
 

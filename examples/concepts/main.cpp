@@ -100,6 +100,11 @@ int main(int argc, char** argv) {
     const std::string seconds = r.number({"seconds"}, lesson::seconds_since(t_start), "%.1f", " s");
     const std::string threads = r.count({"threads"}, omp_get_max_threads());
     r.paragraph("Whole run: " + seconds + " on " + threads + " thread(s).");
+    r.headline("CNN accuracy (ColoredMNIST)", {"models", "cnn_accuracy"});
+    r.headline("VGG accuracy (Fashion-MNIST)", {"models", "vgg_accuracy"});
+    r.headline("TCAV: lowest score of a class for its own tint", {"tcav_colored", "own_tint_min_score"});
+    r.headline("RCV: mean |Br| of the color measures", {"rcv", "headline", "color_mean_abs_br"});
+    r.headline("RCV: mean |Br| of the shape and texture measures", {"rcv", "headline", "shape_texture_mean_abs_br"});
     r.write();
     r.say("\nwrote " + o.out_dir + "/index.html, summary.json and its figures in " + seconds);
   } catch (const std::exception& e) {

@@ -145,8 +145,8 @@ void record(report::Report& r, const report::Key& key, const xai::TcavLayerResul
 
 // One grouped bar chart: layers as groups, a bar per concept (mean score ± std, * significant) and the
 // random-vs-random scores of the first concept's runs as the last bar.
-Tensor tcav_chart(const std::string& title, const std::vector<Layer>& layers, const std::vector<std::string>& names,
-                  const std::vector<std::vector<xai::TcavLayerResult>>& results) {
+figures::Chart tcav_chart(const std::string& title, const std::vector<Layer>& layers, const std::vector<std::string>& names,
+                          const std::vector<std::vector<xai::TcavLayerResult>>& results) {
   std::vector<std::string> groups;
   for (const Layer& ly : layers) groups.push_back(ly.name);
   std::vector<figures::BarSeries> series;
@@ -166,7 +166,7 @@ Tensor tcav_chart(const std::string& title, const std::vector<Layer>& layers, co
     rnd.marks.push_back(false);
   }
   series.push_back(rnd);
-  return figures::grouped_bar_chart(groups, series,
+  return figures::make_grouped_bar_chart(groups, series,
                                     {.title = title, .ylabel = "TCAV score", .width = 560, .height = 360, .ylim = std::pair{0.0, 1.75}});
 }
 
@@ -298,12 +298,12 @@ void tcav_colored(Lesson& l, report::Report& r) {
       "included. Against random sets of digits with the same stroke area as the sevens (<i>digit 7 ink-matched</i>; "
       "each seven paired with one of the 8 non-sevens closest in stroke area), it is significant in " +
       std::to_string(matched_significant) + " of " + std::to_string(cells) + ".");
-  std::vector<std::vector<Tensor>> chart_rows(2);
+  std::vector<std::vector<figures::Chart>> chart_rows(2);
   for (std::int64_t c = 0; c < nn::kColoredMnistClasses; ++c)
     chart_rows[static_cast<std::size_t>(c / 2)].push_back(
         tcav_chart(std::string("class ") + lesson::kClassNames[c], kCnnLayers, names, grad[static_cast<std::size_t>(c)]));
-  r.figure("tcav_colored.png", figures::labelled_grid(chart_rows, {}, {}, {.padding = 8}),
-           "TCAV scores of the four color classes for each concept and layer, with error bars and significance marks");
+  r.chart("tcav_colored.png", figures::arrange(chart_rows),
+          "TCAV scores of the four color classes for each concept and layer, with error bars and significance marks");
   r.paragraph("Scores with the plain gradient (rows: concept and layer, with the mean held-out accuracy of its CAVs; "
               "columns: the explained class):");
   r.table(tables[0]);
@@ -394,12 +394,12 @@ void tcav_textures(Lesson& l, report::Report& r) {
   }
   r.figure("textures.png", figures::labelled_grid(example_rows, {}, names, {.upscale = 3, .font_scale = 2}),
            "examples of the drawn stripes, zigzags and dots concepts");
-  std::vector<std::vector<Tensor>> chart_rows(5);
+  std::vector<std::vector<figures::Chart>> chart_rows(5);
   for (std::int64_t c = 0; c < 10; ++c)
     chart_rows[static_cast<std::size_t>(c / 2)].push_back(
         tcav_chart(kFashionClasses[static_cast<std::size_t>(c)], kVggLayers, names, results[static_cast<std::size_t>(c)]));
-  r.figure("tcav_textures.png", figures::labelled_grid(chart_rows, {}, {}, {.padding = 8}),
-           "TCAV scores of the ten Fashion-MNIST classes for stripes, zigzags and dots at each layer");
+  r.chart("tcav_textures.png", figures::arrange(chart_rows),
+          "TCAV scores of the ten Fashion-MNIST classes for stripes, zigzags and dots at each layer");
   r.table(table);
 }
 

@@ -69,16 +69,16 @@ void faithfulness(Lesson& l, const std::vector<Method>& mlp, report::Report& r) 
   r.paragraph("On " + about + ". Deletion removes the most important pixels first (a faithful map makes the "
               "probability fall fast); insertion adds them to a blurred image (it should rise fast).");
   r.table(table);
-  r.figure("deletion.png",
-           figures::plot_lines(del_series, {.title = "Deletion: most important pixels removed first",
-                                            .xlabel = "fraction of pixels deleted", .ylabel = "p(true class)",
-                                            .width = 640, .height = 440, .ylim = std::pair{0.0, 1.0}}),
-           "deletion curves");
-  r.figure("insertion.png",
-           figures::plot_lines(ins_series, {.title = "Insertion into a blurred image",
-                                            .xlabel = "fraction of pixels inserted", .ylabel = "p(true class)",
-                                            .width = 640, .height = 440, .ylim = std::pair{0.0, 1.0}}),
-           "insertion curves");
+  r.chart("deletion.png",
+          figures::make_line_chart(del_series, {.title = "Deletion: most important pixels removed first",
+                                                .xlabel = "fraction of pixels deleted", .ylabel = "p(true class)",
+                                                .width = 640, .height = 440, .ylim = std::pair{0.0, 1.0}}),
+          "deletion curves: p(true class) against the fraction of pixels deleted, one line per method");
+  r.chart("insertion.png",
+          figures::make_line_chart(ins_series, {.title = "Insertion into a blurred image",
+                                                .xlabel = "fraction of pixels inserted", .ylabel = "p(true class)",
+                                                .width = 640, .height = 440, .ylim = std::pair{0.0, 1.0}}),
+          "insertion curves: p(true class) against the fraction of pixels inserted, one line per method");
 }
 
 void sanity_check(Lesson& l, report::Report& r) {
@@ -129,11 +129,11 @@ void sanity_check(Lesson& l, report::Report& r) {
               "the original (rank correlation near 1) does not explain the model. On " + std::to_string(n_sanity) +
               " test images:");
   r.table(*table);
-  r.figure("sanity.png",
-           figures::plot_lines(series, {.title = "Cascading randomisation: 0 = original, then fc4, fc3...",
-                                        .xlabel = "layers randomised", .ylabel = "Spearman rank correlation",
-                                        .width = 640, .height = 440, .ylim = std::pair{-0.2, 1.05}, .markers = true}),
-           "sanity check");
+  r.chart("sanity.png",
+          figures::make_line_chart(series, {.title = "Cascading randomisation: 0 = original, then fc4, fc3, …",
+                                            .xlabel = "layers randomised", .ylabel = "Spearman rank correlation",
+                                            .width = 640, .height = 440, .ylim = std::pair{-0.2, 1.05}, .markers = true}),
+          "sanity check: rank correlation with the original map against the number of layers randomised, one line per method");
 }
 
 }  // namespace lumen::explain

@@ -130,6 +130,10 @@ int main(int argc, char** argv) {
     const std::string seconds = r.number({"seconds"}, lesson::seconds_since(t_start), "%.1f", " s");
     const std::string threads = r.count({"threads"}, omp_get_max_threads());
     r.paragraph("Whole run: " + seconds + " on " + threads + " thread(s).");
+    r.headline("insertion AUC of IG (zero)", {"faithfulness", "IG (zero)", "insertion_auc"});
+    r.headline("insertion AUC of random maps", {"faithfulness", "random", "insertion_auc"});
+    r.headline("deletion AUC of IG (zero)", {"faithfulness", "IG (zero)", "deletion_auc"});
+    r.headline("deletion AUC of random maps", {"faithfulness", "random", "deletion_auc"});
     r.write();
     r.say("\nwrote " + o.out_dir + "/{ig_baselines, methods_dense" + (l.cnn ? ", methods_cnn" : "") +
           ", deletion, insertion, sanity}.png, evaluation.md, sanity.md, summary.json, index.html in " + seconds);

@@ -178,7 +178,7 @@ void adversarial_edits(Lesson& l, report::Report& r) {
   r.table(table);
   r.paragraph("<b>The 10 most striking edits</b> (the text CNN; largest saving over the random order). Struck-through "
               "tokens were replaced by the bold synonym or deleted.");
-  r.paragraph(examples_html);
+  r.block(examples_html);
 }
 
 }  // namespace lumen::explain_text

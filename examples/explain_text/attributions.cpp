@@ -103,7 +103,7 @@ void token_attributions(Lesson& l, report::Report& r) {
       }
       html += "</tr>\n";
     }
-    r.paragraph(html + "</table>");
+    r.block(html + "</table>");
   }
 
   // ---- aggregations, on the first shown sentence, for the CNN
@@ -117,7 +117,7 @@ void token_attributions(Lesson& l, report::Report& r) {
     r.paragraph("<b>Aggregations.</b> The same gradients, aggregated four ways over the embedding dimensions (Σ: sum, "
                 "μ: mean, ℓ1: sum of |·|, ℓ2: norm). Σ and μ differ only by the factor D (the same picture); ℓ1 and ℓ2 "
                 "drop the sign, so a token that argues against the class looks as important as one that argues for it.");
-    r.paragraph(html + "</table>");
+    r.block(html + "</table>");
   }
 
   // ---- Shapley value sampling against the exact Shapley values, on short sentences

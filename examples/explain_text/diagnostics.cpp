@@ -260,12 +260,12 @@ void diagnostic_properties(Lesson& l, report::Report& r) {
 
     std::vector<figures::Series> curves;
     for (std::size_t k = 0; k < shown.size(); ++k)
-      curves.push_back({.name = ascii_label(methods()[shown[k]].name), .xs = thresholds, .ys = props[shown[k]].f_curve});
-    r.figure(std::string("faithfulness_") + akey + ".png",
-             figures::plot_lines(curves, {.title = std::string(arch_name(arch)) + ": macro-F1 as top tokens are masked",
-                                          .xlabel = "% of tokens set to <pad>", .ylabel = "macro-F1", .width = 640, .height = 420}),
-             std::string("Faithfulness curves of the ") + arch_name(arch) +
-                 ": macro-F1 against the share of each sentence's highest-scoring tokens set to <pad>, one line per method");
+      curves.push_back({.name = methods()[shown[k]].name, .xs = thresholds, .ys = props[shown[k]].f_curve});
+    r.chart(std::string("faithfulness_") + akey + ".png",
+            figures::make_line_chart(curves, {.title = std::string(arch_name(arch)) + ": macro-F1 as top tokens are masked",
+                                              .xlabel = "% of tokens set to <pad>", .ylabel = "macro-F1", .width = 640, .height = 420}),
+            std::string("Faithfulness curves of the ") + arch_name(arch) +
+                ": macro-F1 against the share of each sentence's highest-scoring tokens set to <pad>, one line per method");
   }
   r.paragraph("Human agreement uses the " + std::to_string(with_rationale) + " of " + std::to_string(n) +
               " sentences that contain at least one AFINN-165 word of the gold label's sign (the others have no "

@@ -35,12 +35,4 @@ std::string heatmap_text(const std::vector<std::string>& tokens, const std::vect
   return line;
 }
 
-std::string ascii_label(std::string label) {
-  const std::pair<const char*, const char*> replacements[] = {{"μ", "mean"}, {"ℓ2", "L2"}, {"Σ", "sum"}, {"‖", "|"}, {"→", "->"}};
-  for (const auto& [from, to] : replacements)
-    for (std::size_t at = label.find(from); at != std::string::npos; at = label.find(from, at))
-      label.replace(at, std::string(from).size(), to);
-  return label;
-}
-
 }  // namespace lumen::explain_text

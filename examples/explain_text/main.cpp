@@ -95,6 +95,10 @@ int main(int argc, char** argv) {
     const std::string seconds = r.number({"seconds"}, lesson::seconds_since(t_start), "%.1f", " s");
     const std::string threads = r.count({"threads"}, omp_get_max_threads());
     r.paragraph("Whole run: " + seconds + " on " + threads + " thread(s).");
+    r.headline("text CNN macro-F1", {"models", "cnn", "macro_f1"});
+    r.headline("BiLSTM macro-F1", {"models", "bilstm", "macro_f1"});
+    r.headline("bag-of-words macro-F1", {"models", "bow", "macro_f1"});
+    r.headline("text CNN flipped by IG-guided synonym edits", {"adversarial", "cnn", "explanation", "success_rate"});
     r.write();
     r.say("\nwrote " + o.out_dir + "/index.html, summary.json and its figures in " + seconds);
   } catch (const std::exception& e) {

@@ -172,8 +172,6 @@ TokenScores eval_scores_for(Lesson& l, Arch arch, bool trained, std::int64_t ind
 // Each token on a background colored by its score: red for positive, blue for negative, the strength
 // |score| / max |score| of the sentence. HTML, no script; the score in each token's title.
 std::string heatmap_html(const std::vector<std::string>& tokens, const std::vector<double>& scores);
-// A label for the PNG figures, whose bitmap font has ASCII only: μ → mean, ℓ2 → L2, Σ → sum, ‖w‖ → |w|, → → ->.
-std::string ascii_label(std::string label);
 // The same sentence as a console line: "good(+0.82) movie(+0.10) ..."
 std::string heatmap_text(const std::vector<std::string>& tokens, const std::vector<double>& scores);
 

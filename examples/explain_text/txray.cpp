@@ -206,12 +206,12 @@ void txray(Lesson& l, report::Report& r) {
   r.number({"txray", "mean_hellinger_epoch1_end"}, nan_mean(h_train), "%.4f");
   r.number({"txray", "mean_hellinger_transfer"}, nan_mean(h_transfer), "%.4f");
   r.table(table);
-  r.figure("txray_hellinger.png",
-           figures::grouped_bar_chart(names, {{.name = ascii_label("epoch 1 → end (amazon)"), .values = h_train},
-                                              {.name = ascii_label("amazon → fine-tuned on yelp (yelp)"), .values = h_transfer}},
-                                      {.title = "Hellinger distance of each filter's token distribution",
-                                       .ylabel = "H", .width = 760, .height = 380}),
-           "Bar chart: per filter, the Hellinger distance between its token distributions after epoch 1 and at the end, "
+  r.chart("txray_hellinger.png",
+          figures::make_grouped_bar_chart(names, {{.name = "epoch 1 → end (amazon)", .values = h_train},
+                                                  {.name = "amazon → fine-tuned on yelp (yelp)", .values = h_transfer}},
+                                          {.title = "Hellinger distance of each filter's token distribution",
+                                           .ylabel = "H", .width = 760, .height = 380}),
+          "Bar chart: per filter, the Hellinger distance between its token distributions after epoch 1 and at the end, "
            "and between the amazon model and the model fine-tuned on yelp");
 
   // ---- pruning
@@ -249,7 +249,7 @@ void txray(Lesson& l, report::Report& r) {
     const std::vector<double> curve = pruning_curve(*model, a_test, orders[k].second);
     std::vector<double> xs(curve.size());
     std::iota(xs.begin(), xs.end(), 0.0);
-    curves.push_back({.name = ascii_label(orders[k].first), .xs = xs, .ys = curve});
+    curves.push_back({.name = orders[k].first, .xs = xs, .ys = curve});
     auto at = [&](std::size_t i) { return report::format("%.3f", curve[std::min(i, curve.size() - 1)]); };
     prune.row({orders[k].first, at(5), at(10), at(15),
                r.number({"txray", "pruning", keys[k], "mean_accuracy"},
@@ -260,10 +260,10 @@ void txray(Lesson& l, report::Report& r) {
               "mass over many tokens (high entropy), rarely used ones peak positively on few sentences, over-used ones "
               "put most of their mass on one token in most sentences. Magnitude pruning removes the smallest weight norms.");
   r.table(prune);
-  r.figure("txray_pruning.png",
-           figures::plot_lines(curves, {.title = "Accuracy as filters are pruned (amazon test)", .xlabel = "filters removed",
-                                        .ylabel = "accuracy", .width = 700, .height = 420, .markers = true}),
-           "Line plot: amazon test accuracy against the number of filters removed, one line per pruning order");
+  r.chart("txray_pruning.png",
+          figures::make_line_chart(curves, {.title = "Accuracy as filters are pruned (amazon test)", .xlabel = "filters removed",
+                                            .ylabel = "accuracy", .width = 700, .height = 420, .markers = true}),
+          "Line plot: amazon test accuracy against the number of filters removed, one line per pruning order");
 
   // ---- redundancy: a small vs a large filter budget
   auto& big = dynamic_cast<nn::TextCNN&>(*l.trained(Arch::cnn)[0].model);

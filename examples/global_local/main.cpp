@@ -111,6 +111,11 @@ int main(int argc, char** argv) {
     const std::string seconds = r.number({"seconds"}, lesson::seconds_since(t_start), "%.1f", " s");
     const std::string threads = r.count({"threads"}, omp_get_max_threads());
     r.paragraph("Whole run: " + seconds + " on " + threads + " thread(s).");
+    r.headline("model (member 0) accuracy", {"models", "member0", "accuracy"});
+    r.headline("ensemble accuracy", {"models", "ensemble", "accuracy"});
+    r.headline("MC dropout ECE", {"uncertainty", "mc_dropout", "ece"});
+    r.headline("segmentation Dice (ensemble)", {"segmentation", "clean", "ensemble_dice"});
+    r.headline("MNIST as out-of-distribution: AUROC of the ensemble's MI", {"data_shift", "mnist", "auroc", "ensemble_mi"});
     r.write();
     r.say("\nwrote " + o.out_dir + "/index.html, summary.json and its figures in " + seconds);
   } catch (const std::exception& e) {

@@ -43,7 +43,7 @@ const Judged kJudged[] = {
     {"ensemble_epkl", "ens. EPKL", &Predictions::ensemble, xai::Measure::epkl},
 };
 // A reliability diagram: each non-empty bin's accuracy against its mean confidence, per prediction.
-Tensor reliability_plot(const std::vector<xai::Calibration>& cals, const std::string& title) {
+figures::Chart reliability_plot(const std::vector<xai::Calibration>& cals, const std::string& title) {
   std::vector<figures::Series> series{{.name = "perfect calibration", .xs = {0, 1}, .ys = {0, 1},
                                        .color = std::array<float, 3>{0.6f, 0.6f, 0.6f}}};
   for (std::size_t w = 0; w < cals.size(); ++w) {
@@ -52,8 +52,8 @@ Tensor reliability_plot(const std::vector<xai::Calibration>& cals, const std::st
       if (b.count > 0) s.xs.push_back(b.confidence), s.ys.push_back(b.accuracy);
     if (!s.xs.empty()) series.push_back(s);
   }
-  return figures::plot_lines(series, {.title = title, .xlabel = "confidence (bin mean)", .ylabel = "accuracy",
-                                      .xlim = std::pair{0.0, 1.0}, .ylim = std::pair{0.0, 1.0}, .markers = true});
+  return figures::make_line_chart(series, {.title = title, .xlabel = "confidence (bin mean)", .ylabel = "accuracy",
+                                           .xlim = std::pair{0.0, 1.0}, .ylim = std::pair{0.0, 1.0}, .markers = true});
 }
 
 }  // namespace
@@ -153,19 +153,19 @@ void data_shift(Lesson& l, report::Report& r) {
   r.paragraph("How well each uncertainty measure tells the shifted images (positives) from the clean ones (AUROC; 0.5 "
               "= no better than chance, 1 = every shifted image more uncertain than every clean one):");
   r.table(auc_table);
-  r.figure("reliability_clean.png", reliability_plot(reliability[0], "reliability: clean test images"),
-           "reliability diagram on the clean test images");
+  r.chart("reliability_clean.png", reliability_plot(reliability[0], "reliability: clean test images"),
+          "reliability diagram on the clean test images");
   if (reliability.size() > 1)
-    r.figure("reliability_rotate45.png", reliability_plot(reliability[1], "reliability: rotated 45 degrees"),
-             "reliability diagram on the test images rotated by 45 degrees");
+    r.chart("reliability_rotate45.png", reliability_plot(reliability[1], "reliability: rotated 45°"),
+            "reliability diagram on the test images rotated by 45 degrees");
   r.paragraph("Error-retention on the clean test images: the accuracy on the images kept when the given percentage "
               "with the highest total uncertainty (EoE) is rejected. AUC is the curve's mean; the oracle rejects the "
               "errors first, uninformative uncertainty keeps the accuracy constant:");
   r.table(ret_table);
-  r.figure("retention.png",
-           figures::plot_lines(curves, {.title = "error-retention (clean test images)",
-                                        .xlabel = "% most uncertain rejected", .ylabel = "accuracy", .markers = false}),
-           "accuracy of the retained images against the percentage of most uncertain images rejected");
+  r.chart("retention.png",
+          figures::make_line_chart(curves, {.title = "error-retention (clean test images)",
+                                            .xlabel = "% most uncertain rejected", .ylabel = "accuracy", .markers = false}),
+          "accuracy of the retained images against the percentage of most uncertain images rejected");
 }
 
 }  // namespace lumen::global_local

@@ -71,14 +71,14 @@ std::pair<std::vector<std::array<double, 2>>, std::array<double, 2>> pca2(const 
 }
 
 // A scatter plot: one single-point series per point (each its own color), plus legend entries.
-Tensor scatter(const std::vector<std::array<double, 2>>& pts, const std::vector<std::array<float, 3>>& colors,
+figures::Chart scatter(const std::vector<std::array<double, 2>>& pts, const std::vector<std::array<float, 3>>& colors,
                const std::vector<std::pair<std::string, std::array<float, 3>>>& legend, const std::string& title,
                const std::string& xlabel, const std::string& ylabel) {
   std::vector<figures::Series> series;
   for (std::size_t i = 0; i < pts.size(); ++i) series.push_back({"", {pts[i][0]}, {pts[i][1]}, colors[i]});
   for (const auto& [name, color] : legend) series.push_back({name, {pts[0][0]}, {pts[0][1]}, color});
-  return figures::plot_lines(series, {.title = title, .xlabel = xlabel, .ylabel = ylabel, .width = 520, .height = 440,
-                                      .markers = true});
+  return figures::make_line_chart(series, {.title = title, .xlabel = xlabel, .ylabel = ylabel, .width = 520,
+                                           .height = 440, .markers = true});
 }
 
 // The exercise's interpolation: α·x_cf + (1 − α)·x for 15 α in (0, 1), for one image of class 0 turned
@@ -99,13 +99,13 @@ Tensor interpolation(const Options& o, const Classifiers& models, const ClassExa
     titles.push_back(format("%.2f", p[k][src_class].item()) + "|" + format("%.2f", p[k][dst_class].item()));
   return figures::labelled_grid({blend}, titles, {},
                                 {.upscale = 4, .font_scale = 2,
-                                 .title = std::string("alpha x_cf + (1 - alpha) x, alpha = 1/16 .. 15/16: p(") +
+                                 .title = std::string("α·x_cf + (1 − α)·x, α = 1/16 … 15/16: p(") +
                                           kClassNames[src_class] + ") | p(" + kClassNames[dst_class] + ")"});
 }
 
 // The style space: 2-component PCA of the style vectors of the first n test images, colored by class
 // (left) and by each image's own color (right). Returns the figure and the variance the two explain.
-std::pair<Tensor, double> style_space(const Data& data, const TrainedGan& gan, std::int64_t n) {
+std::pair<figures::Chart, double> style_space(const Data& data, const TrainedGan& gan, std::int64_t n) {
   const nn::ColoredMnist& test = data.test;
   Tensor styles;
   {
@@ -126,8 +126,8 @@ std::pair<Tensor, double> style_space(const Data& data, const TrainedGan& gan, s
   }
   const std::string xl = "PC1 (" + format("%.0f", 100 * explained[0]) + "%)",
                     yl = "PC2 (" + format("%.0f", 100 * explained[1]) + "%)";
-  return {cat({scatter(pts, by_class, class_legend, "style vectors by class", xl, yl),
-               scatter(pts, by_color, {}, "style vectors by the image's color", xl, yl)}, 2),
+  return {figures::arrange({{scatter(pts, by_class, class_legend, "style vectors by class", xl, yl),
+                              scatter(pts, by_color, {}, "style vectors by the image's color", xl, yl)}}, 0),
           explained[0] + explained[1]};
 }
 
@@ -177,7 +177,7 @@ FlipResults make_counterfactuals(const Options& o, const Data& data, const Class
   }
   const Tensor blend = interpolation(o, models, examples, gan, res.protos);
   const std::int64_t n_style = std::min<std::int64_t>(1000, test.size());
-  const auto [styles_png, explained] = style_space(data, gan, n_style);
+  const auto [styles, explained] = style_space(data, gan, n_style);
 
   r.heading("4–5. Counterfactuals: what would make it another class?");
   r.paragraph(std::string(sg ? "The StarGAN v2 option (a mapping network from a random latent to a per-class style, an "
@@ -202,7 +202,8 @@ FlipResults make_counterfactuals(const Options& o, const Data& data, const Class
               ", projected on their two principal components (" + format("%.0f", 100 * explained) +
               "% of the variance), colored by class (left) and by each image's own color (right). Where points of "
               "similar color lie together, the encoder has captured color — what the GAN changes.");
-  r.figure("style_space.png", styles_png, "style space");
+  r.chart("style_space.png", styles,
+          "Scatter plots of the style vectors' first two principal components, colored by class and by the image's color");
   return res;
 }
 

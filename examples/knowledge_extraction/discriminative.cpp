@@ -208,11 +208,11 @@ void discriminative_attribution(const Options& o, const Data& data, const Classi
   r.table(table);
   r.paragraph(std::string("Target of the lesson — D-IG and D-InputXGradient above IG, residual and random: <b>") +
               (target_met ? "met" : "not met") + "</b>.");
-  r.figure("dac_curves.png",
-           figures::plot_lines(curves, {.title = "Hybrids: classifier's change in p(counterfactual class)",
-                                        .xlabel = "mask size (fraction of the image)",
-                                        .ylabel = "p_cf(hybrid) - p_cf(real)", .width = 640, .height = 440}),
-           "DAC curves");
+  r.chart("dac_curves.png",
+          figures::make_line_chart(curves, {.title = "Hybrids: classifier's change in p(counterfactual class)",
+                                            .xlabel = "mask size (fraction of the image)",
+                                            .ylabel = "p_cf(hybrid) − p_cf(real)", .width = 640, .height = 440}),
+          "DAC curves: the change in p(counterfactual class) against the mask size, one line per method");
   r.figure("dapi_examples.png",
            figures::labelled_grid(ex_rows, {"real", "counterfactual", "D-IG", "best mask", "hybrid"}, ex_labels,
                                   {.upscale = 4, .font_scale = 2}),

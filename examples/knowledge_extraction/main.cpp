@@ -164,6 +164,11 @@ int main(int argc, char** argv) {
     r.paragraph("Whole run: " + whole + " on " + threads + " thread(s)" +
                 (o.ranks > 1 ? " in each of " + processes + " processes (data parallel over MPI)" : "") + ".");
     if (o.rank != 0) return cli::finish("knowledge_extraction");
+    r.headline("MLP test accuracy", {"classifier", "dense_accuracy"});
+    r.headline("counterfactual flip rate", {"flip_rate"});
+    r.headline("DAC of D-IG", {"dac", "D-IG"});
+    r.headline("DAC of IG (zero baseline)", {"dac", "IG (zero baseline)"});
+    r.headline("discriminative maps beat IG, residual and random", {"dac_target_met"});
     r.write();
     r.say("\nwrote " + o.out_dir + "/index.html (and every figure beside it) in " + whole);
   } catch (const std::exception& e) {

@@ -1,12 +1,13 @@
-// The figure code (figures/): colormaps against matplotlib's control colors, the text, labelled
-// grids, line plots and bar charts checked pixel by pixel where the layout is known (text sizes come
-// from text_image, which uses the same font), and PNGs read back with read_png. save_png, make_grid,
+// The figure code (figures/): colormaps against matplotlib's control colors, text images, labelled
+// grids checked pixel by pixel where the layout is known (text sizes come from the font's metrics),
+// and PNGs read back with read_png. save_png, make_grid,
 // upscale and the confusion matrix are also covered in tests/nn/test_models.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
 #include "autograd/ops.h"
+#include "figures/canvas.h"
 #include "figures/colormap.h"
 #include "figures/grid.h"
 #include "figures/plot.h"
@@ -16,6 +17,8 @@
 
 using namespace lumen;
 using namespace lumen::figures;
+namespace fd = lumen::figures::detail;
+using fd::Canvas;
 using lumen::testing::TempDir;
 using lumen::testing::pixels::at;
 using lumen::testing::pixels::count_not;
@@ -86,48 +89,51 @@ TEST_SUITE("figures") {
     CHECK_THROWS_AS(colorbar(Colormap::bwr, 0, 1, 1), Error);
   }
 
-  TEST_CASE("text_image: the font's size and characters outside ASCII") {
-    // "Hi": H is 4 font pixels wide, advances 6, then i's single column: 7 wide, 9 tall (descenders).
+  TEST_CASE("text_image: as big as the font's metrics say") {
+    // font_scale 2 is 22 pixels to the em: a line's box is ascent + descent tall, its advance wide.
+    const fd::FontMetrics m = fd::font_metrics(22), m11 = fd::font_metrics(11);
     Tensor t = text_image("Hi", 2, 2);
-    CHECK(t.shape() == Shape{3, 9 * 2 + 4, 7 * 2 + 4});
+    CHECK(t.shape() == Shape{3, m.ascent + m.descent + 4, Canvas::text_width("Hi", 22) + 4});
     CHECK(at(t, 0, 0) == Rgb{1, 1, 1});
-    CHECK(near(at(t, 2, 2), {0.1f, 0.1f, 0.1f}));  // H's top-left stroke
     CHECK(count_not(t, 0, t.size(1), 0, t.size(2)) > 20);
-    CHECK(text_image("a\nb", 1, 0).size(1) == 11 + 9);  // lines are 11 apart
-    CHECK(text_image("\xc3\xa9", 1, 0).size(2) > 0);     // non-ASCII bytes draw as '?' instead of crashing
+    // H's left stem: dark from the capitals' top to the baseline, a couple of pixels in.
+    std::int64_t stem = 0;
+    for (std::int64_t y = 2 + m.ascent - m.cap_height; y < 2 + m.ascent; ++y) stem += at(t, y, 2 + 2)[0] < 0.5f;
+    CHECK(stem >= m.cap_height - 2);
+    CHECK(text_image("a\nb", 1, 0).size(1) == m11.advance + m11.ascent + m11.descent);
+    CHECK(text_image("\xc3\xa9", 1, 0).size(2) > 0);  // UTF-8: é
     CHECK(text_image("", 1, 3).shape() == Shape{3, 6, 6});
-    // Every glyph complete, even quad-hungry ones after others ('0' advances 6, '.' 3: '8' starts at 9).
-    Tensor eight = text_image("8", 1, 0), tail = text_image("0.8", 1, 0);
-    CHECK(count_not(eight, 0, 9, 0, 4) == count_not(tail, 0, 9, 9, 13));
-    CHECK(count_not(eight, 0, 9, 0, 4) >= 12);
   }
 
   TEST_CASE("labelled_grid: layout, titles and labels") {
     const std::int64_t pad = 4;
     std::vector<std::vector<Tensor>> rows = {{full({28, 28}, 0.5), ones({3, 28, 28}) * 0.25, zeros({1, 28, 28})},
                                              {full({28, 28}, 0.5), Tensor(), zeros({1, 28, 28})}};
-    // Short titles fit on one line at the requested scale 2.
+    // Short titles fit on one line at the requested scale 2 (22 pixels).
     Tensor fig = labelled_grid(rows, {"a", "b", "c"}, {"digit 3", "digit 7"}, {.upscale = 2, .padding = pad});
-    const std::int64_t label_w = text_image("digit 3", 2, 0).size(2), title_h = 9 * 2;
+    const std::int64_t label_w = Canvas::text_width("digit 3", 22), title_h = Canvas::text_height("a", 22);
     const std::int64_t x_left = pad + label_w + pad, y_top = pad + title_h + pad;
     CHECK(fig.shape() == Shape{3, y_top + 2 * (56 + pad), x_left + 3 * (56 + pad)});
     CHECK(near(at(fig, y_top + 10, x_left + 10), {0.5f, 0.5f, 0.5f}));            // image (0, 0), upscaled
     CHECK(near(at(fig, y_top + 55, x_left + 60 + 55), {0.25f, 0.25f, 0.25f}));    // image (0, 1)'s last pixel
     CHECK(at(fig, y_top + 60 + 10, x_left + 60 + 10) == Rgb{1, 1, 1});            // the empty cell
     CHECK(count_not(fig, pad, pad + title_h, x_left, x_left + 56) > 10);          // "a" above column 0
-    CHECK(count_not(fig, 0, pad, 0, fig.size(2)) == 0);                           // nothing above the titles
-    CHECK(count_not(fig, pad + title_h, y_top, 0, fig.size(2)) == 0);             // nor between them and the images
+    CHECK(count_not(fig, 0, pad - 1, 0, fig.size(2)) == 0);                       // nothing above the titles
+    CHECK(count_not(fig, pad + title_h + 1, y_top, 0, fig.size(2)) == 0);         // nor between them and the images
     CHECK(count_not(fig, y_top, y_top + 56, pad, pad + label_w) > 20);            // a row label
-    CHECK(count_not(fig, y_top, fig.size(1), 0, pad) == 0);                       // left margin
+    CHECK(count_not(fig, y_top, fig.size(1), 0, pad - 1) == 0);                   // left margin
 
-    // Titles wider than a 56-pixel column: "(blurred)" only fits at scale 1, where the whole title
-    // needs two lines.
-    REQUIRE(text_image("(blurred)", 2, 0).size(2) > 56);
-    REQUIRE(text_image("(blurred)", 1, 0).size(2) <= 56);
-    REQUIRE(text_image("IG (blurred)", 1, 0).size(2) > 56);
+    // Titles wider than a 56-pixel column shrink a pixel at a time until each word fits; then
+    // "IG (blurred)" needs two lines.
+    double size = 22;
+    while (Canvas::text_width("(blurred)", size) > 56 || Canvas::text_width("original", size) > 56 ||
+           Canvas::text_width("p(3)=0.91", size) > 56)
+      size -= 1;
+    REQUIRE(size >= 9);
+    REQUIRE(Canvas::text_width("IG (blurred)", size) > 56);
     Tensor wrapped = labelled_grid(rows, {"original", "IG (blurred)", "p(3)=0.91"}, {}, {.upscale = 2});
-    const std::int64_t two_lines = text_image("IG\n(blurred)", 1, 0).size(1);
-    CHECK(two_lines == 20);
+    const std::int64_t two_lines = Canvas::text_height("IG\n(blurred)", size);
+    CHECK(two_lines == fd::font_metrics(size).advance + Canvas::text_height("IG", size));
     CHECK(wrapped.shape() == Shape{3, pad + two_lines + pad + 2 * 60, pad + 3 * 60});
     CHECK(count_not(wrapped, pad, pad + two_lines, pad + 60, pad + 60 + 56) > 20);
     // cell: 28 → ×4 for a 112-pixel cell; a long title wraps over as many lines as it needs.
