@@ -6,7 +6,8 @@
 //   input_grad   col   [K, P] = Wᵀ · g_n,  then col2im adds each entry back onto the pixel it came from
 //   weight_grad  dW    [O, K] = Σ_n g_n · col_nᵀ
 // (per group: W, g_n and dW restricted to the group's O/groups rows, col to its C/groups channels).
-// A 1×1, stride-1, unpadded convolution needs no unrolling: col_n is x_n itself. With stride 1 the
+// A 1×1, stride-1, unpadded convolution needs no unrolling: col_n is x_n itself; nor does a packed
+// float forward to at most 16 channels (image_direct: an implicit GEMM from the image). With stride 1 the
 // input gradient is computed as a forward convolution instead (see input_grad_as_conv).
 //
 // Images are independent, so the batch is split across threads and each GEMM runs single-threaded;
@@ -205,6 +206,27 @@ void packed_product(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, 
 // 28×28) first: measured ~5% faster on the knowledge-extraction GAN's step (bench_nn gan_step) than the whole matrix, ~8% than 256 KiB.
 std::int64_t tap_chunk(std::int64_t P) { return std::max<std::int64_t>(8, (std::int64_t{1} << 18) / P); }
 
+// Whether a packed forward to `On` channels goes to packed_sgemm_image (sgemm.h): an implicit GEMM
+// with the image's pixels loaded for each tap, no column matrix and no packing, which beats im2col +
+// packed_sgemm when there are few outputs (the micro-kernel's 8-column tiles are then mostly padding,
+// and im2col's copy is not amortised) and the stride along W is 1 (else every load is a gather).
+// Measured per image (one core, best of 40, interleaved with the im2col path; the small CNN's shapes):
+// the input gradient of its 3×3 conv from 3 channels at 28×28 (a conv 16 → 3) 29 → 18 µs, of its
+// 16 → 32 conv at 14×14 (32 → 16) 27 → 21 µs, its forward 3 → 16 at 28×28 10.1 → 9.5 µs. With more
+// outputs it is no faster (64 → 64 at 28×28) or 5–20% slower (3 → 64, 64 → 128 at 14×14, 128 → 256
+// at 7×7), and with stride 2 along W twice as slow: those keep im2col.
+bool image_direct(const Conv2dGeometry& g, std::int64_t On) {
+  return On <= 16 && g.sw == 1 && g.kh <= kImageColumnsMaxKernel && g.kw <= kImageColumnsMaxKernel && !pointwise(g);
+}
+
+template <class T>
+void packed_image_product(std::int64_t m, std::int64_t n, std::int64_t k, const T* x, const Conv2dGeometry& g, const T* b,
+                          std::int64_t rsb, std::int64_t csb, T* c, std::int64_t rsc, std::int64_t csc, bool accumulate) {
+  if constexpr (std::is_same_v<T, float>)
+    packed_sgemm_image(m, n, k, ImageColumns{x, g.H, g.W, g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw},
+                       {b, rsb, csb}, {c, rsc, csc}, accumulate);
+}
+
 // Calls body(n, scratch, thread) for every image n; each thread owns `scratch_size` uninitialised elements.
 template <class T, class F> void for_each_image(std::int64_t N, int threads, std::int64_t scratch_size, F&& body) {
   if (threads <= 1) {
@@ -361,6 +383,10 @@ void forward_typed(const TensorBase& x_in, const TensorBase& w_in, const TensorB
       if (packed) {  // Yᵀ [P, On] (+)= Xᵀ [P, K] · Wgᵀ [K, On], chunk by chunk of K, onto the bias if any
         if (bg)
           for (std::int64_t o = 0; o < On; ++o) std::fill(y + o * s.P, y + (o + 1) * s.P, bg[o]);
+        if (image_direct(g, On)) {
+          packed_image_product(s.P, On, s.K, xg, g, wg, 1, s.K, y, 1, s.P, bg != nullptr);
+          continue;
+        }
         const std::int64_t chunk = direct ? s.K : tap_chunk(s.P);
         for (std::int64_t k0 = 0; k0 < s.K; k0 += chunk) {
           const std::int64_t k1 = std::min(s.K, k0 + chunk);

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 #if defined(__AVX512F__) && defined(__AVX512VL__)
 #include <immintrin.h>
@@ -32,6 +33,7 @@ constexpr std::int64_t NR = 8;   // columns of a micro-tile: 2 × 8 = 16 accumul
 constexpr std::int64_t KC = 384;
 constexpr std::int64_t MC = 12 * MR;
 constexpr std::int64_t NC = 2048;
+constexpr std::int64_t kMaxKernel = kImageColumnsMaxKernel;
 
 // dst[i * W + j] = src[j * rs + i] for i, j < 8: eight rows of eight become eight columns.
 void transpose8x8(const float* src, std::int64_t rs, float* dst, std::int64_t W) {
@@ -158,6 +160,101 @@ float* packing_buffer(std::int64_t which, std::int64_t size) {
   return buffers[which].get();
 }
 
+// Up to 16 consecutive output pixels [q0, q0 + n) of an ImageColumns, and what one tap reads there:
+// one masked load when the 16 pixels are one run of the input, a gather otherwise (a run crossing
+// into an output row whose input row is elsewhere). Which lanes read inside the image is precomputed
+// per kernel row i (mh) and column j (mw), so a tap costs one mask AND and one load.
+struct Pixels16 {
+  __m512i base;  // oh·sh·W + ow·sw per lane
+  bool run;      // base is base0 + lane for the live lanes
+  std::int64_t base0;
+  __mmask16 mh[kMaxKernel], mw[kMaxKernel];
+  Pixels16() = default;
+  Pixels16(const ImageColumns& g, std::int64_t q0, std::int64_t n) {
+    alignas(64) std::int32_t ohs[16], ows[16];
+    std::int64_t oh = q0 / g.OW, ow = q0 % g.OW;  // of lane l, the dead lanes repeating the last live one
+    for (std::int64_t l = 0; l < 16; ++l) {
+      ohs[l] = static_cast<std::int32_t>(oh * g.sh);
+      ows[l] = static_cast<std::int32_t>(ow * g.sw);
+      if (l + 1 < n && ++ow == g.OW) ow = 0, ++oh;
+    }
+    const __m512i vh = _mm512_load_si512(ohs), vw = _mm512_load_si512(ows);
+    base = _mm512_add_epi32(_mm512_mullo_epi32(vh, _mm512_set1_epi32(static_cast<std::int32_t>(g.W))), vw);
+    run = g.sw == 1 && (ohs[0] == ohs[15] || (g.sh == 1 && g.W == g.OW));
+    base0 = std::int64_t{ohs[0]} * g.W + ows[0];
+    const __mmask16 live = static_cast<__mmask16>((1u << n) - 1);
+    const __m512i H = _mm512_set1_epi32(static_cast<std::int32_t>(g.H)), W = _mm512_set1_epi32(static_cast<std::int32_t>(g.W));
+    for (std::int64_t i = 0; i < g.kh; ++i)
+      mh[i] = _mm512_mask_cmplt_epu32_mask(
+          live, _mm512_add_epi32(vh, _mm512_set1_epi32(static_cast<std::int32_t>(i * g.dh - g.ph))), H);
+    for (std::int64_t j = 0; j < g.kw; ++j)
+      mw[j] = _mm512_cmplt_epu32_mask(_mm512_add_epi32(vw, _mm512_set1_epi32(static_cast<std::int32_t>(j * g.dw - g.pw))), W);
+  }
+  // What tap (c, i, j) sees, off = c·H·W + (i·dh − ph)·W + j·dw − pw; 0 in the padding and the dead lanes.
+  __m512 load(const ImageColumns& g, std::int64_t i, std::int64_t j, std::int64_t off) const {
+    const __mmask16 m = static_cast<__mmask16>(mh[i] & mw[j]);
+    if (run) return _mm512_maskz_loadu_ps(m, g.x + off + base0);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(base, _mm512_set1_epi32(static_cast<std::int32_t>(off))),
+                                    g.x, 4);
+  }
+};
+
+// Taps q = (c·kh + i)·kw + j in order, from q0: f(q − q0, i, j, off) with off as Pixels16::load wants it.
+template <class F> void for_taps(const ImageColumns& g, std::int64_t q0, std::int64_t count, F&& f) {
+  const std::int64_t taps = g.kh * g.kw;
+  std::int64_t c = q0 / taps, i = q0 % taps / g.kw, j = q0 % g.kw;
+  std::int64_t chw = c * g.H * g.W;
+  for (std::int64_t t = 0; t < count; ++t) {
+    f(t, i, j, chw + (i * g.dh - g.ph) * g.W + j * g.dw - g.pw);
+    if (++j == g.kw) {
+      j = 0;
+      if (++i == g.kh) i = 0, chw += g.H * g.W;
+    }
+  }
+}
+
+// Implicit GEMM with no packing at all: C [pixels, n] (+)= A [pixels, K] · B [K, n], a tile of 16V
+// pixels × N outputs in registers, A's 16 pixels loaded straight from the image for each tap (one
+// masked load), B's row broadcast from w [K, N] (tap-major, zero-padded to N columns).
+template <int V, int N>
+void image_tile(const ImageColumns& g, std::int64_t p0, std::int64_t rows, std::int64_t k, const float* w, float* c,
+                std::int64_t ldc, std::int64_t cols, bool accumulate) {
+  Pixels16 px[V];
+  for (int v = 0; v < V; ++v) px[v] = Pixels16(g, p0 + 16 * v, std::clamp<std::int64_t>(rows - 16 * v, 0, 16));
+  __m512 acc[V][N];
+  for (int v = 0; v < V; ++v)
+    for (int o = 0; o < N; ++o) acc[v][o] = _mm512_setzero_ps();
+  for_taps(g, 0, k, [&](std::int64_t q, std::int64_t i, std::int64_t j, std::int64_t off) {
+    __m512 a[V];
+    for (int v = 0; v < V; ++v) a[v] = px[v].load(g, i, j, off);
+    const float* wq = w + q * N;
+    for (int o = 0; o < N; ++o) {
+      const __m512 b = _mm512_set1_ps(wq[o]);
+      for (int v = 0; v < V; ++v) acc[v][o] = _mm512_fmadd_ps(a[v], b, acc[v][o]);
+    }
+  });
+  for (int v = 0; v < V; ++v) {
+    const std::int64_t n = std::clamp<std::int64_t>(rows - 16 * v, 0, 16);
+    const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+    for (int o = 0; o < N && o < cols; ++o) {
+      float* cp = c + o * ldc + 16 * v;
+      _mm512_mask_storeu_ps(cp, m, accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, cp), acc[v][o]) : acc[v][o]);
+    }
+  }
+}
+
+template <int V, int N>
+void image_direct(std::int64_t m, std::int64_t n0, std::int64_t cols, std::int64_t k, const ImageColumns& g, StridedMatrix b,
+                  MutableStridedMatrix c, bool accumulate) {
+  std::vector<float> big;  // w[q * N + o] = B(q, n0 + o), zero past cols
+  float* w = k * N <= KC * NC ? packing_buffer(1, KC * NC) : (big.resize(static_cast<std::size_t>(k * N)), big.data());
+  for (std::int64_t q = 0; q < k; ++q)
+    for (std::int64_t o = 0; o < N; ++o) w[q * N + o] = o < cols ? b.data[q * b.row_stride + (n0 + o) * b.col_stride] : 0.0f;
+  for (std::int64_t p0 = 0; p0 < m; p0 += 16 * V)
+    image_tile<V, N>(g, p0, std::min<std::int64_t>(16 * V, m - p0), k, w, c.data + p0 + n0 * c.col_stride, c.col_stride, cols,
+                     accumulate);
+}
+
 }  // namespace
 
 bool packed_sgemm_available() { return true; }
@@ -215,12 +312,33 @@ void packed_sgemm(std::int64_t m, std::int64_t n, std::int64_t k, StridedMatrix 
   }
 }
 
+void packed_sgemm_image(std::int64_t m, std::int64_t n, std::int64_t k, const ImageColumns& a, StridedMatrix b,
+                        MutableStridedMatrix c, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  for (std::int64_t n0 = 0; n0 < n; n0 += 16) {  // a 32 × N tile for up to 8 outputs, else 16 × 16
+    const std::int64_t cols = std::min<std::int64_t>(16, n - n0);
+    switch (cols) {
+      case 1: image_direct<2, 1>(m, n0, cols, k, a, b, c, accumulate); break;
+      case 2: image_direct<2, 2>(m, n0, cols, k, a, b, c, accumulate); break;
+      case 3: image_direct<2, 3>(m, n0, cols, k, a, b, c, accumulate); break;
+      case 4: image_direct<2, 4>(m, n0, cols, k, a, b, c, accumulate); break;
+      case 5: case 6: image_direct<2, 6>(m, n0, cols, k, a, b, c, accumulate); break;
+      case 7: case 8: image_direct<2, 8>(m, n0, cols, k, a, b, c, accumulate); break;
+      default: image_direct<1, 16>(m, n0, cols, k, a, b, c, accumulate); break;
+    }
+  }
+}
+
 #else  // no AVX-512: callers use Eigen
 
 bool packed_sgemm_available() { return false; }
 
 void packed_sgemm(std::int64_t, std::int64_t, std::int64_t, StridedMatrix, StridedMatrix, MutableStridedMatrix, bool) {
   throw std::logic_error("packed_sgemm: this build has no AVX-512 micro-kernel (check packed_sgemm_available())");
+}
+
+void packed_sgemm_image(std::int64_t, std::int64_t, std::int64_t, const ImageColumns&, StridedMatrix, MutableStridedMatrix, bool) {
+  throw std::logic_error("packed_sgemm_image: this build has no AVX-512 (check packed_sgemm_available())");
 }
 
 #endif

@@ -32,4 +32,22 @@ bool packed_sgemm_available();
 void packed_sgemm(std::int64_t m, std::int64_t n, std::int64_t k, StridedMatrix a, StridedMatrix b,
                   MutableStridedMatrix c, bool accumulate);
 
+// A convolution's transposed column matrix, never materialised: one image's (one group's) channels
+// x [C, H, W], and A(p, q) = x[c, oh·sh + i·dh − ph, ow·sw + j·dw − pw] (0 in the padding) for output
+// pixel p = oh·OW + ow and tap q = (c·kh + i)·kw + j: A is [OH·OW, C·kh·kw]. kh, kw <= kImageColumnsMaxKernel.
+constexpr std::int64_t kImageColumnsMaxKernel = 32;
+struct ImageColumns {
+  const float* x;
+  std::int64_t H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
+};
+
+// C (m × n) (+)= A · B with A an ImageColumns (m = OH·OW, k = C·kh·kw) and C's rows contiguous
+// (c.row_stride == 1): an implicit GEMM that loads A's pixels straight from the image for every tap
+// (no column matrix, no packing), 32 pixels × up to 8 outputs or 16 × 16 per register tile. Meant for
+// few outputs (n <= 16: a convolution to a few channels, or the input gradient of one from a few) and
+// unit stride along W (else every load is a gather), where it beats im2col + packed_sgemm; for more
+// outputs the packed micro-kernel's larger tiles win. Same availability as packed_sgemm.
+void packed_sgemm_image(std::int64_t m, std::int64_t n, std::int64_t k, const ImageColumns& a, StridedMatrix b,
+                        MutableStridedMatrix c, bool accumulate);
+
 }  // namespace lumen::kernels::cpu
